@@ -1,0 +1,151 @@
+// Protocol configuration: memberlist's three presets and validation that names the
+// offending field and the allowed values. Durations are milliseconds throughout.
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+export type Profile = 'lan' | 'wan' | 'local';
+export const PROFILES: readonly Profile[] = ['lan', 'wan', 'local'];
+
+export interface ProtocolConfig {
+  /** memberlist ProtocolVersion we speak (PCur); we understand 1..5 */
+  protocolVersion: number;
+  tcpTimeout: number;
+  indirectChecks: number;
+  retransmitMult: number;
+  suspicionMult: number;
+  suspicionMaxTimeoutMult: number;
+  pushPullInterval: number;
+  probeInterval: number;
+  probeTimeout: number;
+  disableTcpPings: boolean;
+  awarenessMaxMultiplier: number;
+  gossipInterval: number;
+  gossipNodes: number;
+  gossipToTheDeadTime: number;
+  enableCompression: boolean;
+  udpBufferSize: number;
+  /** 0 = a dead node's name is never reclaimed by a new address (memberlist default) */
+  deadNodeReclaimTime: number;
+  /** how long leave() waits for its dead-about-self broadcast to spread */
+  leaveTimeout: number;
+}
+
+// memberlist DefaultLANConfig / DefaultWANConfig / DefaultLocalConfig (wire spec §13).
+const LAN: ProtocolConfig = {
+  protocolVersion: 2,
+  tcpTimeout: 10_000,
+  indirectChecks: 3,
+  retransmitMult: 4,
+  suspicionMult: 4,
+  suspicionMaxTimeoutMult: 6,
+  pushPullInterval: 30_000,
+  probeInterval: 1_000,
+  probeTimeout: 500,
+  disableTcpPings: false,
+  awarenessMaxMultiplier: 8,
+  gossipInterval: 200,
+  gossipNodes: 3,
+  gossipToTheDeadTime: 30_000,
+  enableCompression: true,
+  udpBufferSize: 1400,
+  deadNodeReclaimTime: 0,
+  // Serf's BroadcastTimeout: the longest a leave waits for its message to go out.
+  leaveTimeout: 5_000,
+};
+
+export const PRESETS: Readonly<Record<Profile, ProtocolConfig>> = {
+  lan: LAN,
+  wan: {
+    ...LAN,
+    tcpTimeout: 30_000,
+    suspicionMult: 6,
+    pushPullInterval: 60_000,
+    probeInterval: 5_000,
+    probeTimeout: 3_000,
+    gossipInterval: 500,
+    gossipNodes: 4,
+    gossipToTheDeadTime: 60_000,
+  },
+  local: {
+    ...LAN,
+    tcpTimeout: 1_000,
+    indirectChecks: 1,
+    retransmitMult: 2,
+    suspicionMult: 3,
+    pushPullInterval: 15_000,
+    probeInterval: 1_000,
+    probeTimeout: 200,
+    gossipInterval: 100,
+    gossipToTheDeadTime: 15_000,
+  },
+};
+
+type Range = readonly [number, number, string];
+// Allowed ranges, stated once so that the schema and the error text agree.
+const RANGES: Record<Exclude<keyof ProtocolConfig, 'disableTcpPings' | 'enableCompression'>, Range> = {
+  protocolVersion: [1, 5, ''],
+  tcpTimeout: [10, 600_000, ' ms'],
+  indirectChecks: [0, 64, ''],
+  retransmitMult: [1, 100, ''],
+  suspicionMult: [1, 100, ''],
+  suspicionMaxTimeoutMult: [1, 100, ''],
+  pushPullInterval: [0, 86_400_000, ' ms (0 disables periodic push-pull)'],
+  probeInterval: [10, 3_600_000, ' ms'],
+  probeTimeout: [1, 3_600_000, ' ms'],
+  awarenessMaxMultiplier: [1, 64, ''],
+  gossipInterval: [0, 3_600_000, ' ms (0 disables gossip)'],
+  gossipNodes: [0, 64, ''],
+  gossipToTheDeadTime: [0, 86_400_000, ' ms'],
+  udpBufferSize: [512, 65_000, ' bytes'],
+  deadNodeReclaimTime: [0, 86_400_000, ' ms (0 = never)'],
+  leaveTimeout: [0, 600_000, ' ms'],
+};
+
+function intIn([min, max, unit]: Range) {
+  const msg = `must be an integer in [${min}, ${max}]${unit}`;
+  return z.number({ error: msg }).int({ error: msg }).min(min, { error: msg }).max(max, { error: msg });
+}
+
+const protocolShape = Object.fromEntries(
+  Object.entries(RANGES).map(([k, r]) => [k, intIn(r).optional()]),
+) as Record<keyof typeof RANGES, z.ZodOptional<ReturnType<typeof intIn>>>;
+
+const overridesSchema = z
+  .object({
+    ...protocolShape,
+    disableTcpPings: z.boolean({ error: 'must be true or false' }).optional(),
+    enableCompression: z.boolean({ error: 'must be true or false' }).optional(),
+  })
+  .strict();
+
+export type ProtocolOverrides = Partial<ProtocolConfig>;
+
+/** Merge a preset with overrides and validate the result; throws ConfigError naming the field. */
+export function resolveConfig(profile: unknown = 'lan', overrides: unknown = {}): ProtocolConfig {
+  if (typeof profile !== 'string' || !PROFILES.includes(profile as Profile)) {
+    throw new ConfigError('profile', `must be one of ${PROFILES.join(', ')} (got ${JSON.stringify(profile)})`);
+  }
+  const parsed = overridesSchema.safeParse(overrides ?? {});
+  if (!parsed.success) throw toConfigError(parsed.error, overrides);
+  const defined = Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined));
+  const cfg: ProtocolConfig = { ...PRESETS[profile as Profile], ...defined };
+  if (cfg.probeTimeout > cfg.probeInterval) {
+    throw new ConfigError(
+      'probeTimeout',
+      `must not exceed probeInterval (${cfg.probeInterval} ms); got ${cfg.probeTimeout} ms`,
+    );
+  }
+  return cfg;
+}
+
+export function toConfigError(error: z.ZodError, input: unknown, prefix = ''): ConfigError {
+  const issue = error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] ?? '?';
+    return new ConfigError(prefix + key, 'is not a known option');
+  }
+  const field = prefix + issue.path.map(String).join('.');
+  let got: unknown = input;
+  for (const p of issue.path) got = (got as Record<PropertyKey, unknown> | undefined)?.[p as PropertyKey];
+  return new ConfigError(field || 'options', `${issue.message} (got ${JSON.stringify(got)})`);
+}

@@ -1,0 +1,11 @@
+export { createNode, RxSwimNode } from './node.js';
+export type { Logger, NodeOptions } from './node.js';
+export type { Member, MemberEvent, MemberEventType, MemberState, SwimNode } from './api.js';
+export { PRESETS, PROFILES, resolveConfig } from './config.js';
+export type { Profile, ProtocolConfig, ProtocolOverrides } from './config.js';
+export { ConfigError, DecodeError, JoinError, StateError } from './errors.js';
+export type { DecodeErrorReason, SeedFailure } from './errors.js';
+export type { Address, Datagram, StreamConn, Transport } from './transport/transport.js';
+export { MemoryNetwork } from './transport/memory.js';
+export { createUdpTcpTransport } from './transport/udp-tcp.js';
+export { memberMachine } from '../machines/member.js';

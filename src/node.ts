@@ -1,0 +1,643 @@
+// The public SwimNode: wires the transport, the wire codec, the member table and
+// the RxJS pipelines (prober, gossip, periodic push-pull) together, and owns their
+// lifetimes so that stop() leaves nothing running.
+import {
+  asyncScheduler,
+  catchError,
+  defer,
+  EMPTY,
+  firstValueFrom,
+  from,
+  map,
+  mergeMap,
+  type Observable,
+  of,
+  race,
+  type SchedulerLike,
+  Subject,
+  Subscription,
+  switchMap,
+  take,
+  takeUntil,
+  timer,
+  filter,
+  finalize,
+  repeat,
+  toArray,
+} from 'rxjs';
+import type { Registry } from 'prom-client';
+import type { InspectionEvent, Observer } from 'xstate';
+import type { Member, MemberState, SwimNode } from './api.js';
+import { resolveConfig, type Profile, type ProtocolConfig, type ProtocolOverrides } from './config.js';
+import { ConfigError, DecodeError, JoinError, StateError } from './errors.js';
+import { addrFromString, addrToString, parseHostPort } from './membership/address.js';
+import { MemberTable } from './membership/member-table.js';
+import { NodeMetrics } from './metrics/metrics.js';
+import { Awareness } from './protocol/awareness.js';
+import { BroadcastQueue } from './protocol/broadcast-queue.js';
+import { gossip$ } from './protocol/gossip.js';
+import { prober$, type AckSignal } from './protocol/prober.js';
+import { protocolIncompatibility } from './protocol/push-pull.js';
+import { readStreamMessage } from './protocol/stream-reader.js';
+import type { Address, StreamConn, Transport } from './transport/transport.js';
+import { createUdpTcpTransport } from './transport/udp-tcp.js';
+import { encodeMessage } from './wire/messages.js';
+import { decodePacket, encodePacket } from './wire/packet.js';
+import { encodeStream } from './wire/stream.js';
+import type { GossipMessage, IndirectPing, PacketMessage, Ping, PushPull, StreamMessage } from './wire/types.js';
+
+/** Structured logger; pino's Logger fits. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface NodeOptions {
+  /** unique node name in the cluster */
+  name: string;
+  /** `host:port` to bind UDP and TCP on; default 0.0.0.0:7946 */
+  bind?: string;
+  /** `host:port` others should use to reach us; default: the bound address */
+  advertise?: string;
+  /** memberlist preset: lan (default), wan, local */
+  profile?: Profile;
+  /** override any protocol setting of the preset */
+  config?: ProtocolOverrides;
+  /** opaque metadata, at most 512 bytes (Serf puts its tags here) */
+  meta?: Uint8Array;
+  /**
+   * Delegate protocol versions we advertise [min, max, cur]. Serf refuses to merge
+   * with nodes whose delegate version it does not understand, so the default matches
+   * Serf 0.8's (2, 5, 5).
+   */
+  delegateVersion?: readonly [number, number, number];
+  /** RxJS scheduler for every timer; a VirtualTimeScheduler in simulation */
+  scheduler?: SchedulerLike;
+  /** supply a transport (the in-memory network); default: real UDP/TCP on `bind` */
+  transport?: (bind: Address) => Transport | Promise<Transport>;
+  /** random source (seeded in simulation) */
+  random?: () => number;
+  logger?: Logger;
+  /** prom-client registry to register into; default: a registry of this node's own */
+  registry?: Registry;
+  /** XState inspector for every member actor */
+  inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void);
+}
+
+const META_MAX = 512;
+const STREAM_MAX_BYTES = 20 * 1024 * 1024;
+const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+type Phase = 'new' | 'starting' | 'running' | 'stopped';
+
+export function createNode(options: NodeOptions): SwimNode & RxSwimNode {
+  return new RxSwimNode(options);
+}
+
+export class RxSwimNode implements SwimNode {
+  readonly name: string;
+  readonly config: ProtocolConfig;
+  readonly metrics: NodeMetrics;
+  private readonly scheduler: SchedulerLike;
+  private readonly random: () => number;
+  private readonly log: Logger;
+  private readonly options: NodeOptions;
+  private readonly bindAddr: Address;
+  private readonly awareness: Awareness;
+  private readonly queue: BroadcastQueue;
+  private readonly table: MemberTable;
+  private readonly acks = new Subject<AckSignal>();
+  private readonly nacks = new Subject<{ seqNo: number }>();
+  private readonly stopped$ = new Subject<void>();
+  private readonly subs = new Subscription();
+  private readonly openConns = new Set<StreamConn>();
+  private transport: Transport | undefined;
+  private phase: Phase = 'new';
+  private seqNo = 0;
+
+  constructor(options: NodeOptions) {
+    if (typeof options?.name !== 'string' || options.name.length === 0 || options.name.length > 255) {
+      throw new ConfigError('name', 'must be a non-empty string of at most 255 characters');
+    }
+    this.options = options;
+    this.name = options.name;
+    this.config = resolveConfig(options.profile ?? 'lan', options.config ?? {});
+    this.bindAddr = parseHostPort(options.bind ?? '0.0.0.0:7946', 'bind');
+    if (options.advertise !== undefined) parseHostPort(options.advertise, 'advertise');
+    const meta = options.meta ?? new Uint8Array(0);
+    if (!(meta instanceof Uint8Array) || meta.length > META_MAX) {
+      throw new ConfigError('meta', `must be a Uint8Array of at most ${META_MAX} bytes`);
+    }
+    const dv = options.delegateVersion ?? [2, 5, 5];
+    if (dv.length !== 3 || dv.some((v) => !Number.isInteger(v) || v < 0 || v > 255) || dv[0]! > dv[1]! || dv[2]! < dv[0]! || dv[2]! > dv[1]!) {
+      throw new ConfigError('delegateVersion', 'must be [min, max, cur] integers 0-255 with min <= cur <= max');
+    }
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.random = options.random ?? Math.random;
+    this.log = options.logger ?? silentLogger;
+    this.awareness = new Awareness(this.config.awarenessMaxMultiplier);
+    this.queue = new BroadcastQueue(this.config.retransmitMult, () => this.table.size);
+    this.table = new MemberTable({
+      scheduler: this.scheduler,
+      config: this.config,
+      random: this.random,
+      local: {
+        name: this.name,
+        addr: new Uint8Array(0),
+        port: 0,
+        meta,
+        // We understand memberlist protocols 1..5 and speak the configured one.
+        vsn: Uint8Array.of(1, 5, this.config.protocolVersion, dv[0]!, dv[1]!, dv[2]!),
+        incarnation: 1,
+      },
+      broadcast: (key, msg) => this.queue.queue({ key, message: encodeMessage(msg) }),
+      onRefute: () => {
+        this.awareness.apply(1);
+        this.metrics.refutations.inc();
+      },
+      log: (level, msg, fields) => this.log[level]({ node: this.name, ...fields }, msg),
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+    });
+    this.metrics = new NodeMetrics(
+      {
+        memberCounts: () => {
+          const c: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+          for (const m of this.table.list()) c[m.state]++;
+          return c;
+        },
+        queueDepth: () => this.queue.depth,
+        healthScore: () => this.awareness.score,
+        incarnation: () => this.table.local.incarnation,
+      },
+      options.registry,
+    );
+    this.subs.add(this.table.events$.subscribe((e) => this.metrics.memberTransitions.inc({ to: e.member.state })));
+  }
+
+  get members$(): Observable<readonly Member[]> {
+    return this.table.members$;
+  }
+
+  get events$() {
+    return this.table.events$;
+  }
+
+  get localMember(): Member {
+    return this.table.localMember();
+  }
+
+  /** Lifeguard local health score (0 = healthy) */
+  get healthScore(): number {
+    return this.awareness.score;
+  }
+
+  /** messages waiting in the gossip queue */
+  get queueDepth(): number {
+    return this.queue.depth;
+  }
+
+  /** the address actually bound (after start) */
+  get address(): Address | undefined {
+    return this.transport?.address;
+  }
+
+  members(): Member[] {
+    return this.table.list();
+  }
+
+  async start(): Promise<void> {
+    if (this.phase !== 'new') throw new StateError(`start(): node ${this.name} is ${this.phase}, it can start only once`);
+    this.phase = 'starting';
+    try {
+      this.transport = await (this.options.transport ?? defaultTransport)(this.bindAddr);
+    } catch (e) {
+      this.phase = 'stopped';
+      this.table.stop();
+      throw e;
+    }
+    const bound = this.transport.address;
+    const adv = this.options.advertise ? parseHostPort(this.options.advertise, 'advertise') : bound;
+    if (adv.host === '0.0.0.0' || adv.host === '::') {
+      // A wildcard bind gives peers nothing to reach us on; memberlist picks a private
+      // interface address, we ask for it to be explicit.
+      await this.transport.close();
+      this.phase = 'stopped';
+      this.table.stop();
+      throw new ConfigError('advertise', `must be set to a reachable address when binding to ${bound.host}`);
+    }
+    const local = this.table.local;
+    local.addr = addrFromString(adv.host);
+    local.port = adv.port === 0 ? bound.port : adv.port;
+    this.phase = 'running';
+
+    const t = this.transport;
+    this.subs.add(t.packets$.subscribe((d) => this.onPacket(d.from, d.data)));
+    this.subs.add(t.connections$.subscribe((c) => this.onConnection(c)));
+    const cfg = this.config;
+    this.subs.add(
+      prober$({
+        scheduler: this.scheduler,
+        probeInterval: cfg.probeInterval,
+        probeTimeout: cfg.probeTimeout,
+        awareness: this.awareness,
+        initialDelayMs: Math.floor(this.random() * cfg.probeInterval),
+        nextTarget: () => this.table.nextProbeTarget(),
+        helpers: (target) => this.table.randomMembers(cfg.indirectChecks, ['alive'], new Set([target.name])),
+        nextSeqNo: () => this.nextSeqNo(),
+        acks$: this.acks,
+        nacks$: this.nacks,
+        sendPing: (target, seqNo) => this.sendProbePing(target, seqNo),
+        sendIndirectPing: (helper, target, seqNo) => {
+          const nack = (this.table.vsnOf(helper.name)?.[1] ?? 0) >= 4;
+          const req: IndirectPing = {
+            type: 'indirectPing',
+            seqNo,
+            target: addrFromString(target.address),
+            port: target.port,
+            node: target.name,
+            nack,
+            ...this.source(),
+          };
+          this.sendTo(helper, [encodeMessage(req)]);
+          return nack;
+        },
+        tcpPing: (target, seqNo, deadline) => this.tcpPing(target, seqNo, deadline),
+        onFailed: (target) => {
+          this.metrics.suspicionsRaised.inc();
+          this.log.info({ node: this.name, member: target.name }, 'probe failed; suspecting member');
+          this.table.suspectLocally(target.name);
+        },
+      }).subscribe((r) => {
+        this.metrics.probes.inc({ outcome: r.outcome });
+        if (r.rttMs !== undefined) this.metrics.probeRtt.observe(r.rttMs / 1000);
+      }),
+    );
+    this.subs.add(
+      gossip$({
+        scheduler: this.scheduler,
+        gossipInterval: cfg.gossipInterval,
+        gossipNodes: cfg.gossipNodes,
+        targets: (k) => this.table.gossipTargets(k),
+        fill: () => this.queue.take(2, cfg.udpBufferSize - 2),
+        send: (target, msgs) => this.sendRaw(target, msgs),
+      }).subscribe(),
+    );
+    if (cfg.pushPullInterval > 0) this.subs.add(this.periodicPushPull$().subscribe());
+  }
+
+  async join(seeds: readonly string[]): Promise<number> {
+    if (this.phase !== 'running') throw new StateError(`join(): node ${this.name} is ${this.phase}; call start() first`);
+    if (seeds.length === 0) throw new JoinError([]);
+    const parsed = seeds.map((s) => {
+      const slash = s.indexOf('/');
+      return { seed: s, addr: parseHostPort(slash >= 0 ? s.slice(slash + 1) : s, 'seeds') };
+    });
+    const results = await firstValueFrom(
+      from(parsed).pipe(
+        mergeMap(({ seed, addr }) =>
+          this.pushPull(addr, true).pipe(
+            map(() => ({ seed, ok: true as const })),
+            catchError((e: unknown) => of({ seed, ok: false as const, reason: e instanceof Error ? e.message : String(e) })),
+          ),
+        ),
+        toArray(),
+      ),
+    );
+    const ok = results.filter((r) => r.ok).length;
+    for (const r of results) if (!r.ok) this.log.warn({ node: this.name, seed: r.seed, reason: r.reason }, 'join: seed failed');
+    if (ok === 0) throw new JoinError(results.map((r) => ({ seed: r.seed, reason: r.ok ? '' : r.reason })));
+    return ok;
+  }
+
+  async leave(timeoutMs = this.config.leaveTimeout): Promise<void> {
+    if (this.phase !== 'running') {
+      await this.stop();
+      return;
+    }
+    this.table.setLeaving();
+    const self = this.table.local;
+    const others = this.table.aliveCount - 1;
+    if (others > 0) {
+      // memberlist's Leave: gossip dead-about-self from self and wait (bounded) until
+      // it has used its retransmits, so peers record "left" rather than "failed".
+      const done = new Subject<void>();
+      this.queue.queue({
+        key: self.name,
+        message: encodeMessage({ type: 'dead', incarnation: self.incarnation, node: self.name, from: self.name }),
+        onDone: () => done.next(),
+      });
+      await firstValueFrom(race(done, timer(timeoutMs, this.scheduler)).pipe(takeUntil(this.stopped$)), { defaultValue: undefined });
+    }
+    await this.stop();
+  }
+
+  async stop(): Promise<void> {
+    if (this.phase === 'stopped') return;
+    this.phase = 'stopped';
+    this.stopped$.next();
+    this.stopped$.complete();
+    this.subs.unsubscribe();
+    for (const c of this.openConns) c.destroy();
+    this.openConns.clear();
+    this.queue.reset();
+    this.table.stop();
+    this.acks.complete();
+    this.nacks.complete();
+    await this.transport?.close();
+  }
+
+  // ---- sending ----
+
+  private nextSeqNo(): number {
+    this.seqNo = (this.seqNo + 1) >>> 0;
+    return this.seqNo;
+  }
+
+  private source(): Pick<Ping, 'sourceAddr' | 'sourcePort' | 'sourceNode'> {
+    const l = this.table.local;
+    return { sourceAddr: l.addr, sourcePort: l.port, sourceNode: l.name };
+  }
+
+  private sendProbePing(target: Member, seqNo: number): void {
+    const ping = encodeMessage({ type: 'ping', seqNo, node: target.name, ...this.source() });
+    if (target.state === 'suspect') {
+      // Buddy system: tell a suspect member it is suspected so it can refute at once.
+      const suspect = encodeMessage({ type: 'suspect', incarnation: target.incarnation, node: target.name, from: this.name });
+      this.sendRaw(target, [ping, suspect]);
+    } else this.sendTo(target, [ping]);
+  }
+
+  /** send messages to a member with gossip piggybacked up to the UDP buffer size */
+  private sendTo(target: Member | Address, msgs: Uint8Array[]): void {
+    const used = msgs.reduce((n, m) => n + m.length + 2, 0);
+    const extra = this.queue.take(2, this.config.udpBufferSize - 2 - used);
+    this.sendRaw(target, [...msgs, ...extra]);
+  }
+
+  private sendRaw(target: Member | Address, msgs: Uint8Array[]): void {
+    const t = this.transport;
+    if (!t || this.phase !== 'running' || msgs.length === 0) return;
+    const to: Address = 'address' in target ? { host: target.address, port: target.port } : target;
+    // CRC only when the peer's PMax says it understands it (protocol 5).
+    const pmax = 'name' in target ? (this.table.vsnOf(target.name)?.[1] ?? 0) : 0;
+    const packets: Uint8Array[] = [];
+    // A compound holds at most 255 parts.
+    for (let i = 0; i < msgs.length; i += 255) {
+      packets.push(encodePacket(msgs.slice(i, i + 255), { compress: this.config.enableCompression, crc: pmax >= 5 }));
+    }
+    for (const p of packets) {
+      this.metrics.packetsSent.inc({ transport: 'udp' });
+      this.metrics.bytesSent.inc({ transport: 'udp' }, p.length);
+      t.sendPacket(to, p);
+    }
+  }
+
+  // ---- receiving ----
+
+  private onPacket(from: Address, data: Uint8Array): void {
+    this.metrics.packetsReceived.inc({ transport: 'udp' });
+    this.metrics.bytesReceived.inc({ transport: 'udp' }, data.length);
+    let decoded: { messages: PacketMessage[]; errors: DecodeError[] };
+    try {
+      decoded = decodePacket(data, {});
+    } catch (e) {
+      // decodePacket promises not to throw; if it ever does, the packet is still just dropped.
+      decoded = { messages: [], errors: [new DecodeError('malformed', String(e))] };
+    }
+    for (const err of decoded.errors) {
+      this.metrics.packetsDropped.inc({ reason: err.reason });
+      this.log.debug({ node: this.name, from: `${from.host}:${from.port}`, reason: err.reason, err: err.message }, 'dropped packet');
+    }
+    for (const m of decoded.messages) {
+      this.metrics.messagesReceived.inc({ type: m.type });
+      try {
+        this.handleMessage(from, m);
+      } catch (e) {
+        this.metrics.packetsDropped.inc({ reason: 'handler_error' });
+        this.log.error({ node: this.name, err: String(e), type: m.type }, 'message handler failed');
+      }
+    }
+  }
+
+  private handleMessage(from: Address, m: PacketMessage): void {
+    switch (m.type) {
+      case 'ping':
+        return this.onPing(from, m);
+      case 'indirectPing':
+        return this.onIndirectPing(from, m);
+      case 'ack':
+        return this.acks.next({ seqNo: m.seqNo, at: this.scheduler.now() });
+      case 'nack':
+        return this.nacks.next({ seqNo: m.seqNo });
+      case 'alive':
+        return this.table.handleAlive(m);
+      case 'suspect':
+        return this.table.handleSuspect(m);
+      case 'dead':
+        return this.table.handleDead(m);
+      case 'user':
+        // User messages (Serf's own events among them) are not interpreted yet.
+        this.metrics.packetsDropped.inc({ reason: 'user_message_unhandled' });
+        return;
+    }
+  }
+
+  private replyAddress(from: Address, m: { sourceAddr?: Uint8Array | null; sourcePort?: number }): Address {
+    if (m.sourceAddr && m.sourceAddr.length > 0 && m.sourcePort) {
+      return { host: addrToString(m.sourceAddr), port: m.sourcePort };
+    }
+    return from;
+  }
+
+  private onPing(from: Address, p: Ping): void {
+    // A ping for another name: a probe meant for a node that used to live here.
+    if (p.node !== '' && p.node !== this.name) return;
+    this.sendTo(this.replyAddress(from, p), [encodeMessage({ type: 'ack', seqNo: p.seqNo, payload: null })]);
+  }
+
+  private onIndirectPing(from: Address, req: IndirectPing): void {
+    if (!req.target || (req.target.length !== 4 && req.target.length !== 16)) {
+      this.metrics.packetsDropped.inc({ reason: 'malformed' });
+      return;
+    }
+    const requester = this.replyAddress(from, req);
+    const target: Address = { host: addrToString(req.target), port: req.port === 0 ? this.table.local.port : req.port };
+    const seqNo = this.nextSeqNo();
+    const acked$ = this.acks.pipe(
+      filter((a) => a.seqNo === seqNo),
+      take(1),
+      map(() => true),
+    );
+    this.subs.add(
+      race(acked$, timer(this.config.probeTimeout, this.scheduler).pipe(map(() => false)))
+        .pipe(takeUntil(this.stopped$))
+        .subscribe((ok) => {
+          if (ok) {
+            this.metrics.indirectPings.inc({ result: 'acked' });
+            this.sendTo(requester, [encodeMessage({ type: 'ack', seqNo: req.seqNo, payload: null })]);
+          } else if (req.nack) {
+            this.metrics.indirectPings.inc({ result: 'nacked' });
+            this.sendTo(requester, [encodeMessage({ type: 'nack', seqNo: req.seqNo })]);
+          } else this.metrics.indirectPings.inc({ result: 'timeout' });
+        }),
+    );
+    this.sendTo(target, [encodeMessage({ type: 'ping', seqNo, node: req.node, ...this.source() })]);
+  }
+
+  // ---- streams: push-pull and TCP ping ----
+
+  private readOne(conn: StreamConn): Observable<StreamMessage> {
+    return readStreamMessage(conn, {
+      maxBytes: STREAM_MAX_BYTES,
+      timeoutMs: this.config.tcpTimeout,
+      scheduler: this.scheduler,
+    });
+  }
+
+  private writeStream(conn: StreamConn, msg: StreamMessage): void {
+    const bytes = encodeStream(msg, { compress: this.config.enableCompression });
+    this.metrics.packetsSent.inc({ transport: 'tcp' });
+    this.metrics.bytesSent.inc({ transport: 'tcp' }, bytes.length);
+    conn.write(bytes);
+  }
+
+  private onConnection(conn: StreamConn): void {
+    if (this.phase !== 'running') return conn.destroy();
+    this.openConns.add(conn);
+    this.metrics.packetsReceived.inc({ transport: 'tcp' });
+    const peer = `${conn.remote.host}:${conn.remote.port}`;
+    this.subs.add(
+      this.readOne(conn)
+        .pipe(
+          takeUntil(this.stopped$),
+          finalize(() => {
+            this.openConns.delete(conn);
+            conn.end();
+          }),
+        )
+        .subscribe({
+          next: (msg) => {
+            switch (msg.type) {
+              case 'pushPull':
+                // Reply first, then merge: exactly memberlist's order.
+                this.writeStream(conn, this.localPushPull(msg.join));
+                try {
+                  this.mergePushPull(msg, peer);
+                } catch (e) {
+                  this.log.warn({ node: this.name, peer, err: (e as Error).message }, 'push-pull merge refused');
+                }
+                return;
+              case 'ping':
+                if (msg.node === '' || msg.node === this.name) {
+                  this.writeStream(conn, { type: 'ack', seqNo: msg.seqNo, payload: null });
+                }
+                return;
+              default:
+                this.metrics.packetsDropped.inc({ reason: 'unknown_type' });
+                this.log.debug({ node: this.name, peer, type: msg.type }, 'unexpected stream message');
+            }
+          },
+          error: (e: unknown) => {
+            const reason = e instanceof DecodeError ? e.reason : 'stream_error';
+            this.metrics.packetsDropped.inc({ reason });
+            this.log.warn({ node: this.name, peer, err: e instanceof Error ? e.message : String(e) }, 'dropped stream');
+          },
+        }),
+    );
+  }
+
+  private localPushPull(join: boolean): PushPull {
+    return { type: 'pushPull', join, nodes: this.table.pushPullState(), userState: new Uint8Array(0) };
+  }
+
+  private mergePushPull(msg: PushPull, peer: string): void {
+    const why = protocolIncompatibility(msg.nodes, this.table.pushPullState());
+    if (why) {
+      this.metrics.pushPulls.inc({ result: 'incompatible' });
+      throw new Error(`push-pull with ${peer} refused: ${why}`);
+    }
+    for (const r of msg.nodes) this.table.mergeRemote(r);
+    this.metrics.pushPulls.inc({ result: 'ok' });
+  }
+
+  /** push-pull with one address; completes after merging, errors with a reason */
+  private pushPull(to: Address, join: boolean): Observable<void> {
+    const peer = `${to.host}:${to.port}`;
+    return defer(() => {
+      if (!this.transport) throw new StateError('not started');
+      return this.transport.dial(to);
+    }).pipe(
+      switchMap((conn) => {
+        this.openConns.add(conn);
+        this.writeStream(conn, this.localPushPull(join));
+        return this.readOne(conn).pipe(
+          take(1),
+          map((msg) => {
+            if (msg.type === 'err') throw new Error(`remote error: ${msg.error}`);
+            if (msg.type !== 'pushPull') throw new Error(`expected a push-pull reply, got ${msg.type}`);
+            this.mergePushPull(msg, peer);
+          }),
+          finalize(() => {
+            this.openConns.delete(conn);
+            conn.destroy();
+          }),
+        );
+      }),
+      catchError((e: unknown) => {
+        this.metrics.pushPulls.inc({ result: 'failed' });
+        throw e;
+      }),
+      takeUntil(this.stopped$),
+    );
+  }
+
+  /** memberlist's periodic push-pull, slower beyond 32 nodes */
+  private periodicPushPull$(): Observable<void> {
+    const scaled = () => {
+      const n = this.table.size;
+      const mult = n <= 32 ? 1 : Math.ceil(Math.log2(n) - Math.log2(32)) + 1;
+      return this.config.pushPullInterval * mult;
+    };
+    const once$ = defer(() => {
+      const [peer] = this.table.randomMembers(1, ['alive']);
+      if (!peer) return EMPTY;
+      return this.pushPull({ host: peer.address, port: peer.port }, false).pipe(
+        catchError((e: unknown) => {
+          this.log.debug({ node: this.name, member: peer.name, err: String(e) }, 'periodic push-pull failed');
+          return EMPTY;
+        }),
+      );
+    });
+    return timer(Math.floor(this.random() * this.config.pushPullInterval), this.scheduler).pipe(
+      switchMap(() => once$.pipe(repeat({ delay: () => timer(scaled(), this.scheduler) }))),
+    );
+  }
+
+  /** TCP fallback ping for targets speaking protocol ≥ 3 (memberlist §8.2) */
+  private tcpPing(target: Member, seqNo: number, deadlineMs: number): Observable<boolean> {
+    const pmax = this.table.vsnOf(target.name)?.[1] ?? 0;
+    if (this.config.disableTcpPings || pmax < 3 || !this.transport) return of(false);
+    const t = this.transport;
+    const attempt$ = t.dial({ host: target.address, port: target.port }).pipe(
+      switchMap((conn) => {
+        this.openConns.add(conn);
+        this.writeStream(conn, { type: 'ping', seqNo, node: target.name, ...this.source() });
+        return this.readOne(conn).pipe(
+          map((m) => m.type === 'ack' && m.seqNo === seqNo),
+          finalize(() => {
+            this.openConns.delete(conn);
+            conn.destroy();
+          }),
+        );
+      }),
+      catchError(() => of(false)),
+    );
+    return race(attempt$, timer(deadlineMs, this.scheduler).pipe(map(() => false))).pipe(take(1), takeUntil(this.stopped$));
+  }
+}
+
+async function defaultTransport(bind: Address): Promise<Transport> {
+  return createUdpTcpTransport({ host: bind.host, port: bind.port });
+}

@@ -1,0 +1,148 @@
+// The SWIM failure detector as an RxJS pipeline (wire spec §9.1). One probe per
+// probe interval (stretched by the local health score), targets in randomized
+// round-robin order: ping directly; no ack within ProbeTimeout → ask IndirectChecks
+// helpers to ping for us (and try a TCP ping); no ack by the end of the interval →
+// suspect the target.
+import {
+  defer,
+  filter,
+  forkJoin,
+  map,
+  merge,
+  type Observable,
+  of,
+  race,
+  repeat,
+  type SchedulerLike,
+  switchMap,
+  take,
+  tap,
+  timer,
+  ignoreElements,
+  concat,
+  defaultIfEmpty,
+} from 'rxjs';
+import type { Member } from '../api.js';
+import type { Awareness } from './awareness.js';
+
+export type ProbeOutcome = 'direct' | 'indirect' | 'tcp' | 'failed';
+
+export interface ProbeResult {
+  target: Member;
+  outcome: ProbeOutcome;
+  /** ping → ack round trip, for an acked probe */
+  rttMs?: number;
+  /** indirect phase only: nacks expected from helpers and received */
+  nacksExpected?: number;
+  nacksReceived?: number;
+}
+
+export interface AckSignal {
+  seqNo: number;
+  /** scheduler time at arrival */
+  at: number;
+}
+
+export interface ProberDeps {
+  scheduler: SchedulerLike;
+  probeInterval: number;
+  probeTimeout: number;
+  awareness: Awareness;
+  /** delay before the first probe, so nodes started together don't probe in lockstep */
+  initialDelayMs: number;
+  nextTarget(): Member | undefined;
+  /** helpers for an indirect probe: up to IndirectChecks random alive members other than target */
+  helpers(target: Member): Member[];
+  nextSeqNo(): number;
+  acks$: Observable<AckSignal>;
+  nacks$: Observable<{ seqNo: number }>;
+  sendPing(target: Member, seqNo: number): void;
+  /** returns whether a nack was requested (helper's PMax ≥ 4) */
+  sendIndirectPing(helper: Member, target: Member, seqNo: number): boolean;
+  /** TCP fallback ping; emits once whether it was acked within deadlineMs; empty when not applicable */
+  tcpPing(target: Member, seqNo: number, deadlineMs: number): Observable<boolean>;
+  /** the probe failed: the owner suspects the target */
+  onFailed(target: Member): void;
+}
+
+/** One probe of one target; emits its result. */
+function probeTarget(deps: ProberDeps, target: Member): Observable<ProbeResult> {
+  return defer(() => {
+    const { scheduler } = deps;
+    const seqNo = deps.nextSeqNo();
+    const start = scheduler.now();
+    const window = deps.awareness.scale(deps.probeInterval);
+    const ack$ = deps.acks$.pipe(
+      filter((a) => a.seqNo === seqNo),
+      take(1),
+    );
+    // Listen before sending: on the in-memory network an ack can arrive synchronously.
+    const direct$ = defer(() => {
+      const result$ = race(
+        ack$.pipe(map((a): ProbeResult => ({ target, outcome: 'direct', rttMs: a.at - start }))),
+        timer(deps.probeTimeout, scheduler).pipe(map(() => null)),
+      );
+      return concat(
+        defer(() => {
+          deps.sendPing(target, seqNo);
+          return of();
+        }),
+        result$,
+      );
+    });
+    // The ack listener above is gone once the direct phase ends, so the indirect phase
+    // listens for any ack with the same seqNo: a late direct ack or a relayed one.
+    const indirect$ = defer(() => {
+      let nacksExpected = 0;
+      let nacksReceived = 0;
+      const remaining = Math.max(0, start + window - scheduler.now());
+      const nackCount$ = deps.nacks$.pipe(
+        filter((n) => n.seqNo === seqNo),
+        tap(() => nacksReceived++),
+        ignoreElements(),
+      );
+      const acked$ = ack$.pipe(
+        map((a): ProbeResult => ({ target, outcome: 'indirect', rttMs: a.at - start, nacksExpected, nacksReceived })),
+      );
+      for (const h of deps.helpers(target)) if (deps.sendIndirectPing(h, target, seqNo)) nacksExpected++;
+      const deadline$ = forkJoin([
+        timer(remaining, scheduler),
+        deps.tcpPing(target, seqNo, remaining).pipe(take(1), defaultIfEmpty(false)),
+      ]).pipe(
+        map(([, tcpOk]): ProbeResult =>
+          tcpOk ? { target, outcome: 'tcp', nacksExpected, nacksReceived } : { target, outcome: 'failed', nacksExpected, nacksReceived },
+        ),
+      );
+      return race(merge(acked$, nackCount$), deadline$).pipe(take(1));
+    });
+    return direct$.pipe(
+      take(1),
+      switchMap((r) => (r ? of(r) : indirect$)),
+      tap((r) => {
+        // Lifeguard: any success improves our health; a failure costs us the nacks our
+        // helpers did not send (they were up, so the fault may be ours), or 1 if none
+        // were expected.
+        if (r.outcome !== 'failed') deps.awareness.apply(-1);
+        else if ((r.nacksExpected ?? 0) > 0) deps.awareness.apply(r.nacksExpected! - (r.nacksReceived ?? 0));
+        else deps.awareness.apply(1);
+        if (r.outcome === 'failed') deps.onFailed(target);
+      }),
+    );
+  });
+}
+
+/** The probe loop: a probe starts every (scaled) probe interval while subscribed. */
+export function prober$(deps: ProberDeps): Observable<ProbeResult> {
+  const { scheduler } = deps;
+  let lastStart = 0;
+  const tick$ = defer(() => {
+    lastStart = scheduler.now();
+    const target = deps.nextTarget();
+    return target ? probeTarget(deps, target) : of();
+  }).pipe(
+    repeat({
+      delay: () => timer(Math.max(0, lastStart + deps.awareness.scale(deps.probeInterval) - scheduler.now()), scheduler),
+    }),
+  );
+  return timer(deps.initialDelayMs, scheduler).pipe(switchMap(() => tick$));
+}
