@@ -323,11 +323,14 @@ export class RxSwimNode implements SwimNode {
       // memberlist's Leave: gossip dead-about-self from self and wait (bounded) until
       // it has used its retransmits, so peers record "left" rather than "failed".
       const done = new Subject<void>();
-      this.queue.queue({
-        key: self.name,
-        message: encodeMessage({ type: 'dead', incarnation: self.incarnation, node: self.name, from: self.name }),
-        onDone: () => done.next(),
-      });
+      const message = encodeMessage({ type: 'dead', incarnation: self.incarnation, node: self.name, from: self.name });
+      // Beyond memberlist: also tell every live member directly. With a small retransmit
+      // limit (2 in `local`) gossip alone can miss a member, which then probes us,
+      // finds us gone and records a failure instead of a leave.
+      for (const m of this.table.remote()) {
+        if (m.state === 'alive' || m.state === 'suspect') this.sendRaw(m, [message]);
+      }
+      this.queue.queue({ key: self.name, message, onDone: () => done.next() });
       await firstValueFrom(race(done, timer(timeoutMs, this.scheduler)).pipe(takeUntil(this.stopped$)), { defaultValue: undefined });
     }
     await this.stop();

@@ -1,0 +1,98 @@
+// Real processes for the real-parts tests: rxswim agents (the built CLI) and Debian
+// serf agents on loopback. Every process started here is tracked by PID and killed
+// by PID when the test ends, whatever happens.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  lines: string[];
+}
+
+export class ProcGroup {
+  readonly procs: Proc[] = [];
+
+  start(name: string, cmd: string, args: string[]): Proc {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p: Proc = { name, child, lines: [] };
+    createInterface({ input: child.stdout! }).on('line', (l) => p.lines.push(l));
+    createInterface({ input: child.stderr! }).on('line', (l) => p.lines.push(l));
+    this.procs.push(p);
+    return p;
+  }
+
+  agent(name: string, bind: string, http: string, extra: string[] = []): Proc {
+    return this.start(name, process.execPath, [CLI, 'agent', '--node', name, '--bind', bind, '--http', http, '--log-format', 'json', ...extra]);
+  }
+
+  serf(name: string, bind: string, rpc: string, extra: string[] = []): Proc {
+    return this.start(name, 'serf', ['agent', `-node=${name}`, `-bind=${bind}`, `-rpc-addr=${rpc}`, '-log-level=info', ...extra]);
+  }
+
+  /** SIGKILL every process still running and wait for them to exit */
+  async killAll(): Promise<void> {
+    await Promise.all(this.procs.map((p) => kill(p, 'SIGKILL')));
+  }
+}
+
+export async function kill(p: Proc, signal: NodeJS.Signals): Promise<number | null> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return p.child.exitCode;
+  const exited = new Promise<number | null>((r) => p.child.once('exit', (code) => r(code)));
+  p.child.kill(signal);
+  return exited;
+}
+
+export function hasSerf(): boolean {
+  return spawnSync('serf', ['version']).status === 0;
+}
+
+export function builtCli(): boolean {
+  return existsSync(CLI);
+}
+
+export interface MemberRow {
+  name: string;
+  address: string;
+  port: number;
+  state: string;
+  incarnation: number;
+}
+
+export async function httpMembers(http: string): Promise<MemberRow[] | undefined> {
+  try {
+    const res = await fetch(`http://${http}/v1/members`, { signal: AbortSignal.timeout(2000) });
+    return res.ok ? ((await res.json()) as MemberRow[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function serfMembers(rpc: string): Array<{ name: string; addr: string; status: string }> {
+  const r = spawnSync('serf', ['members', `-rpc-addr=${rpc}`, '-format=json'], { encoding: 'utf8', timeout: 5000 });
+  if (r.status !== 0) return [];
+  const parsed = JSON.parse(r.stdout) as { members: Array<{ name: string; addr: string; status: string }> };
+  return parsed.members;
+}
+
+/** poll until pred holds; returns elapsed ms, or throws with the last observation */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T> | T,
+  pred: (v: T) => boolean,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<number> {
+  const start = Date.now();
+  let last: T | undefined;
+  while (Date.now() - start < timeoutMs) {
+    last = await probe();
+    if (pred(last)) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last saw ${JSON.stringify(last)}`);
+}
