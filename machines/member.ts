@@ -68,6 +68,9 @@ export const memberMachine = setup({
     aliveIsNewer: ({ context, event }) =>
       event.type === 'ALIVE' && (event.replace === true || event.incarnation > context.incarnation),
     notStale: ({ context, event }) => event.type !== 'ALIVE' && event.incarnation >= context.incarnation,
+    // A dead message sent by the member about itself is memberlist's graceful leave.
+    isOwnLeave: ({ context, event }) =>
+      event.type === 'DEAD' && event.incarnation >= context.incarnation && event.from === context.name,
     // A confirmation is a suspect from an accuser not yet counted, while fewer than k
     // have been counted. Its incarnation must not be stale.
     isNewConfirmation: ({ context, event }) => {
@@ -161,7 +164,7 @@ export const memberMachine = setup({
         SUSPECT: { guard: 'notStale', target: 'suspect', actions: ['startSuspicion', 'emitSuspectAccepted'] },
         DEAD: [
           {
-            guard: ({ context, event }) => event.incarnation >= context.incarnation && event.from === context.name,
+            guard: 'isOwnLeave',
             target: 'left',
             actions: ['applyDead', 'emitDeadAccepted'],
           },
@@ -183,7 +186,7 @@ export const memberMachine = setup({
         SUSPECT: { guard: 'isNewConfirmation', target: 'suspect', reenter: true, actions: ['addConfirmation', 'emitSuspectAccepted'] },
         DEAD: [
           {
-            guard: ({ context, event }) => event.incarnation >= context.incarnation && event.from === context.name,
+            guard: 'isOwnLeave',
             target: 'left',
             actions: ['applyDead', 'emitDeadAccepted'],
           },
