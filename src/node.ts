@@ -441,8 +441,9 @@ export class RxSwimNode implements SwimNode {
       case 'dead':
         return this.table.handleDead(m);
       case 'user':
-        // User messages (Serf's own events among them) are not interpreted yet.
-        this.metrics.packetsDropped.inc({ reason: 'user_message_unhandled' });
+        // User messages (Serf's own events among them) are counted in
+        // rxswim_messages_received_total{type="user"}; delivering them to the
+        // application is issue 3's messages$.
         return;
     }
   }
