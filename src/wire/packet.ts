@@ -1,0 +1,205 @@
+// UDP packet layers (spec §5.1), built inside out:
+//   message | compound -> [compress if smaller] -> [hasCrc] -> [encrypt]
+// and taken apart in reverse. The decoder is the trust boundary for anything
+// arriving from the network, so it never throws: every problem becomes a typed
+// DecodeError in the result and the rest of the packet still gets a chance.
+
+import { crc32 } from 'node:zlib';
+import { DecodeError } from '../errors.js';
+import type { PacketMessage } from './types.js';
+import { MessageType } from './types.js';
+import { decodeCompound, encodeCompound } from './compound.js';
+import { decryptPayload, encryptPayload } from './crypto.js';
+import type { EncryptionVersion } from './crypto.js';
+import { lzwCompress, lzwDecompress } from './lzw.js';
+import { decodeMessage, encodeCompressBody, readCompressBody } from './messages.js';
+import { MsgpackReader } from './msgpack.js';
+
+/** LZW is the only algorithm memberlist defines. */
+export const LZW_ALGO = 0;
+/** 0x0c + CRC-32. */
+export const CRC_OVERHEAD = 5;
+/** compound/compress nesting allowed on receive; memberlist itself uses at most compress > compound. */
+export const MAX_PACKET_DEPTH = 4;
+
+export interface EncodePacketOptions {
+  compress: boolean;
+  crc: boolean;
+  /** index 0 is the primary key, the only one used to encrypt */
+  keyring?: Uint8Array[];
+  encryptionVersion?: EncryptionVersion;
+}
+
+export interface DecodePacketOptions {
+  keyring?: Uint8Array[];
+  /** default true: drop packets that do not decrypt; false: fall back to plaintext (rolling upgrade) */
+  verifyIncoming?: boolean;
+}
+
+export interface DecodedPacket {
+  messages: PacketMessage[];
+  errors: DecodeError[];
+}
+
+/** 0x09 + msgpack{Algo: 0, Buf: LZW(message)}; `message` includes its own type byte. */
+export function compressMessage(message: Uint8Array): Uint8Array {
+  const body = encodeCompressBody({ algo: LZW_ALGO, buf: lzwCompress(message) });
+  const out = new Uint8Array(body.length + 1);
+  out[0] = MessageType.compress;
+  out.set(body, 1);
+  return out;
+}
+
+/**
+ * Unwraps a compress message (type byte included) and returns the inner
+ * message together with the number of bytes the compress value occupied.
+ */
+export function decompressMessage(buf: Uint8Array, maxOutput?: number): { inner: Uint8Array; end: number } {
+  if (buf.length === 0 || buf[0] !== MessageType.compress) {
+    throw new DecodeError('malformed', 'compress: missing type byte 9');
+  }
+  const r = new MsgpackReader(buf, 1);
+  const c = readCompressBody(r);
+  if (c.algo !== LZW_ALGO) throw new DecodeError('decompress_failed', `compress: unknown algorithm ${c.algo}`);
+  return { inner: lzwDecompress(c.buf, maxOutput), end: r.pos };
+}
+
+export function addCrc(payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(payload.length + CRC_OVERHEAD);
+  out[0] = MessageType.hasCrc;
+  new DataView(out.buffer).setUint32(1, crc32(payload));
+  out.set(payload, CRC_OVERHEAD);
+  return out;
+}
+
+/**
+ * Builds one datagram from complete messages (each with its type byte).
+ * Compression is used only when strictly smaller, as Go does, because it
+ * usually isn't for a lone ping or ack.
+ */
+export function encodePacket(messages: Uint8Array[], opts: EncodePacketOptions): Uint8Array {
+  if (messages.length === 0) throw new RangeError('packet: no messages');
+  let payload: Uint8Array;
+  if (messages.length === 1) {
+    payload = messages[0] as Uint8Array;
+    if (payload.length === 0) throw new RangeError('packet: empty message');
+  } else {
+    payload = encodeCompound(messages);
+  }
+  if (opts.compress) {
+    const compressed = compressMessage(payload);
+    if (compressed.length < payload.length) payload = compressed;
+  }
+  if (opts.crc) payload = addCrc(payload);
+  if (opts.keyring && opts.keyring.length > 0) {
+    payload = encryptPayload(opts.keyring[0] as Uint8Array, opts.encryptionVersion ?? 1, payload);
+  }
+  return payload;
+}
+
+function asDecodeError(e: unknown, fallback: DecodeError['reason']): DecodeError {
+  if (e instanceof DecodeError) return e;
+  return new DecodeError(fallback, e instanceof Error ? e.message : String(e));
+}
+
+/** Dispatches one unwrapped message: containers recurse, everything else becomes a PacketMessage. */
+function dispatch(buf: Uint8Array, depth: number, out: DecodedPacket): void {
+  if (buf.length === 0) {
+    out.errors.push(new DecodeError('malformed', 'empty message'));
+    return;
+  }
+  const type = buf[0] as number;
+  if (type === MessageType.compound || type === MessageType.compress) {
+    if (depth >= MAX_PACKET_DEPTH) {
+      out.errors.push(new DecodeError('too_deep', `packet: containers nested deeper than ${MAX_PACKET_DEPTH}`));
+      return;
+    }
+    if (type === MessageType.compound) {
+      let compound;
+      try {
+        compound = decodeCompound(buf);
+      } catch (e) {
+        out.errors.push(asDecodeError(e, 'malformed'));
+        return;
+      }
+      for (const part of compound.parts) dispatch(part, depth + 1, out);
+      if (compound.truncated > 0) {
+        out.errors.push(new DecodeError('truncated', `compound: ${compound.truncated} part(s) ran past the end of the packet`));
+      }
+      return;
+    }
+    let inner: Uint8Array;
+    try {
+      inner = decompressMessage(buf).inner;
+    } catch (e) {
+      out.errors.push(asDecodeError(e, 'decompress_failed'));
+      return;
+    }
+    dispatch(inner, depth + 1, out);
+    return;
+  }
+  switch (type) {
+    case MessageType.pushPull:
+    case MessageType.encrypt:
+    case MessageType.hasCrc:
+    case MessageType.err:
+      out.errors.push(new DecodeError('unknown_type', `packet: message type ${type} is not valid inside a UDP packet`));
+      return;
+    default:
+      break;
+  }
+  try {
+    out.messages.push(decodeMessage(buf));
+  } catch (e) {
+    out.errors.push(asDecodeError(e, 'malformed'));
+  }
+}
+
+/**
+ * Takes one datagram apart: decrypt (when a keyring is set), then an optional
+ * outermost CRC, then compound/compress recursively. Never throws.
+ */
+export function decodePacket(data: Uint8Array, opts: DecodePacketOptions = {}): DecodedPacket {
+  const out: DecodedPacket = { messages: [], errors: [] };
+  try {
+    let buf = data;
+    if (buf.length === 0) {
+      out.errors.push(new DecodeError('malformed', 'empty packet'));
+      return out;
+    }
+    // An encrypted datagram starts with its version byte (0/1), indistinguishable
+    // from a ping or indirect ping, so with a keyring we must always try to decrypt.
+    if (opts.keyring && opts.keyring.length > 0) {
+      try {
+        buf = decryptPayload(opts.keyring, buf);
+      } catch (e) {
+        if (opts.verifyIncoming ?? true) {
+          out.errors.push(asDecodeError(e, 'decrypt_failed'));
+          return out;
+        }
+      }
+    }
+    // hasCrc is only honoured here, as the outermost plaintext layer (Go does the same).
+    if (buf.length > 0 && buf[0] === MessageType.hasCrc) {
+      if (buf.length < CRC_OVERHEAD) {
+        out.errors.push(new DecodeError('truncated', 'hasCrc: packet shorter than its 5-byte header'));
+        return out;
+      }
+      const expected = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(1);
+      const body = buf.subarray(CRC_OVERHEAD);
+      const actual = crc32(body);
+      if (actual !== expected) {
+        out.errors.push(
+          new DecodeError('bad_crc', `hasCrc: checksum ${actual.toString(16)} != expected ${expected.toString(16)}`),
+        );
+        return out;
+      }
+      buf = body;
+    }
+    dispatch(buf, 0, out);
+  } catch (e) {
+    // Last line of defence: the contract is "never throws".
+    out.errors.push(asDecodeError(e, 'malformed'));
+  }
+  return out;
+}

@@ -1,0 +1,263 @@
+// TCP stream framing (spec §6.3, §8): one message per connection direction,
+// wrapped as [encrypt [compress [message]]].
+//
+// A plain stream has no overall length; the reader only knows where it ends by
+// parsing msgpack values and the raw lengths they announce. So the reader is
+// incremental: the TCP layer hands it everything received so far and gets back
+// "ok", "need-more" (a valid prefix) or "error" (garbage, or over a limit).
+
+import { DecodeError } from '../errors.js';
+import type { StreamMessage } from './types.js';
+import { MessageType } from './types.js';
+import { decryptPayload, encryptPayload, encryptedLength } from './crypto.js';
+import type { EncryptionVersion } from './crypto.js';
+import {
+  encodeMessage,
+  encodePushNodeState,
+  encodePushPullHeader,
+  encodeUserMsgHeader,
+  readMessageBody,
+  readPushNodeState,
+  readPushPullHeader,
+  readUserMsgHeader,
+} from './messages.js';
+import type { PushNodeState } from './types.js';
+import { MsgpackReader } from './msgpack.js';
+import { compressMessage, decompressMessage } from './packet.js';
+
+/** memberlist refuses an encrypted stream announcing more than this (maxPushStateBytes). */
+export const MAX_PUSH_STATE_BYTES = 20 * 1024 * 1024;
+/** 0x0a + u32 length; these bytes are also the GCM additional data. */
+export const STREAM_ENCRYPT_HEADER_SIZE = 5;
+/** Default cap on bytes buffered for one stream message (and on its decompressed size). */
+export const DEFAULT_MAX_STREAM_BYTES = MAX_PUSH_STATE_BYTES + STREAM_ENCRYPT_HEADER_SIZE;
+
+export interface EncodeStreamOptions {
+  compress: boolean;
+  keyring?: Uint8Array[];
+  encryptionVersion?: EncryptionVersion;
+}
+
+export interface DecodeStreamOptions {
+  keyring?: Uint8Array[];
+  /** default true: with a keyring, refuse streams that are not encrypted */
+  verifyIncoming?: boolean;
+  /** give up (oversize) rather than wait for more than this many bytes */
+  maxBytes?: number;
+}
+
+export type StreamDecodeResult =
+  | { status: 'ok'; message: StreamMessage; consumed: number }
+  | { status: 'need-more' }
+  | { status: 'error'; error: DecodeError };
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** The bare message as it goes on a stream before any compress/encrypt layer. */
+export function encodeStreamMessage(msg: StreamMessage): Uint8Array {
+  switch (msg.type) {
+    case 'pushPull': {
+      const header = encodePushPullHeader({ nodes: msg.nodes.length, userStateLen: msg.userState.length, join: msg.join });
+      return concat([Uint8Array.of(MessageType.pushPull), header, ...msg.nodes.map(encodePushNodeState), msg.userState]);
+    }
+    case 'userStream':
+      return concat([Uint8Array.of(MessageType.user), encodeUserMsgHeader(msg.payload.length), msg.payload]);
+    case 'ping':
+    case 'ack':
+    case 'err':
+      return encodeMessage(msg);
+    default: {
+      const never: never = msg;
+      throw new TypeError(`cannot encode stream message ${(never as { type: string }).type}`);
+    }
+  }
+}
+
+/** 0x0a | u32 BE length | encrypted payload, with the 5 header bytes as AAD. */
+export function encryptStream(key: Uint8Array, version: EncryptionVersion, plaintext: Uint8Array): Uint8Array {
+  const length = encryptedLength(version, plaintext.length);
+  const header = new Uint8Array(STREAM_ENCRYPT_HEADER_SIZE);
+  header[0] = MessageType.encrypt;
+  new DataView(header.buffer).setUint32(1, length);
+  const payload = encryptPayload(key, version, plaintext, header);
+  return concat([header, payload]);
+}
+
+/**
+ * One complete stream write. Unlike packets, compression is applied whenever
+ * it is enabled, even if it makes the stream longer: that is what Go does.
+ */
+export function encodeStream(msg: StreamMessage, opts: EncodeStreamOptions): Uint8Array {
+  let out = encodeStreamMessage(msg);
+  if (opts.compress) out = compressMessage(out);
+  if (opts.keyring && opts.keyring.length > 0) {
+    out = encryptStream(opts.keyring[0] as Uint8Array, opts.encryptionVersion ?? 1, out);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Decoding
+
+/**
+ * Parses a bare stream message starting at `buf[0]`. Throws DecodeError;
+ * 'truncated' means the bytes end early, which the caller turns into
+ * need-more for a live stream or an error for an already complete buffer.
+ */
+function parseMessage(buf: Uint8Array, complete: boolean, maxBytes: number): { message: StreamMessage; end: number } {
+  if (buf.length === 0) throw new DecodeError(complete ? 'malformed' : 'truncated', 'stream: empty message');
+  const type = buf[0] as number;
+  const r = new MsgpackReader(buf, 1);
+  // Reject counts that cannot fit: in a complete buffer that is garbage, on a
+  // live stream it would only make us buffer up to the limit before failing.
+  const checkRoom = (what: string, minBytes: number): void => {
+    if (complete) {
+      if (minBytes > r.remaining) {
+        throw new DecodeError('malformed', `stream: ${what} needs at least ${minBytes} bytes, only ${r.remaining} follow`);
+      }
+    } else if (r.pos + minBytes > maxBytes) {
+      throw new DecodeError('oversize', `stream: ${what} would exceed the ${maxBytes}-byte limit`);
+    }
+  };
+  switch (type) {
+    case MessageType.pushPull: {
+      const header = readPushPullHeader(r);
+      // Every node record is a msgpack map, so at least one byte each.
+      checkRoom(`push/pull of ${header.nodes} nodes + ${header.userStateLen} bytes of user state`, header.nodes + header.userStateLen);
+      const nodes: PushNodeState[] = [];
+      for (let i = 0; i < header.nodes; i++) nodes.push(readPushNodeState(r));
+      const userState = r.readRaw(header.userStateLen);
+      return { message: { type: 'pushPull', join: header.join, nodes, userState }, end: r.pos };
+    }
+    case MessageType.user: {
+      const len = readUserMsgHeader(r);
+      checkRoom(`user message of ${len} bytes`, len);
+      return { message: { type: 'userStream', payload: r.readRaw(len) }, end: r.pos };
+    }
+    case MessageType.ping:
+    case MessageType.ack:
+    case MessageType.err: {
+      const message = readMessageBody(type, r) as StreamMessage;
+      return { message, end: r.pos };
+    }
+    default:
+      throw new DecodeError('unknown_type', `stream: message type ${type} is not valid here`);
+  }
+}
+
+/** compress layer (optional) + bare message, over a buffer known to be complete. */
+function parseCompleteBody(buf: Uint8Array, maxBytes: number): StreamMessage {
+  if (buf.length > 0 && buf[0] === MessageType.compress) {
+    const { inner } = decompressMessage(buf, maxBytes);
+    return parseMessage(inner, true, maxBytes).message;
+  }
+  return parseMessage(buf, true, maxBytes).message;
+}
+
+/**
+ * Errors from inside an already complete layer pass through as they are: there,
+ * 'truncated' means damage, not a prefix. Anything untyped becomes malformed.
+ */
+function toDecodeError(e: unknown): DecodeError {
+  if (e instanceof DecodeError) return e;
+  return new DecodeError('malformed', e instanceof Error ? e.message : String(e));
+}
+
+function attempt(buf: Uint8Array, opts: DecodeStreamOptions): StreamDecodeResult {
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_STREAM_BYTES;
+  const hasKeys = opts.keyring !== undefined && opts.keyring.length > 0;
+  if (buf.length === 0) return { status: 'need-more' };
+  const first = buf[0] as number;
+
+  if (first === MessageType.encrypt) {
+    if (!hasKeys) {
+      return { status: 'error', error: new DecodeError('decrypt_failed', 'Remote state is encrypted and encryption is not configured') };
+    }
+    if (buf.length < STREAM_ENCRYPT_HEADER_SIZE) return { status: 'need-more' };
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const length = view.getUint32(1);
+    if (length > MAX_PUSH_STATE_BYTES || STREAM_ENCRYPT_HEADER_SIZE + length > maxBytes) {
+      return { status: 'error', error: new DecodeError('oversize', `Remote node state is larger than limit (${length} bytes)`) };
+    }
+    const end = STREAM_ENCRYPT_HEADER_SIZE + length;
+    if (buf.length < end) return { status: 'need-more' };
+    let plain: Uint8Array;
+    try {
+      plain = decryptPayload(
+        opts.keyring as Uint8Array[],
+        buf.subarray(STREAM_ENCRYPT_HEADER_SIZE, end),
+        buf.subarray(0, STREAM_ENCRYPT_HEADER_SIZE),
+      );
+    } catch (e) {
+      // Includes a keyring with a key of the wrong size (RangeError).
+      const error = e instanceof DecodeError ? e : new DecodeError('decrypt_failed', e instanceof Error ? e.message : String(e));
+      return { status: 'error', error };
+    }
+    try {
+      return { status: 'ok', message: parseCompleteBody(plain, maxBytes), consumed: end };
+    } catch (e) {
+      return { status: 'error', error: toDecodeError(e) };
+    }
+  }
+
+  if (hasKeys && (opts.verifyIncoming ?? true)) {
+    return { status: 'error', error: new DecodeError('decrypt_failed', 'Encryption is configured but remote state is not encrypted') };
+  }
+
+  if (first === MessageType.compress) {
+    // Only the compress value itself is read from the wire; Go reads nothing after it.
+    // Find its end first, so "wait for more" and "damaged inside" stay distinct.
+    const r = new MsgpackReader(buf, 1);
+    try {
+      r.skip();
+    } catch (e) {
+      if (e instanceof DecodeError && e.reason === 'truncated') return needMore(buf, maxBytes);
+      return { status: 'error', error: toDecodeError(e) };
+    }
+    try {
+      const { inner } = decompressMessage(buf.subarray(0, r.pos), maxBytes);
+      return { status: 'ok', message: parseMessage(inner, true, maxBytes).message, consumed: r.pos };
+    } catch (e) {
+      return { status: 'error', error: toDecodeError(e) };
+    }
+  }
+
+  try {
+    const { message, end } = parseMessage(buf, false, maxBytes);
+    return { status: 'ok', message, consumed: end };
+  } catch (e) {
+    // A bare message is read straight off the wire, so running out means "wait".
+    if (e instanceof DecodeError && e.reason === 'truncated') return needMore(buf, maxBytes);
+    return { status: 'error', error: toDecodeError(e) };
+  }
+}
+
+function needMore(buf: Uint8Array, maxBytes: number): StreamDecodeResult {
+  if (buf.length >= maxBytes) {
+    return { status: 'error', error: new DecodeError('oversize', `stream: no complete message within ${maxBytes} bytes`) };
+  }
+  return { status: 'need-more' };
+}
+
+/**
+ * Tries to decode one stream message from the bytes received so far. Never
+ * throws. `consumed` tells how many bytes the message used (anything after it
+ * is not part of this message).
+ */
+export function tryDecodeStream(buf: Uint8Array, opts: DecodeStreamOptions = {}): StreamDecodeResult {
+  try {
+    return attempt(buf, opts);
+  } catch (e) {
+    return { status: 'error', error: toDecodeError(e) };
+  }
+}
