@@ -28,6 +28,18 @@ export interface ProtocolConfig {
   deadNodeReclaimTime: number;
   /** how long leave() waits for its dead-about-self broadcast to spread */
   leaveTimeout: number;
+  /** with a keyring: drop packets that do not decrypt (false allows a rolling upgrade to encryption) */
+  gossipVerifyIncoming: boolean;
+  /** with a keyring: encrypt what we send (false sends plaintext during a rolling upgrade) */
+  gossipVerifyOutgoing: boolean;
+  /** Serf's reconnect: how often to try re-joining one failed member (0 disables) */
+  reconnectInterval: number;
+  /** how long a failed member is kept (listed, and retried) before it is forgotten */
+  reconnectTimeout: number;
+  /** how long a member that left is kept listed */
+  tombstoneTimeout: number;
+  /** most user broadcasts waiting to be gossiped; more are dropped and counted */
+  userQueueDepth: number;
 }
 
 // memberlist DefaultLANConfig / DefaultWANConfig / DefaultLocalConfig (wire spec §13).
@@ -51,6 +63,14 @@ const LAN: ProtocolConfig = {
   deadNodeReclaimTime: 0,
   // Serf's BroadcastTimeout: the longest a leave waits for its message to go out.
   leaveTimeout: 5_000,
+  gossipVerifyIncoming: true,
+  gossipVerifyOutgoing: true,
+  // Serf's defaults (serf.DefaultConfig): ReconnectInterval 30 s, ReconnectTimeout and
+  // TombstoneTimeout 24 h, MaxQueueDepth 4096.
+  reconnectInterval: 30_000,
+  reconnectTimeout: 86_400_000,
+  tombstoneTimeout: 86_400_000,
+  userQueueDepth: 4096,
 };
 
 export const PRESETS: Readonly<Record<Profile, ProtocolConfig>> = {
@@ -82,7 +102,9 @@ export const PRESETS: Readonly<Record<Profile, ProtocolConfig>> = {
 
 type Range = readonly [number, number, string];
 // Allowed ranges, stated once so that the schema and the error text agree.
-const RANGES: Record<Exclude<keyof ProtocolConfig, 'disableTcpPings' | 'enableCompression'>, Range> = {
+type BooleanSetting = 'disableTcpPings' | 'enableCompression' | 'gossipVerifyIncoming' | 'gossipVerifyOutgoing';
+const BOOLEANS: readonly BooleanSetting[] = ['disableTcpPings', 'enableCompression', 'gossipVerifyIncoming', 'gossipVerifyOutgoing'];
+const RANGES: Record<Exclude<keyof ProtocolConfig, BooleanSetting>, Range> = {
   protocolVersion: [1, 5, ''],
   tcpTimeout: [10, 600_000, ' ms'],
   indirectChecks: [0, 64, ''],
@@ -99,6 +121,10 @@ const RANGES: Record<Exclude<keyof ProtocolConfig, 'disableTcpPings' | 'enableCo
   udpBufferSize: [512, 65_000, ' bytes'],
   deadNodeReclaimTime: [0, 86_400_000, ' ms (0 = never)'],
   leaveTimeout: [0, 600_000, ' ms'],
+  reconnectInterval: [0, 86_400_000, ' ms (0 disables reconnect)'],
+  reconnectTimeout: [0, 31_536_000_000, ' ms'],
+  tombstoneTimeout: [0, 31_536_000_000, ' ms'],
+  userQueueDepth: [1, 1_000_000, ' messages'],
 };
 
 function intIn([min, max, unit]: Range) {
@@ -110,12 +136,13 @@ const protocolShape = Object.fromEntries(
   Object.entries(RANGES).map(([k, r]) => [k, intIn(r).optional()]),
 ) as Record<keyof typeof RANGES, z.ZodOptional<ReturnType<typeof intIn>>>;
 
+const booleanShape = Object.fromEntries(BOOLEANS.map((k) => [k, z.boolean({ error: 'must be true or false' }).optional()])) as Record<
+  BooleanSetting,
+  z.ZodOptional<z.ZodBoolean>
+>;
+
 const overridesSchema = z
-  .object({
-    ...protocolShape,
-    disableTcpPings: z.boolean({ error: 'must be true or false' }).optional(),
-    enableCompression: z.boolean({ error: 'must be true or false' }).optional(),
-  })
+  .object({ ...protocolShape, ...booleanShape })
   .strict();
 
 export type ProtocolOverrides = Partial<ProtocolConfig>;

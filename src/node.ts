@@ -42,8 +42,14 @@ import { readStreamMessage } from './protocol/stream-reader.js';
 import type { Address, StreamConn, Transport } from './transport/transport.js';
 import { createUdpTcpTransport } from './transport/udp-tcp.js';
 import { encodeMessage } from './wire/messages.js';
-import { decodePacket, encodePacket } from './wire/packet.js';
+import { decodePacket, encodePacket, type DecodePacketOptions } from './wire/packet.js';
 import { encodeStream } from './wire/stream.js';
+import { ENCRYPTION_OVERHEAD_V0, ENCRYPTION_OVERHEAD_V1 } from './wire/crypto.js';
+import { Keyring } from './security/keyring.js';
+import { loadIdentity, saveIdentity } from './membership/identity.js';
+import { encodeTags } from './membership/tags.js';
+import { decodeEnvelope, encodeEnvelope, type Envelope } from './protocol/user-envelope.js';
+import { reconnect$ } from './protocol/reconnect.js';
 import type { GossipMessage, IndirectPing, PacketMessage, Ping, PushPull, StreamMessage } from './wire/types.js';
 
 /** Structured logger; pino's Logger fits. */
@@ -84,10 +90,47 @@ export interface NodeOptions {
   registry?: Registry;
   /** XState inspector for every member actor */
   inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void);
+  /** Serf-style tags; stored in meta in Serf's encoding (exclusive with `meta`) */
+  tags?: Record<string, string>;
+  /**
+   * Encryption keys (base64 or bytes; 16, 24 or 32 bytes), primary first. Packets
+   * and streams are sealed with AES-GCM as memberlist does, so it interoperates with
+   * `serf agent -encrypt`.
+   */
+  keyring?: ReadonlyArray<string | Uint8Array>;
+  /**
+   * Directory that keeps this node's name and last incarnation, so a restarted node
+   * announces itself above its old death at once instead of waiting to be forgotten.
+   */
+  dataDir?: string;
+  /** application state exchanged on join and anti-entropy (memberlist's LocalState/MergeRemoteState) */
+  delegate?: {
+    localState?(join: boolean): Uint8Array;
+    mergeRemoteState?(state: Uint8Array, join: boolean): void;
+  };
+}
+
+/** A user message as delivered to messages$. */
+export interface UserMessage {
+  /** name of the node that sent it (for a broadcast: its origin, not the relay) */
+  from: string;
+  topic: string;
+  payload: Uint8Array;
+  via: 'broadcast' | 'udp' | 'tcp';
+}
+
+export interface SendOptions {
+  /** TCP instead of UDP: delivered in order or not at all, no size limit short of 20 MiB */
+  reliable?: boolean;
+  topic?: string;
 }
 
 const META_MAX = 512;
 const STREAM_MAX_BYTES = 20 * 1024 * 1024;
+/** broadcasts remembered per node so a re-gossiped one is delivered once */
+const SEEN_BROADCASTS = 8192;
+/** the largest UDP payload we send; bigger direct messages must go reliable (TCP) */
+const MAX_DATAGRAM = 65_000;
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 type Phase = 'new' | 'starting' | 'running' | 'stopped';
@@ -113,23 +156,36 @@ export class RxSwimNode implements SwimNode {
   private readonly stopped$ = new Subject<void>();
   private readonly subs = new Subscription();
   private readonly openConns = new Set<StreamConn>();
+  private readonly userQueue: BroadcastQueue;
+  private readonly messagesSubject = new Subject<UserMessage>();
+  private readonly seen = new Set<string>();
+  private userSeq: number;
+  /** the node's keyring; empty means no encryption */
+  readonly keyring: Keyring;
   private transport: Transport | undefined;
   private phase: Phase = 'new';
   private seqNo = 0;
 
   constructor(options: NodeOptions) {
-    if (typeof options?.name !== 'string' || options.name.length === 0 || options.name.length > 255) {
+    const stored = options?.dataDir !== undefined ? loadIdentity(options.dataDir) : undefined;
+    const name = options?.name ?? stored?.name;
+    if (typeof name !== 'string' || name.length === 0 || name.length > 255) {
       throw new ConfigError('name', 'must be a non-empty string of at most 255 characters');
     }
+    if (stored && stored.name !== name) {
+      throw new ConfigError('name', `data dir ${options.dataDir} belongs to node ${JSON.stringify(stored.name)}, not ${JSON.stringify(name)}`);
+    }
     this.options = options;
-    this.name = options.name;
+    this.name = name;
     this.config = resolveConfig(options.profile ?? 'lan', options.config ?? {});
     this.bindAddr = parseHostPort(options.bind ?? '0.0.0.0:7946', 'bind');
     if (options.advertise !== undefined) parseHostPort(options.advertise, 'advertise');
-    const meta = options.meta ?? new Uint8Array(0);
+    if (options.meta !== undefined && options.tags !== undefined) throw new ConfigError('tags', 'give either meta or tags, not both');
+    const meta = options.tags !== undefined ? encodeTags(options.tags) : (options.meta ?? new Uint8Array(0));
     if (!(meta instanceof Uint8Array) || meta.length > META_MAX) {
       throw new ConfigError('meta', `must be a Uint8Array of at most ${META_MAX} bytes`);
     }
+    this.keyring = new Keyring((options.keyring ?? []).map((k, i) => Keyring.parseKey(k, `keyring[${i}]`)));
     const dv = options.delegateVersion ?? [2, 5, 5];
     if (dv.length !== 3 || dv.some((v) => !Number.isInteger(v) || v < 0 || v > 255) || dv[0]! > dv[1]! || dv[2]! < dv[0]! || dv[2]! > dv[1]!) {
       throw new ConfigError('delegateVersion', 'must be [min, max, cur] integers 0-255 with min <= cur <= max');
@@ -150,12 +206,14 @@ export class RxSwimNode implements SwimNode {
         meta,
         // We understand memberlist protocols 1..5 and speak the configured one.
         vsn: Uint8Array.of(1, 5, this.config.protocolVersion, dv[0]!, dv[1]!, dv[2]!),
-        incarnation: 1,
+        // Start above anything we announced before a restart.
+        incarnation: stored ? stored.incarnation + 1 : 1,
       },
       broadcast: (key, msg) => this.queue.queue({ key, message: encodeMessage(msg) }),
       onRefute: () => {
         this.awareness.apply(1);
         this.metrics.refutations.inc();
+        this.persistIdentity();
       },
       log: (level, msg, fields) => this.log[level]({ node: this.name, ...fields }, msg),
       ...(options.inspect ? { inspect: options.inspect } : {}),
@@ -168,12 +226,96 @@ export class RxSwimNode implements SwimNode {
           return c;
         },
         queueDepth: () => this.queue.depth,
+        userQueueDepth: () => this.userQueue.depth,
         healthScore: () => this.awareness.score,
         incarnation: () => this.table.local.incarnation,
       },
       options.registry,
     );
     this.subs.add(this.table.events$.subscribe((e) => this.metrics.memberTransitions.inc({ to: e.member.state })));
+    this.userQueue = new BroadcastQueue(this.config.retransmitMult, () => this.table.size, this.config.userQueueDepth);
+    this.userSeq = Math.floor(this.random() * 0x7fffffff);
+    this.persistIdentity();
+  }
+
+  private persistIdentity(): void {
+    if (this.options.dataDir === undefined) return;
+    saveIdentity(this.options.dataDir, { name: this.name, incarnation: this.table.local.incarnation });
+  }
+
+  /** user messages addressed to us or broadcast to all; completes on stop */
+  get messages$(): Observable<UserMessage> {
+    return this.messagesSubject.asObservable();
+  }
+
+  /** messages and publishing on one topic */
+  topic(name: string): { messages$: Observable<UserMessage>; publish(payload: Uint8Array | string): boolean } {
+    return {
+      messages$: this.messagesSubject.pipe(filter((m) => m.topic === name)),
+      publish: (payload) => this.broadcast(payload, name),
+    };
+  }
+
+  /**
+   * Gossip a message to every member, piggybacked on protocol traffic and
+   * re-gossiped by each receiver (delivered once each). Returns false when the
+   * queue was full and the oldest, most-sent message had to be dropped for it.
+   */
+  broadcast(payload: Uint8Array | string, topic = ''): boolean {
+    if (this.phase !== 'running') throw new StateError(`broadcast(): node ${this.name} is ${this.phase}`);
+    const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    const id = (this.userSeq = (this.userSeq + 1) >>> 0);
+    const env = encodeEnvelope({ from: this.name, id, topic, broadcast: true, payload: bytes });
+    if (env.length + 3 > this.config.udpBufferSize - 2 - this.encryptionOverhead()) {
+      throw new RangeError(`broadcast(): ${bytes.length} bytes do not fit one packet (udpBufferSize ${this.config.udpBufferSize}); use send(..., { reliable: true })`);
+    }
+    this.seen.add(`${this.name}:${id}`);
+    const before = this.userQueue.dropped;
+    this.userQueue.queue({ key: `${this.name}:${id}`, message: encodeMessage({ type: 'user', payload: env }) });
+    const dropped = this.userQueue.dropped - before;
+    if (dropped > 0) this.metrics.broadcastsDropped.inc(dropped);
+    return dropped === 0;
+  }
+
+  /** send to one member: best effort by UDP, or reliably by TCP */
+  async send(member: string, payload: Uint8Array | string, opts: SendOptions = {}): Promise<void> {
+    if (this.phase !== 'running') throw new StateError(`send(): node ${this.name} is ${this.phase}`);
+    const m = this.table.get(member);
+    if (!m || m.name === this.name) throw new StateError(`send(): ${JSON.stringify(member)} is not a known remote member`);
+    const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    const env = encodeEnvelope({ from: this.name, id: 0, topic: opts.topic ?? '', broadcast: false, payload: bytes });
+    const to = { host: m.address, port: m.port };
+    if (!opts.reliable) {
+      if (env.length + 1 > MAX_DATAGRAM - this.encryptionOverhead()) {
+        throw new RangeError(`send(): ${bytes.length} bytes do not fit a datagram; use { reliable: true }`);
+      }
+      this.sendRaw(m, [encodeMessage({ type: 'user', payload: env })]);
+      return;
+    }
+    await firstValueFrom(
+      this.transport!.dial(to).pipe(
+        map((conn) => {
+          this.writeStream(conn, { type: 'userStream', payload: env });
+          conn.end();
+        }),
+        takeUntil(this.stopped$),
+      ),
+      { defaultValue: undefined },
+    );
+  }
+
+  /** replace our metadata and announce it with a higher incarnation */
+  setMeta(meta: Uint8Array): void {
+    if (!(meta instanceof Uint8Array) || meta.length > META_MAX) throw new ConfigError('meta', `must be a Uint8Array of at most ${META_MAX} bytes`);
+    this.table.local.meta = meta;
+    const alive = this.table.bumpIncarnation();
+    this.persistIdentity();
+    if (this.phase === 'running') this.queue.queue({ key: this.name, message: encodeMessage(alive) });
+  }
+
+  /** replace our tags (Serf's encoding) */
+  setTags(tags: Record<string, string>): void {
+    this.setMeta(encodeTags(tags));
   }
 
   get members$(): Observable<readonly Member[]> {
@@ -280,11 +422,29 @@ export class RxSwimNode implements SwimNode {
         gossipInterval: cfg.gossipInterval,
         gossipNodes: cfg.gossipNodes,
         targets: (k) => this.table.gossipTargets(k),
-        fill: () => this.queue.take(2, cfg.udpBufferSize - 2),
+        fill: () => this.takeBroadcasts(cfg.udpBufferSize - 2 - this.encryptionOverhead()),
         send: (target, msgs) => this.sendRaw(target, msgs),
       }).subscribe(),
     );
     if (cfg.pushPullInterval > 0) this.subs.add(this.periodicPushPull$().subscribe());
+    if (cfg.reconnectInterval > 0) {
+      this.subs.add(
+        reconnect$({
+          scheduler: this.scheduler,
+          interval: cfg.reconnectInterval,
+          random: this.random,
+          failed: () => this.table.failedMembers(),
+          aliveCount: () => this.table.aliveCount,
+          attempt: (m) =>
+            this.pushPull({ host: m.address, port: m.port }, true).pipe(
+              catchError((e: unknown) => {
+                this.log.debug({ node: this.name, member: m.name, err: String(e) }, 'reconnect attempt failed');
+                return EMPTY;
+              }),
+            ),
+        }).subscribe((m) => this.log.info({ node: this.name, member: m.name }, 'reconnecting to failed member')),
+      );
+    }
   }
 
   async join(seeds: readonly string[]): Promise<number> {
@@ -345,6 +505,8 @@ export class RxSwimNode implements SwimNode {
     for (const c of this.openConns) c.destroy();
     this.openConns.clear();
     this.queue.reset();
+    this.userQueue.reset();
+    this.messagesSubject.complete();
     this.table.stop();
     this.acks.complete();
     this.nacks.complete();
@@ -372,10 +534,39 @@ export class RxSwimNode implements SwimNode {
     } else this.sendTo(target, [ping]);
   }
 
+  /** bytes encryption adds to a packet we send */
+  private encryptionOverhead(): number {
+    if (!this.keyring.enabled || !this.config.gossipVerifyOutgoing) return 0;
+    return this.config.protocolVersion === 1 ? ENCRYPTION_OVERHEAD_V0 : ENCRYPTION_OVERHEAD_V1;
+  }
+
+  private decodeOptions(): DecodePacketOptions {
+    return this.keyring.enabled ? { keyring: this.keyring.keys, verifyIncoming: this.config.gossipVerifyIncoming } : {};
+  }
+
+  private encodeOptions() {
+    const encrypt = this.keyring.enabled && this.config.gossipVerifyOutgoing;
+    return {
+      compress: this.config.enableCompression,
+      ...(encrypt ? { keyring: [this.keyring.primary!], encryptionVersion: this.config.protocolVersion === 1 ? (0 as const) : (1 as const) } : {}),
+    };
+  }
+
+  /**
+   * Fill `limit` bytes with gossip: memberlist's own broadcasts first, then user
+   * broadcasts (each framed as a user message) when more than 3 bytes are left.
+   */
+  private takeBroadcasts(limit: number): Uint8Array[] {
+    const sys = this.queue.take(2, limit);
+    const used = sys.reduce((n, m) => n + m.length + 2, 0);
+    if (limit - used <= 3) return sys;
+    return [...sys, ...this.userQueue.take(2, limit - used)];
+  }
+
   /** send messages to a member with gossip piggybacked up to the UDP buffer size */
   private sendTo(target: Member | Address, msgs: Uint8Array[]): void {
     const used = msgs.reduce((n, m) => n + m.length + 2, 0);
-    const extra = this.queue.take(2, this.config.udpBufferSize - 2 - used);
+    const extra = this.takeBroadcasts(this.config.udpBufferSize - 2 - used - this.encryptionOverhead());
     this.sendRaw(target, [...msgs, ...extra]);
   }
 
@@ -388,7 +579,7 @@ export class RxSwimNode implements SwimNode {
     const packets: Uint8Array[] = [];
     // A compound holds at most 255 parts.
     for (let i = 0; i < msgs.length; i += 255) {
-      packets.push(encodePacket(msgs.slice(i, i + 255), { compress: this.config.enableCompression, crc: pmax >= 5 }));
+      packets.push(encodePacket(msgs.slice(i, i + 255), { ...this.encodeOptions(), crc: pmax >= 5 }));
     }
     for (const p of packets) {
       this.metrics.packetsSent.inc({ transport: 'udp' });
@@ -404,7 +595,7 @@ export class RxSwimNode implements SwimNode {
     this.metrics.bytesReceived.inc({ transport: 'udp' }, data.length);
     let decoded: { messages: PacketMessage[]; errors: DecodeError[] };
     try {
-      decoded = decodePacket(data, {});
+      decoded = decodePacket(data, this.decodeOptions());
     } catch (e) {
       // decodePacket promises not to throw; if it ever does, the packet is still just dropped.
       decoded = { messages: [], errors: [new DecodeError('malformed', String(e))] };
@@ -441,11 +632,31 @@ export class RxSwimNode implements SwimNode {
       case 'dead':
         return this.table.handleDead(m);
       case 'user':
-        // User messages (Serf's own events among them) are counted in
-        // rxswim_messages_received_total{type="user"}; delivering them to the
-        // application is issue 3's messages$.
-        return;
+        return this.onUserMessage(m.payload, 'udp');
     }
+  }
+
+  /** deliver one of our envelopes; a broadcast is delivered once and re-gossiped */
+  private onUserMessage(bytes: Uint8Array, via: 'udp' | 'tcp'): void {
+    let env: Envelope | undefined;
+    try {
+      env = decodeEnvelope(bytes);
+    } catch (e) {
+      this.metrics.packetsDropped.inc({ reason: e instanceof DecodeError ? e.reason : 'malformed' });
+      return;
+    }
+    // Not ours (Serf's events, another memberlist application): counted as received only.
+    if (!env) return;
+    if (env.broadcast) {
+      const key = `${env.from}:${env.id}`;
+      if (this.seen.has(key)) return;
+      this.seen.add(key);
+      if (this.seen.size > SEEN_BROADCASTS) this.seen.delete(this.seen.values().next().value!);
+      // Infection-style: pass it on so it reaches members the origin never picked.
+      this.userQueue.queue({ key, message: encodeMessage({ type: 'user', payload: bytes.slice() }) });
+    }
+    this.metrics.userMessages.inc({ via: env.broadcast ? 'broadcast' : via });
+    this.messagesSubject.next({ from: env.from, topic: env.topic, payload: env.payload.slice(), via: env.broadcast ? 'broadcast' : via });
   }
 
   private replyAddress(from: Address, m: { sourceAddr?: Uint8Array | null; sourcePort?: number }): Address {
@@ -494,6 +705,7 @@ export class RxSwimNode implements SwimNode {
 
   private readOne(conn: StreamConn): Observable<StreamMessage> {
     return readStreamMessage(conn, {
+      ...(this.keyring.enabled ? { keyring: this.keyring.keys, verifyIncoming: this.config.gossipVerifyIncoming } : {}),
       maxBytes: STREAM_MAX_BYTES,
       timeoutMs: this.config.tcpTimeout,
       scheduler: this.scheduler,
@@ -501,7 +713,7 @@ export class RxSwimNode implements SwimNode {
   }
 
   private writeStream(conn: StreamConn, msg: StreamMessage): void {
-    const bytes = encodeStream(msg, { compress: this.config.enableCompression });
+    const bytes = encodeStream(msg, this.encodeOptions());
     this.metrics.packetsSent.inc({ transport: 'tcp' });
     this.metrics.bytesSent.inc({ transport: 'tcp' }, bytes.length);
     conn.write(bytes);
@@ -533,6 +745,9 @@ export class RxSwimNode implements SwimNode {
                   this.log.warn({ node: this.name, peer, err: (e as Error).message }, 'push-pull merge refused');
                 }
                 return;
+              case 'userStream':
+                this.onUserMessage(msg.payload, 'tcp');
+                return;
               case 'ping':
                 if (msg.node === '' || msg.node === this.name) {
                   this.writeStream(conn, { type: 'ack', seqNo: msg.seqNo, payload: null });
@@ -553,7 +768,8 @@ export class RxSwimNode implements SwimNode {
   }
 
   private localPushPull(join: boolean): PushPull {
-    return { type: 'pushPull', join, nodes: this.table.pushPullState(), userState: new Uint8Array(0) };
+    const userState = this.options.delegate?.localState?.(join) ?? new Uint8Array(0);
+    return { type: 'pushPull', join, nodes: this.table.pushPullState(), userState };
   }
 
   private mergePushPull(msg: PushPull, peer: string): void {
@@ -563,6 +779,7 @@ export class RxSwimNode implements SwimNode {
       throw new Error(`push-pull with ${peer} refused: ${why}`);
     }
     for (const r of msg.nodes) this.table.mergeRemote(r);
+    if (msg.userState.length > 0) this.options.delegate?.mergeRemoteState?.(msg.userState, msg.join);
     this.metrics.pushPulls.inc({ result: 'ok' });
   }
 

@@ -9,7 +9,8 @@ import { startHttpApi, type HttpApi } from '../http/server.js';
 import { createLogger, type LogLevel } from './logger.js';
 
 export interface AgentOptions {
-  node: string;
+  /** may be omitted when dataDir holds the name */
+  node?: string;
   bind: string;
   advertise?: string;
   join: string[];
@@ -17,6 +18,10 @@ export interface AgentOptions {
   http?: string;
   logLevel: LogLevel;
   logJson?: boolean;
+  /** base64 key, as `serf agent -encrypt` takes it */
+  encrypt?: string;
+  tags: Record<string, string>;
+  dataDir?: string;
 }
 
 function memberFields(m: Member) {
@@ -28,7 +33,10 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const node = createNode({
-    name: opts.node,
+    ...(opts.node ? { name: opts.node } : {}),
+    ...(opts.encrypt ? { keyring: [opts.encrypt] } : {}),
+    ...(Object.keys(opts.tags).length > 0 ? { tags: opts.tags } : {}),
+    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     bind: opts.bind,
     ...(opts.advertise ? { advertise: opts.advertise } : {}),
     profile: opts.profile,
@@ -37,7 +45,10 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
   });
   node.events$.subscribe((e: MemberEvent) => log.info({ event: e.type, member: memberFields(e.member) }, `${e.member.name} ${e.type}`));
   await node.start();
-  log.info({ event: 'started', member: memberFields(node.localMember), profile: opts.profile }, `agent ${opts.node} started`);
+  log.info(
+    { event: 'started', member: memberFields(node.localMember), profile: opts.profile, encrypted: node.keyring.enabled },
+    `agent ${node.name} started`,
+  );
 
   let http: HttpApi | undefined;
   if (opts.http) {

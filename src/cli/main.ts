@@ -7,6 +7,7 @@ import { runAgent } from './agent.js';
 import { runCluster } from './cluster.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 import { runMembers } from './members.js';
+import { parseTagArg } from '../membership/tags.js';
 
 function intArg(name: string, min: number, max: number) {
   return (v: string) => {
@@ -24,7 +25,7 @@ const program = new Command()
 program
   .command('agent')
   .description('run a cluster member')
-  .requiredOption('--node <name>', 'unique node name')
+  .option('--node <name>', 'unique node name (may be omitted when --data-dir remembers it)')
   .option('--bind <host:port>', 'address to bind UDP and TCP on', '0.0.0.0:7946')
   .option('--advertise <host:port>', 'address other members use to reach this one')
   .option('--join <host:port...>', 'seed members to join (repeatable)', [])
@@ -32,9 +33,16 @@ program
   .option('--http <host:port>', 'serve the HTTP API (GET /v1/members, /metrics)')
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS as unknown as string[]).default('info'))
   .addOption(new Option('--log-format <format>', 'log format (default: json unless stdout is a terminal)').choices(['json', 'pretty']))
-  .action(async (o: { node: string; bind: string; advertise?: string; join: string[]; profile: Profile; http?: string; logLevel: LogLevel; logFormat?: string }) => {
+  .option('--encrypt <base64key>', 'encrypt all traffic with this AES key (16, 24 or 32 bytes, base64), as serf agent -encrypt')
+  .option('--tag <key=value>', 'a Serf-style tag (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--data-dir <dir>', 'keep the node name and incarnation here across restarts')
+  .action(async (o: { node?: string; bind: string; advertise?: string; join: string[]; profile: Profile; http?: string; logLevel: LogLevel; logFormat?: string; encrypt?: string; tag: string[]; dataDir?: string }) => {
+    if (!o.node && !o.dataDir) throw new ConfigError('--node', 'is required unless --data-dir holds a node name');
     await runAgent({
-      node: o.node,
+      ...(o.node ? { node: o.node } : {}),
+      ...(o.encrypt ? { encrypt: o.encrypt } : {}),
+      ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+      tags: Object.fromEntries(o.tag.map(parseTagArg)),
       bind: o.bind,
       ...(o.advertise ? { advertise: o.advertise } : {}),
       join: o.join,

@@ -20,7 +20,11 @@ export async function runMembers(opts: { http: string; json: boolean; status?: s
     process.stdout.write(`${JSON.stringify(members, null, 2)}\n`);
     return 0;
   }
-  const rows = [['NAME', 'ADDRESS', 'STATE', 'INCARNATION'], ...members.map((m) => [m.name, `${m.address}:${m.port}`, m.state, String(m.incarnation)])];
+  const tags = (m: MemberJson) => Object.entries(m.tags ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const rows = [
+    ['NAME', 'ADDRESS', 'STATE', 'INCARNATION', 'TAGS'],
+    ...members.map((m) => [m.name, `${m.address}:${m.port}`, m.state, String(m.incarnation), tags(m)]),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
   return 0;

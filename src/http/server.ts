@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Member } from '../api.js';
+import { decodeTags } from '../membership/tags.js';
 
 export interface MemberJson {
   name: string;
@@ -13,9 +14,12 @@ export interface MemberJson {
   incarnation: number;
   /** metadata, base64 */
   meta: string;
+  /** the metadata decoded, when it is in Serf's tag encoding */
+  tags?: Record<string, string>;
 }
 
 export function memberToJson(m: Member): MemberJson {
+  const tags = decodeTags(m.meta);
   return {
     name: m.name,
     address: m.address,
@@ -23,6 +27,7 @@ export function memberToJson(m: Member): MemberJson {
     state: m.state,
     incarnation: m.incarnation,
     meta: Buffer.from(m.meta).toString('base64'),
+    ...(tags ? { tags } : {}),
   };
 }
 

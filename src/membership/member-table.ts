@@ -60,6 +60,12 @@ export function vsnIsValid(vsn: Uint8Array | null): boolean {
 
 export class MemberTable {
   private readonly entries = new Map<string, Entry>();
+  /**
+   * Members memberlist has already forgotten (reaped after GossipToTheDeadTime) but
+   * that Serf keeps: failed ones until ReconnectTimeout (and retried meanwhile), left
+   * ones until TombstoneTimeout. Listed, never probed or gossiped to.
+   */
+  private readonly departed = new Map<string, Member>();
   private probeOrder: string[] = [];
   private probeIndex = 0;
   private leaving = false;
@@ -83,6 +89,13 @@ export class MemberTable {
     return this.entries.size + 1;
   }
 
+  /** failed members worth a reconnect attempt: dead in the table or departed, not left */
+  failedMembers(): Member[] {
+    const out = [...this.entries.values()].filter((e) => e.state === 'dead').map((e) => this.toMember(e));
+    for (const m of this.departed.values()) if (m.state === 'dead') out.push(m);
+    return out;
+  }
+
   get aliveCount(): number {
     let n = 1;
     for (const e of this.entries.values()) if (e.state === 'alive' || e.state === 'suspect') n++;
@@ -100,7 +113,7 @@ export class MemberTable {
   get(name: string): Member | undefined {
     if (name === this.deps.local.name) return this.localMember();
     const e = this.entries.get(name);
-    return e ? this.toMember(e) : undefined;
+    return e ? this.toMember(e) : this.departed.get(name);
   }
 
   /** raw vsn of a known node, for protocol feature checks (CRC, nack, TCP ping) */
@@ -109,11 +122,12 @@ export class MemberTable {
   }
 
   list(): Member[] {
-    return [this.localMember(), ...[...this.entries.values()].map((e) => this.toMember(e))];
+    return [this.localMember(), ...this.remote()];
   }
 
+  /** every remote member we list: in the table, or departed but not yet forgotten */
   remote(): Member[] {
-    return [...this.entries.values()].map((e) => this.toMember(e));
+    return [...[...this.entries.values()].map((e) => this.toMember(e)), ...this.departed.values()];
   }
 
   localMember(): Member {
@@ -316,6 +330,7 @@ export class MemberTable {
   stop(): void {
     for (const e of this.entries.values()) e.actor.stop();
     this.entries.clear();
+    this.departed.clear();
     this.probeOrder = [];
     this.members.complete();
     this.eventsSubject.complete();
@@ -332,6 +347,7 @@ export class MemberTable {
     });
     const entry: Entry = { actor, state: 'alive' };
     this.entries.set(name, entry);
+    this.departed.delete(name);
     actor.on('suspicionExpired', (ev: Extract<MemberEmitted, { type: 'suspicionExpired' }>) => {
       // The timer fired inside the actor; gossip the verdict as memberlist does.
       this.deps.broadcast(name, { type: 'dead', incarnation: ev.incarnation, node: name, from: this.deps.local.name });
@@ -384,12 +400,21 @@ export class MemberTable {
   private reapAndShuffle(): void {
     const now = this.deps.scheduler.now();
     let reaped = false;
+    const cfg = this.deps.config;
     for (const [name, e] of this.entries) {
       if (e.state !== 'dead' && e.state !== 'left') continue;
-      if (now - e.actor.getSnapshot().context.stateChangedAt < this.deps.config.gossipToTheDeadTime) continue;
+      if (now - e.actor.getSnapshot().context.stateChangedAt < cfg.gossipToTheDeadTime) continue;
+      this.departed.set(name, this.toMember(e));
       e.actor.stop();
       this.entries.delete(name);
       reaped = true;
+    }
+    for (const [name, m] of this.departed) {
+      const keep = m.state === 'left' ? cfg.tombstoneTimeout : cfg.reconnectTimeout;
+      if (now - m.stateChangedAt >= keep) {
+        this.departed.delete(name);
+        reaped = true;
+      }
     }
     this.probeOrder = this.probeOrder.filter((n) => this.entries.has(n));
     this.shuffle(this.probeOrder);

@@ -7,6 +7,7 @@ import type { MemberState } from '../api.js';
 export interface MetricsSources {
   memberCounts(): Record<MemberState, number>;
   queueDepth(): number;
+  userQueueDepth(): number;
   healthScore(): number;
   incarnation(): number;
 }
@@ -26,6 +27,8 @@ export class NodeMetrics {
   readonly refutations: Counter;
   readonly memberTransitions: Counter<'to'>;
   readonly pushPulls: Counter<'result'>;
+  readonly userMessages: Counter<'via'>;
+  readonly broadcastsDropped: Counter;
 
   constructor(sources: MetricsSources, registry?: Registry) {
     const r = (this.registry = registry ?? new Registry());
@@ -53,6 +56,8 @@ export class NodeMetrics {
     this.refutations = new Counter({ name: 'rxswim_refutations_total', help: 'Suspicions or deaths of this node refuted', ...opt });
     this.memberTransitions = new Counter({ name: 'rxswim_member_transitions_total', help: 'Member state changes observed, by new state', labelNames: ['to'], ...opt });
     this.pushPulls = new Counter({ name: 'rxswim_push_pulls_total', help: 'Push-pull exchanges by result', labelNames: ['result'], ...opt });
+    this.userMessages = new Counter({ name: 'rxswim_user_messages_received_total', help: 'User messages delivered to the application, by path (broadcast, udp, tcp)', labelNames: ['via'], ...opt });
+    this.broadcastsDropped = new Counter({ name: 'rxswim_broadcasts_dropped_total', help: 'User broadcasts dropped because the queue was full', ...opt });
     new Gauge({
       name: 'rxswim_members',
       help: 'Members known, by state (this node included)',
@@ -63,6 +68,7 @@ export class NodeMetrics {
       },
     });
     new Gauge({ name: 'rxswim_gossip_queue_depth', help: 'Messages waiting in the broadcast queue', ...opt, collect() { this.set(sources.queueDepth()); } });
+    new Gauge({ name: 'rxswim_user_queue_depth', help: 'User broadcasts waiting to be gossiped', ...opt, collect() { this.set(sources.userQueueDepth()); } });
     new Gauge({ name: 'rxswim_local_health_score', help: 'Lifeguard local health score (0 = healthy)', ...opt, collect() { this.set(sources.healthScore()); } });
     new Gauge({ name: 'rxswim_incarnation', help: 'Incarnation number of this node', ...opt, collect() { this.set(sources.incarnation()); } });
   }

@@ -7,6 +7,7 @@ import type { ProtocolOverrides, Profile } from '../config.js';
 import { createNode, type RxSwimNode } from '../node.js';
 import { MemoryNetwork } from '../transport/memory.js';
 import { createRandom } from './random.js';
+import { StallableScheduler } from './stall-scheduler.js';
 
 export interface VirtualClusterOptions {
   size: number;
@@ -15,6 +16,8 @@ export interface VirtualClusterOptions {
   config?: ProtocolOverrides;
   latencyMs?: number;
   loss?: number;
+  /** per-node overrides, e.g. Lifeguard off on one node */
+  configFor?: (i: number) => ProtocolOverrides;
 }
 
 export interface ObservedEvent extends MemberEvent {
@@ -25,6 +28,8 @@ export class VirtualCluster {
   readonly scheduler = new VirtualTimeScheduler();
   readonly network: MemoryNetwork;
   readonly nodes = new Map<string, RxSwimNode>();
+  /** each node's own view of time, which a stall (a blocked event loop) can hold back */
+  readonly clocks = new Map<string, StallableScheduler>();
   readonly events: ObservedEvent[] = [];
   private readonly random: () => number;
 
@@ -49,12 +54,14 @@ export class VirtualCluster {
   /** create and start node i (not joined yet) */
   async add(i: number): Promise<RxSwimNode> {
     const host = VirtualCluster.hostOf(i);
+    const clock = new StallableScheduler(this.scheduler);
+    this.clocks.set(`node-${i}`, clock);
     const node = createNode({
       name: `node-${i}`,
       bind: `${host}:7946`,
       profile: this.opts.profile ?? 'lan',
-      config: this.opts.config ?? {},
-      scheduler: this.scheduler,
+      config: { ...this.opts.config, ...this.opts.configFor?.(i) },
+      scheduler: clock,
       random: this.random,
       transport: (addr) => this.network.createTransport(addr),
     });
@@ -102,6 +109,19 @@ export class VirtualCluster {
   /** how node `observer` sees `member` */
   stateOf(observer: string, member: string): string | undefined {
     return this.nodes.get(observer)?.members().find((m) => m.name === member)?.state;
+  }
+
+  /**
+   * Block node i's event loop for ms, as a long GC pause or a busy loop would: none of
+   * its timers run and inbound packets wait in its socket buffer until it resumes.
+   */
+  block(i: number, ms: number): void {
+    const name = `node-${i}`;
+    const host = `${VirtualCluster.hostOf(i)}:7946`;
+    const until = this.scheduler.now() + ms;
+    this.clocks.get(name)!.stall(until);
+    this.network.pause(host);
+    this.scheduler.schedule(() => this.network.resume(host), ms);
   }
 
   /** crash: the node stops without a word, as under kill -9 */
