@@ -56,3 +56,12 @@ export class StateError extends Error {
   override readonly name = 'StateError';
   readonly code = 'ERR_RXSWIM_STATE';
 }
+
+/**
+ * A keyring operation that memberlist would refuse: using or removing a key
+ * that is not installed, or removing the primary (the only key that encrypts).
+ */
+export class KeyringError extends Error {
+  override readonly name = 'KeyringError';
+  readonly code = 'ERR_RXSWIM_KEYRING';
+}
