@@ -24,6 +24,8 @@ import {
   finalize,
   repeat,
   toArray,
+  timeout,
+  throwError,
 } from 'rxjs';
 import type { Registry } from 'prom-client';
 import type { InspectionEvent, Observer } from 'xstate';
@@ -61,8 +63,8 @@ export interface Logger {
 }
 
 export interface NodeOptions {
-  /** unique node name in the cluster */
-  name: string;
+  /** unique node name in the cluster; may be omitted when `dataDir` remembers it */
+  name?: string;
   /** `host:port` to bind UDP and TCP on; default 0.0.0.0:7946 */
   bind?: string;
   /** `host:port` others should use to reach us; default: the bound address */
@@ -293,7 +295,7 @@ export class RxSwimNode implements SwimNode {
       return;
     }
     await firstValueFrom(
-      this.transport!.dial(to).pipe(
+      this.dial(to).pipe(
         map((conn) => {
           this.writeStream(conn, { type: 'userStream', payload: env });
           conn.end();
@@ -767,6 +769,18 @@ export class RxSwimNode implements SwimNode {
     );
   }
 
+  /** open a stream, giving up after TCPTimeout (memberlist's DialTimeout): a dial into a partition may never be answered */
+  private dial(to: Address): Observable<StreamConn> {
+    if (!this.transport) return throwError(() => new StateError('not started'));
+    return this.transport.dial(to).pipe(
+      timeout({
+        first: this.config.tcpTimeout,
+        scheduler: this.scheduler,
+        with: () => throwError(() => new Error(`connect to ${to.host}:${to.port} timed out after ${this.config.tcpTimeout} ms`)),
+      }),
+    );
+  }
+
   private localPushPull(join: boolean): PushPull {
     const userState = this.options.delegate?.localState?.(join) ?? new Uint8Array(0);
     return { type: 'pushPull', join, nodes: this.table.pushPullState(), userState };
@@ -788,7 +802,7 @@ export class RxSwimNode implements SwimNode {
     const peer = `${to.host}:${to.port}`;
     return defer(() => {
       if (!this.transport) throw new StateError('not started');
-      return this.transport.dial(to);
+      return this.dial(to);
     }).pipe(
       switchMap((conn) => {
         this.openConns.add(conn);
@@ -840,8 +854,7 @@ export class RxSwimNode implements SwimNode {
   private tcpPing(target: Member, seqNo: number, deadlineMs: number): Observable<boolean> {
     const pmax = this.table.vsnOf(target.name)?.[1] ?? 0;
     if (this.config.disableTcpPings || pmax < 3 || !this.transport) return of(false);
-    const t = this.transport;
-    const attempt$ = t.dial({ host: target.address, port: target.port }).pipe(
+    const attempt$ = this.dial({ host: target.address, port: target.port }).pipe(
       switchMap((conn) => {
         this.openConns.add(conn);
         this.writeStream(conn, { type: 'ping', seqNo, node: target.name, ...this.source() });
