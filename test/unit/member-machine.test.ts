@@ -114,3 +114,28 @@ test('one confirmation re-arms the timer to the shorter remaining time', () => {
   // 24000 − ln2/ln3 × 20000 = 11381.0… → 11381 ms after the start
   assert.equal(m.a.getSnapshot().context.stateChangedAt, 11381);
 });
+
+// memberlist's TestSuspicion (suspicion_test.go): k = 3, min 0.5 s, max 2 s, one
+// confirmation every 25 ms. memberlist checks each case to ±25 ms on a wall clock; in
+// virtual time the expiry is exact (its 810 ms case is 811 here: floor(1000 × 0.81128)).
+test('suspicion timer: memberlist TestSuspicion cases', () => {
+  const k3 = { minMs: 500, maxMs: 2000, k: 3 };
+  const cases: Array<[confirmations: string[], expected: number]> = [
+    [[], 2000],
+    [['me', 'foo'], 1250],
+    [['me', 'foo', 'foo', 'foo'], 1250],
+    [['me', 'foo', 'bar'], 811],
+    [['me', 'foo', 'bar', 'baz'], 500],
+    [['me', 'foo', 'bar', 'baz', 'zoo'], 500],
+  ];
+  for (const [confirmations, expected] of cases) {
+    const m = member(5);
+    m.a.send({ type: 'SUSPECT', incarnation: 5, from: 'me', at: 0, bounds: k3 });
+    confirmations.forEach((from, i) =>
+      m.s.schedule(() => m.a.send({ type: 'SUSPECT', incarnation: 5, from, at: m.s.now(), bounds: k3 }), 25 * (i + 1)),
+    );
+    m.s.flush();
+    assert.equal(m.state(), 'dead');
+    assert.equal(m.a.getSnapshot().context.stateChangedAt, expected, `confirmations ${confirmations.join(',')}`);
+  }
+});
