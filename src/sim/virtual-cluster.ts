@@ -52,8 +52,7 @@ export class VirtualCluster {
   }
 
   /** create and start node i (not joined yet) */
-  async add(i: number): Promise<RxSwimNode> {
-    const host = VirtualCluster.hostOf(i);
+  async add(i: number, host = VirtualCluster.hostOf(i)): Promise<RxSwimNode> {
     const clock = new StallableScheduler(this.scheduler);
     this.clocks.set(`node-${i}`, clock);
     const node = createNode({
