@@ -2,6 +2,7 @@
 // Everything a node does runs inside scheduler.flush(); awaiting between steps lets
 // the few promise-based APIs (start, join) settle. The same seed gives the same run.
 import { VirtualTimeScheduler } from 'rxjs';
+import type { InspectionEvent } from 'xstate';
 import type { MemberEvent } from '../api.js';
 import type { ProtocolOverrides, Profile } from '../config.js';
 import { createNode, type RxSwimNode } from '../node.js';
@@ -18,6 +19,8 @@ export interface VirtualClusterOptions {
   loss?: number;
   /** per-node overrides, e.g. Lifeguard off on one node */
   configFor?: (i: number) => ProtocolOverrides;
+  /** XState inspector for node i's member actors */
+  inspectFor?: (i: number) => ((e: InspectionEvent) => void) | undefined;
 }
 
 export interface ObservedEvent extends MemberEvent {
@@ -63,6 +66,7 @@ export class VirtualCluster {
       scheduler: clock,
       random: this.random,
       transport: (addr) => this.network.createTransport(addr),
+      ...(this.opts.inspectFor?.(i) ? { inspect: this.opts.inspectFor(i)! } : {}),
     });
     node.events$.subscribe((e) => this.events.push({ ...e, observer: node.name }));
     this.nodes.set(node.name, node);
