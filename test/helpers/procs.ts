@@ -61,6 +61,8 @@ export interface MemberRow {
   port: number;
   state: string;
   incarnation: number;
+  /** present when the member's meta is in Serf's tag encoding */
+  tags?: Record<string, string>;
 }
 
 export async function httpMembers(http: string): Promise<MemberRow[] | undefined> {
@@ -72,11 +74,44 @@ export async function httpMembers(http: string): Promise<MemberRow[] | undefined
   }
 }
 
-export function serfMembers(rpc: string): Array<{ name: string; addr: string; status: string }> {
+export interface SerfMemberRow {
+  name: string;
+  addr: string;
+  status: string;
+  tags: Record<string, string>;
+}
+
+export function serfMembers(rpc: string): SerfMemberRow[] {
   const r = spawnSync('serf', ['members', `-rpc-addr=${rpc}`, '-format=json'], { encoding: 'utf8', timeout: 5000 });
   if (r.status !== 0) return [];
-  const parsed = JSON.parse(r.stdout) as { members: Array<{ name: string; addr: string; status: string }> };
+  const parsed = JSON.parse(r.stdout) as { members: SerfMemberRow[] };
   return parsed.members;
+}
+
+/**
+ * One sample of a metric from an agent's `GET /metrics`, e.g.
+ * `metricValue(http, 'rxswim_packets_dropped_total', { reason: 'decrypt_failed' })`.
+ * 0 when the series does not exist yet (prom-client omits unlabelled-yet counters);
+ * undefined when the agent does not answer.
+ */
+export async function metricValue(http: string, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  let text: string;
+  try {
+    const res = await fetch(`http://${http}/metrics`, { signal: AbortSignal.timeout(2000) });
+    if (!res.ok) return undefined;
+    text = await res.text();
+  } catch {
+    return undefined;
+  }
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const m = /^[^{ ]+(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const have = (m[1] ?? '').split(',').filter((x) => x.length > 0);
+    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[2]);
+  }
+  return 0;
 }
 
 /** poll until pred holds; returns elapsed ms, or throws with the last observation */
