@@ -52,6 +52,7 @@ import { loadIdentity, saveIdentity } from './membership/identity.js';
 import { encodeTags } from './membership/tags.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from './protocol/user-envelope.js';
 import { reconnect$ } from './protocol/reconnect.js';
+import { decodePushPullState, encodePushPullState, RecentBroadcasts } from './protocol/push-pull-state.js';
 import type { GossipMessage, IndirectPing, PacketMessage, Ping, PushPull, StreamMessage } from './wire/types.js';
 
 /** Structured logger; pino's Logger fits. */
@@ -161,6 +162,7 @@ export class RxSwimNode implements SwimNode {
   private readonly userQueue: BroadcastQueue;
   private readonly messagesSubject = new Subject<UserMessage>();
   private readonly seen = new Set<string>();
+  private readonly recent = new RecentBroadcasts();
   private userSeq: number;
   /** the node's keyring; empty means no encryption */
   readonly keyring: Keyring;
@@ -272,6 +274,7 @@ export class RxSwimNode implements SwimNode {
       throw new RangeError(`broadcast(): ${bytes.length} bytes do not fit one packet (udpBufferSize ${this.config.udpBufferSize}); use send(..., { reliable: true })`);
     }
     this.seen.add(`${this.name}:${id}`);
+    this.recent.add(env, this.scheduler.now());
     const before = this.userQueue.dropped;
     this.userQueue.queue({ key: `${this.name}:${id}`, message: encodeMessage({ type: 'user', payload: env }) });
     const dropped = this.userQueue.dropped - before;
@@ -654,8 +657,11 @@ export class RxSwimNode implements SwimNode {
       if (this.seen.has(key)) return;
       this.seen.add(key);
       if (this.seen.size > SEEN_BROADCASTS) this.seen.delete(this.seen.values().next().value!);
-      // Infection-style: pass it on so it reaches members the origin never picked.
-      this.userQueue.queue({ key, message: encodeMessage({ type: 'user', payload: bytes.slice() }) });
+      // Infection-style: pass it on so it reaches members the origin never picked,
+      // and keep it for anti-entropy in case gossip missed someone.
+      const copy = bytes.slice();
+      this.userQueue.queue({ key, message: encodeMessage({ type: 'user', payload: copy }) });
+      this.recent.add(copy, this.scheduler.now());
     }
     this.metrics.userMessages.inc({ via: env.broadcast ? 'broadcast' : via });
     this.messagesSubject.next({ from: env.from, topic: env.topic, payload: env.payload.slice(), via: env.broadcast ? 'broadcast' : via });
@@ -782,7 +788,11 @@ export class RxSwimNode implements SwimNode {
   }
 
   private localPushPull(join: boolean): PushPull {
-    const userState = this.options.delegate?.localState?.(join) ?? new Uint8Array(0);
+    const app = this.options.delegate?.localState?.(join) ?? new Uint8Array(0);
+    const recent = this.recent.list(this.scheduler.now());
+    // Without recent broadcasts, send the application's bytes as they are (nothing at
+    // all when there is none, which is what Serf expects of a plain memberlist node).
+    const userState = recent.length > 0 ? encodePushPullState({ app, recent }) : app;
     return { type: 'pushPull', join, nodes: this.table.pushPullState(), userState };
   }
 
@@ -793,8 +803,25 @@ export class RxSwimNode implements SwimNode {
       throw new Error(`push-pull with ${peer} refused: ${why}`);
     }
     for (const r of msg.nodes) this.table.mergeRemote(r);
-    if (msg.userState.length > 0) this.options.delegate?.mergeRemoteState?.(msg.userState, msg.join);
+    if (msg.userState.length > 0) this.mergeUserState(msg.userState, msg.join, peer);
     this.metrics.pushPulls.inc({ result: 'ok' });
+  }
+
+  private mergeUserState(state: Uint8Array, join: boolean, peer: string): void {
+    let ours;
+    try {
+      ours = decodePushPullState(state);
+    } catch (e) {
+      this.metrics.packetsDropped.inc({ reason: e instanceof DecodeError ? e.reason : 'malformed' });
+      this.log.debug({ node: this.name, peer, err: String(e) }, 'bad push-pull user state');
+      return;
+    }
+    if (!ours) {
+      this.options.delegate?.mergeRemoteState?.(state, join);
+      return;
+    }
+    for (const env of ours.recent) this.onUserMessage(env, 'udp');
+    if (ours.app.length > 0) this.options.delegate?.mergeRemoteState?.(ours.app, join);
   }
 
   /** push-pull with one address; completes after merging, errors with a reason */

@@ -30,6 +30,10 @@ test('broadcast, topics, send over UDP and TCP, setTags and the push-pull delega
         name: name(i),
         bind: `127.0.35.${i + 1}:0`,
         profile: 'local',
+        // The `local` preset sends each gossip message only 2 × ceil(log10(n+1)) = 2
+        // times, so a member can miss an update until the next push-pull (15 s). This
+        // test is about the API, not that bound, so gossip a little more, as `lan` does.
+        config: { retransmitMult: 4 },
         delegate: {
           localState: (join) => {
             log.localState.push(join);
@@ -80,7 +84,7 @@ test('broadcast, topics, send over UDP and TCP, setTags and the push-pull delega
     // ---- broadcast: every other node, exactly once, from the origin ----
     const hello = (i: number) => inbox[i]!.filter((m) => text(m.payload) === 'hello');
     assert.equal(nodes[2]!.broadcast('hello'), true);
-    for (const i of [0, 1, 3, 4]) await waitFor(`${name(i)} to receive the broadcast`, () => hello(i).length, (c) => c >= 1, 5_000);
+    for (const i of [0, 1, 3, 4]) await waitFor(`${name(i)} to receive the broadcast`, () => hello(i).length, (c) => c >= 1, 20_000); // gossip at once, push-pull (15 s) at worst
     // Let every receiver re-gossip it for its whole retransmit budget (a few 100 ms rounds).
     await sleep(2000);
     for (const i of [0, 1, 3, 4]) {
@@ -94,7 +98,7 @@ test('broadcast, topics, send over UDP and TCP, setTags and the push-pull delega
     const topicSubs = nodes.flatMap((n, i) => [n.topic('t').messages$.subscribe((m) => onT[i]!.push(m)), n.topic('u').messages$.subscribe((m) => onU[i]!.push(m))]);
     try {
       assert.equal(nodes[0]!.topic('t').publish('on-t'), true);
-      for (const i of [1, 2, 3, 4]) await waitFor(`${name(i)}'s topic t subscriber`, () => onT[i]!.length, (c) => c >= 1, 5_000);
+      for (const i of [1, 2, 3, 4]) await waitFor(`${name(i)}'s topic t subscriber`, () => onT[i]!.length, (c) => c >= 1, 20_000); // gossip at once, push-pull (15 s) at worst
       await sleep(1500);
       for (const i of [1, 2, 3, 4]) {
         assert.deepEqual(onT[i], [{ from: 'node-0', topic: 't', payload: new Uint8Array(Buffer.from('on-t')), via: 'broadcast' }], `${name(i)} topic t`);
@@ -145,7 +149,8 @@ test('broadcast, topics, send over UDP and TCP, setTags and the push-pull delega
         `${name(i)} to see node-2 updated`,
         () => events[i]!.slice(evMark[i]).filter((e) => e.type === 'updated' && e.member.name === 'node-2'),
         (es) => es.length >= 1,
-        5_000,
+        // gossip normally, push-pull anti-entropy (15 s in `local`) at worst
+        20_000,
       );
       const ev = events[i]!.slice(evMark[i]).find((e) => e.type === 'updated' && e.member.name === 'node-2')!;
       assert.deepEqual(decodeTags(ev.member.meta), { role: 'x' }, `${name(i)}: node-2's meta decodes to its tags`);
