@@ -34,7 +34,7 @@ import { resolveConfig, type Profile, type ProtocolConfig, type ProtocolOverride
 import { ConfigError, DecodeError, JoinError, StateError } from './errors.js';
 import { addrFromString, addrToString, parseHostPort } from './membership/address.js';
 import { MemberTable } from './membership/member-table.js';
-import { NodeMetrics } from './metrics/metrics.js';
+import { messageTypeOf, NodeMetrics } from './metrics/metrics.js';
 import { Awareness } from './protocol/awareness.js';
 import { BroadcastQueue } from './protocol/broadcast-queue.js';
 import { gossip$ } from './protocol/gossip.js';
@@ -134,6 +134,7 @@ const STREAM_MAX_BYTES = 20 * 1024 * 1024;
 const SEEN_BROADCASTS = 8192;
 /** the largest UDP payload we send; bigger direct messages must go reliable (TCP) */
 const MAX_DATAGRAM = 65_000;
+const FLAP_WINDOW_MS = 60_000;
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 type Phase = 'new' | 'starting' | 'running' | 'stopped';
@@ -214,6 +215,7 @@ export class RxSwimNode implements SwimNode {
         incarnation: stored ? stored.incarnation + 1 : 1,
       },
       broadcast: (key, msg) => this.queue.queue({ key, message: encodeMessage(msg) }),
+      onConfirmation: () => this.metrics.suspicionConfirmations.inc(),
       onRefute: () => {
         this.awareness.apply(1);
         this.metrics.refutations.inc();
@@ -236,7 +238,19 @@ export class RxSwimNode implements SwimNode {
       },
       options.registry,
     );
-    this.subs.add(this.table.events$.subscribe((e) => this.metrics.memberTransitions.inc({ to: e.member.state })));
+    const failedAt = new Map<string, number>();
+    this.subs.add(
+      this.table.events$.subscribe((e) => {
+        this.metrics.memberTransitions.inc({ to: e.member.state });
+        // A flap: declared failed, then back within a minute — usually a sign of a
+        // struggling network or host rather than of real failures.
+        if (e.type === 'failed') failedAt.set(e.member.name, e.at);
+        else if (e.type === 'joined' && failedAt.has(e.member.name)) {
+          if (e.at - failedAt.get(e.member.name)! <= FLAP_WINDOW_MS) this.metrics.flaps.inc();
+          failedAt.delete(e.member.name);
+        }
+      }),
+    );
     this.userQueue = new BroadcastQueue(this.config.retransmitMult, () => this.table.size, this.config.userQueueDepth);
     this.userSeq = Math.floor(this.random() * 0x7fffffff);
     this.persistIdentity();
@@ -408,6 +422,7 @@ export class RxSwimNode implements SwimNode {
             ...this.source(),
           };
           this.sendTo(helper, [encodeMessage(req)]);
+          this.metrics.indirectProbesSent.inc();
           return nack;
         },
         tcpPing: (target, seqNo, deadline) => this.tcpPing(target, seqNo, deadline),
@@ -418,6 +433,7 @@ export class RxSwimNode implements SwimNode {
         },
       }).subscribe((r) => {
         this.metrics.probes.inc({ outcome: r.outcome });
+        if (r.outcome === 'indirect') this.metrics.indirectProbesAnswered.inc();
         if (r.rttMs !== undefined) this.metrics.probeRtt.observe(r.rttMs / 1000);
       }),
     );
@@ -586,6 +602,7 @@ export class RxSwimNode implements SwimNode {
     for (let i = 0; i < msgs.length; i += 255) {
       packets.push(encodePacket(msgs.slice(i, i + 255), { ...this.encodeOptions(), crc: pmax >= 5 }));
     }
+    for (const m of msgs) this.metrics.messagesSent.inc({ type: messageTypeOf(m), transport: 'udp' });
     for (const p of packets) {
       this.metrics.packetsSent.inc({ transport: 'udp' });
       this.metrics.bytesSent.inc({ transport: 'udp' }, p.length);
@@ -610,7 +627,7 @@ export class RxSwimNode implements SwimNode {
       this.log.debug({ node: this.name, from: `${from.host}:${from.port}`, reason: err.reason, err: err.message }, 'dropped packet');
     }
     for (const m of decoded.messages) {
-      this.metrics.messagesReceived.inc({ type: m.type });
+      this.metrics.messagesReceived.inc({ type: m.type, transport: 'udp' });
       try {
         this.handleMessage(from, m);
       } catch (e) {
@@ -629,10 +646,12 @@ export class RxSwimNode implements SwimNode {
       case 'ack':
         return this.acks.next({ seqNo: m.seqNo, at: this.scheduler.now() });
       case 'nack':
+        this.metrics.nacksReceived.inc();
         return this.nacks.next({ seqNo: m.seqNo });
       case 'alive':
         return this.table.handleAlive(m);
       case 'suspect':
+        if (m.from !== this.name) this.metrics.suspicionsReceived.inc();
         return this.table.handleSuspect(m);
       case 'dead':
         return this.table.handleDead(m);
@@ -723,6 +742,7 @@ export class RxSwimNode implements SwimNode {
   private writeStream(conn: StreamConn, msg: StreamMessage): void {
     const bytes = encodeStream(msg, this.encodeOptions());
     this.metrics.packetsSent.inc({ transport: 'tcp' });
+    this.metrics.messagesSent.inc({ type: msg.type, transport: 'tcp' });
     this.metrics.bytesSent.inc({ transport: 'tcp' }, bytes.length);
     conn.write(bytes);
   }
@@ -743,6 +763,7 @@ export class RxSwimNode implements SwimNode {
         )
         .subscribe({
           next: (msg) => {
+            this.metrics.messagesReceived.inc({ type: msg.type, transport: 'tcp' });
             switch (msg.type) {
               case 'pushPull':
                 // Reply first, then merge: exactly memberlist's order.
@@ -798,13 +819,9 @@ export class RxSwimNode implements SwimNode {
 
   private mergePushPull(msg: PushPull, peer: string): void {
     const why = protocolIncompatibility(msg.nodes, this.table.pushPullState());
-    if (why) {
-      this.metrics.pushPulls.inc({ result: 'incompatible' });
-      throw new Error(`push-pull with ${peer} refused: ${why}`);
-    }
+    if (why) throw new IncompatibleError(`push-pull with ${peer} refused: ${why}`);
     for (const r of msg.nodes) this.table.mergeRemote(r);
     if (msg.userState.length > 0) this.mergeUserState(msg.userState, msg.join, peer);
-    this.metrics.pushPulls.inc({ result: 'ok' });
   }
 
   private mergeUserState(state: Uint8Array, join: boolean, peer: string): void {
@@ -827,8 +844,10 @@ export class RxSwimNode implements SwimNode {
   /** push-pull with one address; completes after merging, errors with a reason */
   private pushPull(to: Address, join: boolean): Observable<void> {
     const peer = `${to.host}:${to.port}`;
+    let started = 0;
     return defer(() => {
       if (!this.transport) throw new StateError('not started');
+      started = this.scheduler.now();
       return this.dial(to);
     }).pipe(
       switchMap((conn) => {
@@ -840,6 +859,8 @@ export class RxSwimNode implements SwimNode {
             if (msg.type === 'err') throw new Error(`remote error: ${msg.error}`);
             if (msg.type !== 'pushPull') throw new Error(`expected a push-pull reply, got ${msg.type}`);
             this.mergePushPull(msg, peer);
+            this.metrics.pushPulls.inc({ result: 'ok' });
+            this.metrics.pushPullDuration.observe((this.scheduler.now() - started) / 1000);
           }),
           finalize(() => {
             this.openConns.delete(conn);
@@ -848,7 +869,7 @@ export class RxSwimNode implements SwimNode {
         );
       }),
       catchError((e: unknown) => {
-        this.metrics.pushPulls.inc({ result: 'failed' });
+        this.metrics.pushPulls.inc({ result: e instanceof IncompatibleError ? 'incompatible' : 'failed' });
         throw e;
       }),
       takeUntil(this.stopped$),
@@ -897,6 +918,11 @@ export class RxSwimNode implements SwimNode {
     );
     return race(attempt$, timer(deadlineMs, this.scheduler).pipe(map(() => false))).pipe(take(1), takeUntil(this.stopped$));
   }
+}
+
+/** the peer's protocol versions cannot work with ours (memberlist's verifyProtocol) */
+class IncompatibleError extends Error {
+  override readonly name = 'IncompatibleError';
 }
 
 async function defaultTransport(bind: Address): Promise<Transport> {

@@ -7,6 +7,7 @@ import { parseHostPort } from '../membership/address.js';
 import { createNode } from '../node.js';
 import { startHttpApi, type HttpApi } from '../http/server.js';
 import { createLogger, type LogLevel } from './logger.js';
+import { createAgentInspector } from './inspect.js';
 
 export interface AgentOptions {
   /** may be omitted when dataDir holds the name */
@@ -22,6 +23,8 @@ export interface AgentOptions {
   encrypt?: string;
   tags: Record<string, string>;
   dataDir?: string;
+  /** WebSocket URL of a Stately inspector receiver */
+  inspect?: string;
 }
 
 function memberFields(m: Member) {
@@ -32,7 +35,9 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
   const log = createLogger(opts.logLevel, opts.logJson);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const inspector = opts.inspect ? createAgentInspector(opts.inspect) : undefined;
   const node = createNode({
+    ...(inspector ? { inspect: inspector.inspect } : {}),
     ...(opts.node ? { name: opts.node } : {}),
     ...(opts.encrypt ? { keyring: [opts.encrypt] } : {}),
     ...(Object.keys(opts.tags).length > 0 ? { tags: opts.tags } : {}),
@@ -64,6 +69,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     log.info({ event: 'leaving', signal }, 'leaving the cluster');
     await node.leave();
     await http?.close();
+    inspector?.stop();
     log.info({ event: 'stopped' }, 'agent stopped');
     process.exit(0);
   };
@@ -78,6 +84,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
       log.error({ event: 'join_failed', err: (e as Error).message }, 'join failed');
       await node.stop();
       await http?.close();
+      inspector?.stop();
       process.exit(2);
     }
   }

@@ -36,12 +36,14 @@ program
   .option('--encrypt <base64key>', 'encrypt all traffic with this AES key (16, 24 or 32 bytes, base64), as serf agent -encrypt')
   .option('--tag <key=value>', 'a Serf-style tag (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('--data-dir <dir>', 'keep the node name and incarnation here across restarts')
-  .action(async (o: { node?: string; bind: string; advertise?: string; join: string[]; profile: Profile; http?: string; logLevel: LogLevel; logFormat?: string; encrypt?: string; tag: string[]; dataDir?: string }) => {
+  .option('--inspect [url]', 'send XState inspection events of every member actor to a Stately inspector over WebSocket', false)
+  .action(async (o: { node?: string; bind: string; advertise?: string; join: string[]; profile: Profile; http?: string; logLevel: LogLevel; logFormat?: string; encrypt?: string; tag: string[]; dataDir?: string; inspect: string | boolean }) => {
     if (!o.node && !o.dataDir) throw new ConfigError('--node', 'is required unless --data-dir holds a node name');
     await runAgent({
       ...(o.node ? { node: o.node } : {}),
       ...(o.encrypt ? { encrypt: o.encrypt } : {}),
       ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+      ...(o.inspect ? { inspect: o.inspect === true ? 'ws://localhost:8080' : o.inspect } : {}),
       tags: Object.fromEntries(o.tag.map(parseTagArg)),
       bind: o.bind,
       ...(o.advertise ? { advertise: o.advertise } : {}),

@@ -38,6 +38,8 @@ export interface TableDeps {
   broadcast: (key: string, msg: GossipMessage) => void;
   /** a refutation or a self-accusation: Lifeguard raises the local health score */
   onRefute: () => void;
+  /** an independent confirmation of a suspicion we hold */
+  onConfirmation?: () => void;
   log: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
   inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void);
 }
@@ -262,7 +264,9 @@ export class MemberTable {
     if (!e) return;
     const now = this.deps.scheduler.now();
     const bounds = suspicionBounds(this.deps.config, this.size);
+    const wasSuspect = e.state === 'suspect';
     if (this.send(e, { type: 'SUSPECT', incarnation: s.incarnation, from: s.from, at: now, bounds })) {
+      if (wasSuspect) this.deps.onConfirmation?.();
       this.deps.broadcast(s.node, s);
     }
   }

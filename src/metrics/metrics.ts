@@ -1,6 +1,8 @@
 // Prometheus metrics of one node. Each node registers into its own Registry unless
 // the application passes one, so two nodes in one process never collide; the node
-// name is not a label (that is the scrape's `instance`).
+// name is not a label (that is the scrape's `instance`). Label values that are known
+// up front are initialised to 0, so that dashboards and alerts see a series from the
+// first scrape instead of "no data" until the first event.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MemberState } from '../api.js';
 
@@ -12,6 +14,23 @@ export interface MetricsSources {
   incarnation(): number;
 }
 
+const MEMBER_STATES = ['alive', 'suspect', 'dead', 'left'] as const;
+const TRANSPORTS = ['udp', 'tcp'] as const;
+/** message types as labelled in rxswim_messages_*_total */
+export const MESSAGE_TYPES = ['ping', 'indirectPing', 'ack', 'nack', 'suspect', 'alive', 'dead', 'user', 'pushPull', 'userStream', 'err'] as const;
+export const DROP_REASONS = [
+  'truncated',
+  'malformed',
+  'unknown_type',
+  'bad_crc',
+  'decompress_failed',
+  'decrypt_failed',
+  'oversize',
+  'too_deep',
+  'stream_error',
+  'handler_error',
+] as const;
+
 export class NodeMetrics {
   readonly registry: Registry;
   readonly packetsDropped: Counter<'reason'>;
@@ -19,57 +38,89 @@ export class NodeMetrics {
   readonly packetsSent: Counter<'transport'>;
   readonly bytesReceived: Counter<'transport'>;
   readonly bytesSent: Counter<'transport'>;
-  readonly messagesReceived: Counter<'type'>;
+  readonly messagesReceived: Counter<'type' | 'transport'>;
+  readonly messagesSent: Counter<'type' | 'transport'>;
   readonly probes: Counter<'outcome'>;
   readonly probeRtt: Histogram;
+  readonly indirectProbesSent: Counter;
+  readonly indirectProbesAnswered: Counter;
+  readonly nacksReceived: Counter;
   readonly indirectPings: Counter<'result'>;
   readonly suspicionsRaised: Counter;
+  readonly suspicionsReceived: Counter;
+  readonly suspicionConfirmations: Counter;
   readonly refutations: Counter;
   readonly memberTransitions: Counter<'to'>;
+  readonly flaps: Counter;
   readonly pushPulls: Counter<'result'>;
+  readonly pushPullDuration: Histogram;
   readonly userMessages: Counter<'via'>;
   readonly broadcastsDropped: Counter;
 
   constructor(sources: MetricsSources, registry?: Registry) {
     const r = (this.registry = registry ?? new Registry());
-    const opt = { registers: [r] };
-    this.packetsDropped = new Counter({
-      name: 'rxswim_packets_dropped_total',
-      help: 'Inbound packets or stream messages dropped, by reason',
-      labelNames: ['reason'],
-      ...opt,
-    });
-    this.packetsReceived = new Counter({ name: 'rxswim_packets_received_total', help: 'Packets and streams received', labelNames: ['transport'], ...opt });
-    this.packetsSent = new Counter({ name: 'rxswim_packets_sent_total', help: 'Packets and streams sent', labelNames: ['transport'], ...opt });
-    this.bytesReceived = new Counter({ name: 'rxswim_bytes_received_total', help: 'Bytes received', labelNames: ['transport'], ...opt });
-    this.bytesSent = new Counter({ name: 'rxswim_bytes_sent_total', help: 'Bytes sent', labelNames: ['transport'], ...opt });
-    this.messagesReceived = new Counter({ name: 'rxswim_messages_received_total', help: 'Decoded messages received, by type', labelNames: ['type'], ...opt });
-    this.probes = new Counter({ name: 'rxswim_probes_total', help: 'Probes by outcome (direct, indirect, tcp, failed)', labelNames: ['outcome'], ...opt });
+    const registers = [r];
+    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = [], init: Array<Partial<Record<L, string>>> = []) => {
+      const c = new Counter<L>({ name, help, labelNames: labelNames as L[], registers });
+      for (const labels of init) c.inc(labels as Record<L, string>, 0);
+      if (labelNames.length === 0) c.inc(0);
+      return c;
+    };
+    const each = <L extends string>(label: L, values: readonly string[]) => values.map((v) => ({ [label]: v }) as Record<L, string>);
+    const cross = (types: readonly string[]) => types.flatMap((type) => TRANSPORTS.map((transport) => ({ type, transport })));
+
+    this.packetsDropped = counter('rxswim_packets_dropped_total', 'Inbound packets, messages or streams dropped, by reason', ['reason'], each('reason', DROP_REASONS));
+    this.packetsReceived = counter('rxswim_packets_received_total', 'UDP packets and TCP streams received', ['transport'], each('transport', TRANSPORTS));
+    this.packetsSent = counter('rxswim_packets_sent_total', 'UDP packets and TCP streams sent', ['transport'], each('transport', TRANSPORTS));
+    this.bytesReceived = counter('rxswim_bytes_received_total', 'Bytes received, by transport', ['transport'], each('transport', TRANSPORTS));
+    this.bytesSent = counter('rxswim_bytes_sent_total', 'Bytes sent, by transport', ['transport'], each('transport', TRANSPORTS));
+    this.messagesReceived = counter('rxswim_messages_received_total', 'Decoded messages received, by type and transport', ['type', 'transport'], cross(MESSAGE_TYPES));
+    this.messagesSent = counter('rxswim_messages_sent_total', 'Messages sent (compound parts counted one by one), by type and transport', ['type', 'transport'], cross(MESSAGE_TYPES));
+    this.probes = counter('rxswim_probes_total', 'Probes by outcome: direct ack, indirect ack, TCP ping, failed', ['outcome'], each('outcome', ['direct', 'indirect', 'tcp', 'failed']));
     this.probeRtt = new Histogram({
       name: 'rxswim_probe_rtt_seconds',
-      help: 'Round-trip time of acked probes',
+      help: 'Round-trip time of acked probes (direct or through a helper)',
       buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      ...opt,
+      registers,
     });
-    this.indirectPings = new Counter({ name: 'rxswim_indirect_pings_total', help: 'Indirect pings handled for others, by result (acked, nacked, timeout)', labelNames: ['result'], ...opt });
-    this.suspicionsRaised = new Counter({ name: 'rxswim_suspicions_raised_total', help: 'Members this node suspected after a failed probe', ...opt });
-    this.refutations = new Counter({ name: 'rxswim_refutations_total', help: 'Suspicions or deaths of this node refuted', ...opt });
-    this.memberTransitions = new Counter({ name: 'rxswim_member_transitions_total', help: 'Member state changes observed, by new state', labelNames: ['to'], ...opt });
-    this.pushPulls = new Counter({ name: 'rxswim_push_pulls_total', help: 'Push-pull exchanges by result', labelNames: ['result'], ...opt });
-    this.userMessages = new Counter({ name: 'rxswim_user_messages_received_total', help: 'User messages delivered to the application, by path (broadcast, udp, tcp)', labelNames: ['via'], ...opt });
-    this.broadcastsDropped = new Counter({ name: 'rxswim_broadcasts_dropped_total', help: 'User broadcasts dropped because the queue was full', ...opt });
+    this.indirectProbesSent = counter('rxswim_indirect_probes_sent_total', 'Indirect ping requests sent to helpers after a direct probe got no ack');
+    this.indirectProbesAnswered = counter('rxswim_indirect_probes_answered_total', 'Probes acked in the indirect phase (relayed by a helper or late)');
+    this.nacksReceived = counter('rxswim_nacks_received_total', 'Nacks received from helpers (the helper was up but the target did not answer it)');
+    this.indirectPings = counter('rxswim_indirect_pings_total', 'Indirect pings handled for other members, by result', ['result'], each('result', ['acked', 'nacked', 'timeout']));
+    this.suspicionsRaised = counter('rxswim_suspicions_raised_total', 'Members this node suspected after a failed probe');
+    this.suspicionsReceived = counter('rxswim_suspicions_received_total', 'Suspect messages received from other members');
+    this.suspicionConfirmations = counter('rxswim_suspicion_confirmations_total', 'Independent confirmations of a suspicion (Lifeguard shortens the timeout with each)');
+    this.refutations = counter('rxswim_refutations_total', 'Suspicions or deaths of this node refuted');
+    this.memberTransitions = counter('rxswim_member_transitions_total', 'Member state changes observed, by new state', ['to'], each('to', MEMBER_STATES));
+    this.flaps = counter('rxswim_flaps_total', 'Members that were declared failed and came back within 60 s');
+    this.pushPulls = counter('rxswim_push_pulls_total', 'Push-pull exchanges we started, by result', ['result'], each('result', ['ok', 'failed', 'incompatible']));
+    this.pushPullDuration = new Histogram({
+      name: 'rxswim_push_pull_duration_seconds',
+      help: 'Duration of push-pull exchanges we started (connect, send, receive, merge)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.userMessages = counter('rxswim_user_messages_received_total', 'User messages delivered to the application, by path', ['via'], each('via', ['broadcast', 'udp', 'tcp']));
+    this.broadcastsDropped = counter('rxswim_broadcasts_dropped_total', 'User broadcasts dropped because the queue was full');
     new Gauge({
       name: 'rxswim_members',
-      help: 'Members known, by state (this node included)',
+      help: 'Members listed, by state (this node included)',
       labelNames: ['state'],
-      ...opt,
+      registers,
       collect() {
         for (const [state, n] of Object.entries(sources.memberCounts())) this.set({ state }, n);
       },
     });
-    new Gauge({ name: 'rxswim_gossip_queue_depth', help: 'Messages waiting in the broadcast queue', ...opt, collect() { this.set(sources.queueDepth()); } });
-    new Gauge({ name: 'rxswim_user_queue_depth', help: 'User broadcasts waiting to be gossiped', ...opt, collect() { this.set(sources.userQueueDepth()); } });
-    new Gauge({ name: 'rxswim_local_health_score', help: 'Lifeguard local health score (0 = healthy)', ...opt, collect() { this.set(sources.healthScore()); } });
-    new Gauge({ name: 'rxswim_incarnation', help: 'Incarnation number of this node', ...opt, collect() { this.set(sources.incarnation()); } });
+    new Gauge({ name: 'rxswim_gossip_queue_depth', help: 'Membership messages waiting in the broadcast queue', registers, collect() { this.set(sources.queueDepth()); } });
+    new Gauge({ name: 'rxswim_user_queue_depth', help: 'User broadcasts waiting to be gossiped', registers, collect() { this.set(sources.userQueueDepth()); } });
+    new Gauge({ name: 'rxswim_local_health_score', help: 'Lifeguard local health score (0 = healthy)', registers, collect() { this.set(sources.healthScore()); } });
+    new Gauge({ name: 'rxswim_incarnation', help: 'Incarnation number of this node', registers, collect() { this.set(sources.incarnation()); } });
   }
+}
+
+const TYPE_BY_BYTE: Record<number, string> = { 0: 'ping', 1: 'indirectPing', 2: 'ack', 3: 'suspect', 4: 'alive', 5: 'dead', 8: 'user', 11: 'nack' };
+
+/** metric label of an encoded packet message (its first byte) */
+export function messageTypeOf(encoded: Uint8Array): string {
+  return TYPE_BY_BYTE[encoded[0] ?? -1] ?? 'other';
 }
