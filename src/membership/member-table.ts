@@ -2,7 +2,7 @@
 // around the machine in memberlist (wire spec §11): unknown names, messages about
 // ourselves (refutation), address conflicts and reclaim, reaping the dead. It turns
 // actor snapshots into members$ / events$ and tells the node what to gossip.
-import { BehaviorSubject, Subject, type SchedulerLike } from 'rxjs';
+import { Observable, Subject, type SchedulerLike } from 'rxjs';
 import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { Member, MemberEvent, MemberState } from '../api.js';
 import { clockFromScheduler } from '../clock.js';
@@ -71,9 +71,17 @@ export class MemberTable {
   private probeOrder: string[] = [];
   private probeIndex = 0;
   private leaving = false;
-  private readonly members = new BehaviorSubject<readonly Member[]>([]);
+  private readonly changes = new Subject<void>();
   private readonly eventsSubject = new Subject<MemberEvent>();
-  readonly members$ = this.members.asObservable();
+  /**
+   * The list at subscription, then after every change. Built only for subscribers:
+   * a 500-node simulation changes each table thousands of times while booting, and
+   * an O(n) list per change that nobody reads would dominate its cost.
+   */
+  readonly members$ = new Observable<readonly Member[]>((sub) => {
+    sub.next(this.list());
+    return this.changes.subscribe({ next: () => sub.next(this.list()), complete: () => sub.complete() });
+  });
   readonly events$ = this.eventsSubject.asObservable();
   private readonly clock;
 
@@ -184,20 +192,27 @@ export class MemberTable {
 
   /** up to k random members in the given states, excluding some names */
   randomMembers(k: number, states: readonly MemberState[], exclude: ReadonlySet<string> = new Set()): Member[] {
-    const pool = [...this.entries.values()].filter((e) => states.includes(e.state) && !exclude.has(e.actor.getSnapshot().context.name));
-    this.shuffle(pool);
-    return pool.slice(0, k).map((e) => this.toMember(e));
+    const pool: Entry[] = [];
+    for (const [name, e] of this.entries) if (states.includes(e.state) && !exclude.has(name)) pool.push(e);
+    return this.sample(pool, k).map((e) => this.toMember(e));
   }
 
   /** gossip targets: alive, suspect, or dead/left for less than GossipToTheDeadTime */
   gossipTargets(k: number): Member[] {
     const now = this.deps.scheduler.now();
-    const pool = [...this.entries.values()].filter((e) => {
-      if (e.state === 'alive' || e.state === 'suspect') return true;
-      return now - e.actor.getSnapshot().context.stateChangedAt < this.deps.config.gossipToTheDeadTime;
-    });
-    this.shuffle(pool);
-    return pool.slice(0, k).map((e) => this.toMember(e));
+    const { live, departing } = this.byLiveness();
+    const recent = departing.filter((e) => now - e.actor.getSnapshot().context.stateChangedAt < this.deps.config.gossipToTheDeadTime);
+    const n = live.length + recent.length;
+    // Rejection sampling of k indexes: k is tiny (GossipNodes) and n may be large.
+    const picked = new Set<number>();
+    const out: Member[] = [];
+    while (out.length < Math.min(k, n)) {
+      const i = Math.floor(this.deps.random() * n);
+      if (picked.has(i)) continue;
+      picked.add(i);
+      out.push(this.toMember(i < live.length ? live[i]! : recent[i - live.length]!));
+    }
+    return out;
   }
 
   // ---- message handling (§11) ----
@@ -233,6 +248,9 @@ export class MemberTable {
       return;
     }
     const ctx = e.actor.getSnapshot().context;
+    // Most alives are re-gossiped copies of what we hold. The machine would refuse them
+    // (aliveIsNewer); skipping the actor round trip keeps large clusters cheap.
+    if (a.incarnation <= ctx.incarnation && sameBytes(ctx.addr, addr) && ctx.port === port) return;
     let replace = false;
     if (!sameBytes(ctx.addr, addr) || ctx.port !== port) {
       const reclaim = this.deps.config.deadNodeReclaimTime;
@@ -336,7 +354,7 @@ export class MemberTable {
     this.entries.clear();
     this.departed.clear();
     this.probeOrder = [];
-    this.members.complete();
+    this.changes.complete();
     this.eventsSubject.complete();
   }
 
@@ -425,6 +443,29 @@ export class MemberTable {
     if (reaped) this.publish();
   }
 
+  private liveness: { live: Entry[]; departing: Entry[] } | undefined;
+
+  /** entries split by liveness, cached until the next state change */
+  private byLiveness(): { live: Entry[]; departing: Entry[] } {
+    if (!this.liveness) {
+      const live: Entry[] = [];
+      const departing: Entry[] = [];
+      for (const e of this.entries.values()) (e.state === 'alive' || e.state === 'suspect' ? live : departing).push(e);
+      this.liveness = { live, departing };
+    }
+    return this.liveness;
+  }
+
+  /** k distinct random elements (a partial Fisher-Yates: O(k), not O(n), random draws) */
+  private sample<T>(xs: T[], k: number): T[] {
+    const n = Math.min(k, xs.length);
+    for (let i = 0; i < n; i++) {
+      const j = i + Math.floor(this.deps.random() * (xs.length - i));
+      [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+    }
+    return xs.slice(0, n);
+  }
+
   private shuffle<T>(xs: T[]): void {
     for (let i = xs.length - 1; i > 0; i--) {
       const j = Math.floor(this.deps.random() * (i + 1));
@@ -447,7 +488,7 @@ export class MemberTable {
   }
 
   private publish(): void {
-    if (this.members.closed) return;
-    this.members.next(this.list());
+    this.liveness = undefined;
+    if (!this.changes.closed) this.changes.next();
   }
 }

@@ -1,7 +1,6 @@
 // A cluster of real rxswim nodes on the in-memory network under virtual time.
 // Everything a node does runs inside scheduler.flush(); awaiting between steps lets
 // the few promise-based APIs (start, join) settle. The same seed gives the same run.
-import { VirtualTimeScheduler } from 'rxjs';
 import type { InspectionEvent } from 'xstate';
 import type { MemberEvent } from '../api.js';
 import type { ProtocolOverrides, Profile } from '../config.js';
@@ -9,6 +8,7 @@ import { createNode, type RxSwimNode } from '../node.js';
 import { MemoryNetwork } from '../transport/memory.js';
 import { createRandom } from './random.js';
 import { StallableScheduler } from './stall-scheduler.js';
+import { HeapVirtualScheduler } from './virtual-scheduler.js';
 
 export interface VirtualClusterOptions {
   size: number;
@@ -28,7 +28,7 @@ export interface ObservedEvent extends MemberEvent {
 }
 
 export class VirtualCluster {
-  readonly scheduler = new VirtualTimeScheduler();
+  readonly scheduler = new HeapVirtualScheduler();
   readonly network: MemoryNetwork;
   readonly nodes = new Map<string, RxSwimNode>();
   /** each node's own view of time, which a stall (a blocked event loop) can hold back */
@@ -91,9 +91,7 @@ export class VirtualCluster {
     const end = this.scheduler.now() + ms;
     while (this.scheduler.now() < end) {
       const t = Math.min(end, this.scheduler.now() + stepMs);
-      this.scheduler.maxFrames = t;
-      this.scheduler.flush();
-      this.scheduler.frame = t;
+      this.scheduler.advanceTo(t);
       // let promise continuations (join, leave) run between steps
       await Promise.resolve();
     }

@@ -63,12 +63,33 @@ export const DEFAULT_MAX_DEPTH = 32;
 
 const textEncoder = new TextEncoder();
 
+// Field names are encoded for every struct written; keep the few short ones.
+const encodedKeys = new Map<string, Uint8Array>();
+
 export function utf8Encode(s: string): Uint8Array {
+  if (s.length <= 16) {
+    const hit = encodedKeys.get(s);
+    if (hit) return hit;
+    const enc = textEncoder.encode(s);
+    if (encodedKeys.size < 256) encodedKeys.set(s, enc);
+    return enc;
+  }
   return textEncoder.encode(s);
 }
 
 /** Decodes without stripping a BOM (TextDecoder would), so names round-trip as sent. */
 export function utf8Decode(b: Uint8Array): string {
+  // Keys and node names are short ASCII: build them directly instead of through a
+  // Buffer view, which dominated decoding in large simulations.
+  if (b.length <= 32) {
+    let out = '';
+    for (let i = 0; i < b.length; i++) {
+      const c = b[i]!;
+      if (c >= 0x80) return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+      out += String.fromCharCode(c);
+    }
+    return out;
+  }
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
 }
 
