@@ -1,0 +1,378 @@
+// `rxswim agent` settings from three sources: command-line flags, RXSWIM_* environment
+// variables and a config file (JSON or YAML), in that order of precedence, each
+// setting taken whole from the highest source that sets it. One table below defines
+// every setting once, so the flag, the variable, the file key, the help text and
+// the docs cannot drift apart; every protocol knob of ProtocolConfig gets all three
+// automatically. Errors name the setting as the operator wrote it
+// (`--probe-interval`, `RXSWIM_PROBE_INTERVAL`, `rxswim.yaml: probeInterval`).
+import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { PRESETS, PROFILES, resolveConfig, type Profile, type ProtocolConfig, type ProtocolOverrides } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { parseHostPort } from '../membership/address.js';
+import { parseTagArg } from '../membership/tags.js';
+import { Keyring } from '../security/keyring.js';
+import { LOG_LEVELS, type LogLevel } from './logger.js';
+import { parseSeed } from './seeds.js';
+
+/** how a raw text value (flag, environment) becomes a typed one */
+export type SettingKind = 'string' | 'int' | 'ms' | 'bool' | 'list' | 'tags' | 'enum' | 'inspect';
+
+export interface Setting {
+  /** config-file key, camelCase */
+  key: string;
+  /** `--kebab-case` */
+  flag: string;
+  /** `RXSWIM_SNAKE_CASE` */
+  env: string;
+  kind: SettingKind;
+  /** placeholder in help */
+  arg: string;
+  description: string;
+  choices?: readonly string[];
+  /** what applies when no source sets it (text, for help and docs) */
+  defaultText?: string;
+  /** a ProtocolConfig field, validated by resolveConfig */
+  protocol?: boolean;
+  /** help group */
+  group: 'Agent' | 'Join' | 'HTTP API' | 'Logging' | 'Protocol';
+}
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+
+function setting(key: string, kind: SettingKind, group: Setting['group'], description: string, extra: Partial<Setting> = {}): Setting {
+  return { key, flag: `--${kebab(key)}`, env: `RXSWIM_${snake(key)}`, kind, arg: extra.arg ?? 'value', group, description, ...extra };
+}
+
+const PROTOCOL_HELP: Record<keyof ProtocolConfig, string> = {
+  protocolVersion: 'memberlist protocol version spoken (1-5)',
+  tcpTimeout: 'timeout of a TCP dial, push-pull or TCP ping',
+  indirectChecks: 'members asked to probe a target that missed its ack',
+  retransmitMult: 'each gossip message is sent retransmitMult × ceil(log10(n+1)) times',
+  suspicionMult: 'minimum suspicion timeout = suspicionMult × max(1, log10(n)) × probeInterval',
+  suspicionMaxTimeoutMult: 'a suspicion starts at this multiple of its minimum timeout (Lifeguard)',
+  pushPullInterval: 'period of full-state anti-entropy with one random member (0 disables)',
+  probeInterval: 'period of the failure detector: one probe per interval',
+  probeTimeout: 'how long to wait for a direct ack before indirect probes',
+  disableTcpPings: 'do not fall back to a TCP ping when UDP probes fail',
+  awarenessMaxMultiplier: 'Lifeguard local health: the most the probe interval stretches (1 disables)',
+  gossipInterval: 'period of gossip rounds (0 disables gossip)',
+  gossipNodes: 'members gossiped to per round',
+  gossipToTheDeadTime: 'dead members still gossiped to for this long',
+  enableCompression: 'LZW-compress messages as memberlist does',
+  udpBufferSize: 'largest UDP packet we send, bytes',
+  deadNodeReclaimTime: 'after this long a dead name may rejoin from a new address (0 = never)',
+  leaveTimeout: 'how long a graceful leave waits for its message to spread',
+  gossipVerifyIncoming: 'with a key: drop packets that do not decrypt',
+  gossipVerifyOutgoing: 'with a key: encrypt what we send',
+  reconnectInterval: 'how often to try one failed member again (0 disables)',
+  reconnectTimeout: 'how long a failed member is kept and retried',
+  tombstoneTimeout: 'how long a member that left stays listed',
+  userQueueDepth: 'most user broadcasts queued for gossip',
+};
+
+/** ms settings are the ones memberlist calls *Interval, *Timeout or *Time. */
+function protocolKind(key: keyof ProtocolConfig): SettingKind {
+  if (typeof PRESETS.lan[key] === 'boolean') return 'bool';
+  return /(Interval|Timeout|Time)$/.test(key) ? 'ms' : 'int';
+}
+
+function presetText(key: keyof ProtocolConfig): string {
+  const unit = protocolKind(key) === 'ms' ? ' ms' : '';
+  const vals = PROFILES.map((p) => `${PRESETS[p][key]}${unit}`);
+  return vals.every((v) => v === vals[0]) ? String(vals[0]) : PROFILES.map((p, i) => `${p} ${vals[i]}`).join(', ');
+}
+
+export const SETTINGS: readonly Setting[] = [
+  setting('node', 'string', 'Agent', 'unique node name (may be left out when --data-dir remembers it)', { arg: 'name' }),
+  setting('bind', 'string', 'Agent', 'address to bind UDP and TCP on', { arg: 'host:port', defaultText: '0.0.0.0:7946' }),
+  setting('advertise', 'string', 'Agent', 'address other members use to reach this one (required with a wildcard bind)', { arg: 'host:port' }),
+  setting('profile', 'enum', 'Agent', 'memberlist timing preset', { arg: 'profile', choices: PROFILES, defaultText: 'lan' }),
+  setting('tags', 'tags', 'Agent', 'a Serf-style tag (repeatable); env: k=v,k2=v2; file: a mapping', { flag: '--tag', arg: 'key=value' }),
+  setting('encrypt', 'string', 'Agent', 'AES key, base64 of 16, 24 or 32 bytes (as serf agent -encrypt)', { arg: 'base64key' }),
+  setting('dataDir', 'string', 'Agent', 'keep the node name and incarnation here across restarts', { arg: 'dir' }),
+  setting('inspect', 'inspect', 'Agent', 'send XState inspection events to a Stately inspector over WebSocket', { arg: 'url', defaultText: 'off; without a URL ws://localhost:8080' }),
+  setting('join', 'list', 'Join', 'seeds to join at start; the agent exits 2 if none answers (repeatable)', { arg: 'seed' }),
+  setting('retryJoin', 'list', 'Join', 'seeds to join in the background, retrying until one answers (repeatable)', { arg: 'seed' }),
+  setting('retryMax', 'int', 'Join', 'give up (exit 2) after this many failed retry-join attempts; 0 = never', { arg: 'n', defaultText: '0' }),
+  setting('retryInterval', 'ms', 'Join', 'longest wait between retry-join attempts (waits start at 1 s and double)', { arg: 'duration', defaultText: '30s' }),
+  setting('http', 'string', 'HTTP API', 'serve the HTTP API on this address', { arg: 'host:port' }),
+  setting('httpToken', 'string', 'HTTP API', 'bearer token required by mutating routes and /v1/keys', { arg: 'token' }),
+  setting('logLevel', 'enum', 'Logging', 'log level', { arg: 'level', choices: LOG_LEVELS, defaultText: 'info' }),
+  setting('logFormat', 'enum', 'Logging', 'log format', { arg: 'format', choices: ['json', 'pretty'], defaultText: 'pretty on a terminal, else json' }),
+  ...(Object.keys(PRESETS.lan) as Array<keyof ProtocolConfig>).map((key) => {
+    const kind = protocolKind(key);
+    return setting(key, kind, 'Protocol', PROTOCOL_HELP[key], {
+      protocol: true,
+      arg: kind === 'ms' ? 'duration' : kind === 'bool' ? 'bool' : 'n',
+      defaultText: presetText(key),
+    });
+  }),
+];
+
+/** the config-file flag: not a setting itself (a file cannot name another file) */
+export const CONFIG_FLAG = { flag: '--config', env: 'RXSWIM_CONFIG' } as const;
+
+const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));
+
+export interface AgentConfig {
+  node?: string;
+  bind: string;
+  advertise?: string;
+  profile: Profile;
+  tags: Record<string, string>;
+  encrypt?: string;
+  dataDir?: string;
+  inspect?: string;
+  join: string[];
+  retryJoin: string[];
+  retryMax: number;
+  retryInterval: number;
+  http?: string;
+  httpToken?: string;
+  logLevel: LogLevel;
+  logFormat?: 'json' | 'pretty';
+  /** only the protocol settings some source set; the profile supplies the rest */
+  protocol: ProtocolOverrides;
+  /** the effective protocol configuration */
+  effective: ProtocolConfig;
+  /** where each set value came from: `--probe-interval`, `RXSWIM_BIND`, `file.yaml: join` */
+  sources: Record<string, string>;
+}
+
+export interface ConfigSources {
+  /** values from the command line, by setting key (commander's parsed options) */
+  flags?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  /** path of the config file; defaults to flags.config ?? env.RXSWIM_CONFIG */
+  file?: string;
+}
+
+// ---- text to values ----
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/**
+ * Milliseconds from `1500`, `1500ms`, `1.5s`, `2m`, `1h` (Go-style durations, as Serf
+ * and Consul take them). Anything else is returned unchanged for the validator to
+ * reject with the value shown.
+ */
+export function parseDuration(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const s = v.trim();
+  if (/^\d+$/.test(s)) return Number(s);
+  const m = DURATION.exec(s);
+  return m ? Math.round(Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]) : v;
+}
+
+function parseBool(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(s)) return true;
+  if (['false', '0', 'no', 'off'].includes(s)) return false;
+  return v;
+}
+
+function parseInt10(v: unknown): unknown {
+  return typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : v;
+}
+
+/** A text list: comma or whitespace separated (environment variables). */
+function splitList(v: string): string[] {
+  return v.split(/[\s,]+/).filter((x) => x.length > 0);
+}
+
+/** Tags from `k=v` items; a malformed item is reported under `label`. */
+function tagsFrom(items: string[], label: string): Record<string, string> {
+  try {
+    return Object.fromEntries(items.map(parseTagArg));
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(label, e.message.replace(/^tag: /, ''));
+    throw e;
+  }
+}
+
+/** A value as typed by a flag or variable (text) or a file (YAML/JSON types), to the setting's type. */
+function coerce(s: Setting, v: unknown, label: string, fromText: boolean): unknown {
+  switch (s.kind) {
+    case 'int':
+      return parseInt10(v);
+    case 'ms':
+      return parseDuration(v);
+    case 'bool':
+      return parseBool(v);
+    case 'list':
+      if (typeof v === 'string') return fromText ? splitList(v) : [v];
+      return v;
+    case 'tags':
+      if (Array.isArray(v)) return tagsFrom(v.map(String), label);
+      if (typeof v === 'string') return tagsFrom(splitList(v), label);
+      return v;
+    case 'inspect':
+      if (v === true || v === 'true') return 'ws://localhost:8080';
+      if (v === false || v === 'false') return undefined;
+      return v;
+    default:
+      return v;
+  }
+}
+
+// ---- validation ----
+
+function refined<T>(check: (v: T) => void) {
+  return (v: T, ctx: z.RefinementCtx) => {
+    try {
+      check(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: e instanceof ConfigError ? e.message.replace(/^[^:]*: /, '') : String(e) });
+    }
+  };
+}
+
+const str = (what = 'a string') => z.string({ error: `must be ${what}` });
+const hostPort = str('HOST:PORT').superRefine(refined((v) => parseHostPort(v, 'x')));
+const seedList = z.array(str('a seed address').superRefine(refined((v) => parseSeed(v, 'x'))), { error: 'must be a list of seed addresses' });
+
+const agentSchema = z
+  .object({
+    node: str().min(1, { error: 'must not be empty' }).max(255, { error: 'must be at most 255 characters' }).optional(),
+    bind: hostPort,
+    advertise: hostPort.optional(),
+    profile: z.enum(PROFILES as [Profile, ...Profile[]], { error: `must be one of ${PROFILES.join(', ')}` }),
+    tags: z.record(z.string(), str('a string (quote numbers and booleans in YAML)'), { error: 'must be a mapping of tag names to strings' }),
+    encrypt: str('a base64 key').superRefine(refined((v) => Keyring.parseKey(v, 'x'))).optional(),
+    dataDir: str('a directory').min(1).optional(),
+    inspect: str('a ws:// URL or true').regex(/^wss?:\/\//, { error: 'must be a ws:// or wss:// URL' }).optional(),
+    join: seedList,
+    retryJoin: seedList,
+    retryMax: z.number({ error: 'must be an integer >= 0' }).int({ error: 'must be an integer >= 0' }).min(0, { error: 'must be an integer >= 0' }),
+    retryInterval: z
+      .number({ error: 'must be a duration (ms, or e.g. 500ms, 5s, 1m)' })
+      .int({ error: 'must be a whole number of ms' })
+      .min(10, { error: 'must be at least 10 ms' })
+      .max(86_400_000, { error: 'must be at most 24 h' }),
+    http: hostPort.optional(),
+    httpToken: str().min(1, { error: 'must not be empty' }).optional(),
+    logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
+    logFormat: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).optional(),
+  })
+  .strict();
+
+const DEFAULTS: Record<string, unknown> = {
+  bind: '0.0.0.0:7946',
+  profile: 'lan',
+  tags: {},
+  join: [],
+  retryJoin: [],
+  retryMax: 0,
+  retryInterval: 30_000,
+  logLevel: 'info',
+};
+
+/** Read a config file: JSON for `.json`, else YAML (which also reads JSON). */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(path, `cannot read config file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(path, `is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(path, 'must hold a mapping of settings (key: value)');
+  return doc as Record<string, unknown>;
+}
+
+/**
+ * Merge flags > environment > file > defaults, validate, and return the agent's
+ * configuration. Throws ConfigError whose field is the setting as its source spells it.
+ */
+export function loadAgentConfig(src: ConfigSources): AgentConfig {
+  const env = src.env ?? {};
+  const flags = src.flags ?? {};
+  const filePath = src.file ?? (flags.config as string | undefined) ?? (env[CONFIG_FLAG.env] || undefined);
+  const values: Record<string, unknown> = {};
+  const sources: Record<string, string> = {};
+
+  // Lowest first, so that each higher source overwrites a setting whole.
+  if (filePath) {
+    const doc = readConfigFile(filePath);
+    const name = basename(filePath);
+    for (const [k, v] of Object.entries(doc)) {
+      const s = BY_KEY.get(k);
+      if (!s) throw new ConfigError(`${name}: ${k}`, 'is not a known setting (see docs/configuration.md)');
+      const label = `${name}: ${k}`;
+      const c = coerce(s, v, label, false);
+      if (c === undefined) continue;
+      values[k] = c;
+      sources[k] = label;
+    }
+  }
+  for (const s of SETTINGS) {
+    const v = env[s.env];
+    if (v === undefined || v === '') continue;
+    const c = coerce(s, v, s.env, true);
+    if (c === undefined) continue;
+    values[s.key] = c;
+    sources[s.key] = s.env;
+  }
+  for (const s of SETTINGS) {
+    const v = flags[s.key];
+    if (v === undefined) continue;
+    const c = coerce(s, v, s.flag, true);
+    if (c === undefined) continue;
+    values[s.key] = c;
+    sources[s.key] = s.flag;
+  }
+
+  const label = (key: string) => sources[key] ?? BY_KEY.get(key)?.flag ?? key;
+  const agentPart: Record<string, unknown> = { ...DEFAULTS };
+  const protocol: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) (BY_KEY.get(k)!.protocol ? protocol : agentPart)[k] = v;
+
+  const parsed = agentSchema.safeParse(agentPart);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const [key, ...rest] = issue.path.map(String);
+    const got = rest.reduce<unknown>((o, p) => (o as Record<string, unknown> | undefined)?.[p], agentPart[key!]);
+    const where = rest.length > 0 ? `${label(key!)}[${rest.join('.')}]` : label(key!);
+    // Secrets are never echoed: error messages end up in logs.
+    const secret = key === 'encrypt' || key === 'httpToken';
+    const shown = secret || issue.message.includes('(got ') ? '' : ` (got ${JSON.stringify(got)})`;
+    throw new ConfigError(where, `${issue.message}${shown}`);
+  }
+  const a = parsed.data;
+  if (!a.node && !a.dataDir) throw new ConfigError('--node', `is required (or ${BY_KEY.get('node')!.env}, or node: in the config file) unless a data dir holds a node name`);
+
+  let effective: ProtocolConfig;
+  try {
+    effective = resolveConfig(a.profile, protocol);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(label(e.field), e.message.slice(e.field.length + 2));
+    throw e;
+  }
+  return { ...a, protocol: protocol as ProtocolOverrides, effective, sources };
+}
+
+/** createNode()'s names for the settings it validates again, by our key. */
+const NODE_FIELDS: Record<string, string> = { name: 'node', bind: 'bind', advertise: 'advertise', tags: 'tags', 'keyring[0]': 'encrypt', dataDir: 'dataDir' };
+
+/**
+ * A ConfigError raised later by the node (createNode, start) names the library's
+ * option; say it as the operator set it instead.
+ */
+export function relabel(cfg: AgentConfig, e: ConfigError): ConfigError {
+  const key = NODE_FIELDS[e.field];
+  if (key === undefined) return e;
+  const s = BY_KEY.get(key)!;
+  return new ConfigError(cfg.sources[key] ?? s.flag, e.message.slice(e.field.length + 2));
+}
