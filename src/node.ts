@@ -170,6 +170,8 @@ export class RxSwimNode implements SwimNode {
   private transport: Transport | undefined;
   private phase: Phase = 'new';
   private seqNo = 0;
+  /** sub-millisecond on real time; the scheduler's own clock in simulation */
+  private readonly rttClock: () => number;
 
   constructor(options: NodeOptions) {
     const stored = options?.dataDir !== undefined ? loadIdentity(options.dataDir) : undefined;
@@ -196,6 +198,8 @@ export class RxSwimNode implements SwimNode {
       throw new ConfigError('delegateVersion', 'must be [min, max, cur] integers 0-255 with min <= cur <= max');
     }
     this.scheduler = options.scheduler ?? asyncScheduler;
+    const sched = this.scheduler;
+    this.rttClock = options.scheduler ? () => sched.now() : () => performance.now();
     this.random = options.random ?? Math.random;
     this.log = options.logger ?? silentLogger;
     this.awareness = new Awareness(this.config.awarenessMaxMultiplier);
@@ -226,11 +230,7 @@ export class RxSwimNode implements SwimNode {
     });
     this.metrics = new NodeMetrics(
       {
-        memberCounts: () => {
-          const c: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
-          for (const m of this.table.list()) c[m.state]++;
-          return c;
-        },
+        memberCounts: () => this.table.countByState(),
         queueDepth: () => this.queue.depth,
         userQueueDepth: () => this.userQueue.depth,
         healthScore: () => this.awareness.score,
@@ -368,6 +368,16 @@ export class RxSwimNode implements SwimNode {
     return this.table.list();
   }
 
+  /** one member by name (this node included), or undefined */
+  member(name: string): Member | undefined {
+    return this.table.get(name);
+  }
+
+  /** how many members are in each state, this node included */
+  countByState(): Record<MemberState, number> {
+    return this.table.countByState();
+  }
+
   async start(): Promise<void> {
     if (this.phase !== 'new') throw new StateError(`start(): node ${this.name} is ${this.phase}, it can start only once`);
     this.phase = 'starting';
@@ -403,6 +413,7 @@ export class RxSwimNode implements SwimNode {
         probeInterval: cfg.probeInterval,
         probeTimeout: cfg.probeTimeout,
         awareness: this.awareness,
+        now: this.rttClock,
         initialDelayMs: Math.floor(this.random() * cfg.probeInterval),
         nextTarget: () => this.table.nextProbeTarget(),
         helpers: (target) => this.table.randomMembers(cfg.indirectChecks, ['alive'], new Set([target.name])),
@@ -622,6 +633,7 @@ export class RxSwimNode implements SwimNode {
       // decodePacket promises not to throw; if it ever does, the packet is still just dropped.
       decoded = { messages: [], errors: [new DecodeError('malformed', String(e))] };
     }
+    this.metrics.udpPackets.inc({ outcome: decoded.messages.length === 0 ? 'dropped' : decoded.errors.length > 0 ? 'partial' : 'decoded' });
     for (const err of decoded.errors) {
       this.metrics.packetsDropped.inc({ reason: err.reason });
       this.log.debug({ node: this.name, from: `${from.host}:${from.port}`, reason: err.reason, err: err.message }, 'dropped packet');
@@ -644,7 +656,7 @@ export class RxSwimNode implements SwimNode {
       case 'indirectPing':
         return this.onIndirectPing(from, m);
       case 'ack':
-        return this.acks.next({ seqNo: m.seqNo, at: this.scheduler.now() });
+        return this.acks.next({ seqNo: m.seqNo, at: this.rttClock() });
       case 'nack':
         this.metrics.nacksReceived.inc();
         return this.nacks.next({ seqNo: m.seqNo });
@@ -791,6 +803,9 @@ export class RxSwimNode implements SwimNode {
             const reason = e instanceof DecodeError ? e.reason : 'stream_error';
             this.metrics.packetsDropped.inc({ reason });
             this.log.warn({ node: this.name, peer, err: e instanceof Error ? e.message : String(e) }, 'dropped stream');
+            // Close for good, as memberlist does: a half-close (finalize's end()) would let a
+            // peer that sent garbage, or too slowly, keep the socket open as long as it likes.
+            conn.destroy();
           },
         }),
     );

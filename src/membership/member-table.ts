@@ -99,6 +99,15 @@ export class MemberTable {
     return this.entries.size + 1;
   }
 
+  /** members per state, this node and departed ones included, without building lists */
+  countByState(): Record<MemberState, number> {
+    const c: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+    c[this.leaving ? 'left' : 'alive']++;
+    for (const e of this.entries.values()) c[e.state]++;
+    for (const m of this.departed.values()) c[m.state]++;
+    return c;
+  }
+
   /** failed members worth a reconnect attempt: dead in the table or departed, not left */
   failedMembers(): Member[] {
     const out = [...this.entries.values()].filter((e) => e.state === 'dead').map((e) => this.toMember(e));

@@ -63,6 +63,8 @@ export class BroadcastQueue {
     const done: Entry[] = [];
     let used = 0;
     for (const e of this.entries) {
+      // No memberlist message is shorter than a few bytes: stop once nothing can fit.
+      if (limit - used <= overhead + 4) break;
       const cost = e.message.length + overhead;
       if (used + cost > limit) continue;
       used += cost;

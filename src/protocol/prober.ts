@@ -45,6 +45,11 @@ export interface AckSignal {
 
 export interface ProberDeps {
   scheduler: SchedulerLike;
+  /**
+   * Clock for RTT, the same one that stamps AckSignal.at. The scheduler's clock has
+   * millisecond resolution on real time, too coarse for loopback or LAN round trips.
+   */
+  now?: () => number;
   probeInterval: number;
   probeTimeout: number;
   awareness: Awareness;
@@ -71,6 +76,7 @@ function probeTarget(deps: ProberDeps, target: Member): Observable<ProbeResult> 
     const { scheduler } = deps;
     const seqNo = deps.nextSeqNo();
     const start = scheduler.now();
+    const rttStart = (deps.now ?? (() => scheduler.now()))();
     const window = deps.awareness.scale(deps.probeInterval);
     const ack$ = deps.acks$.pipe(
       filter((a) => a.seqNo === seqNo),
@@ -79,7 +85,7 @@ function probeTarget(deps: ProberDeps, target: Member): Observable<ProbeResult> 
     // Listen before sending: on the in-memory network an ack can arrive synchronously.
     const direct$ = defer(() => {
       const result$ = race(
-        ack$.pipe(map((a): ProbeResult => ({ target, outcome: 'direct', rttMs: a.at - start }))),
+        ack$.pipe(map((a): ProbeResult => ({ target, outcome: 'direct', rttMs: a.at - rttStart }))),
         timer(deps.probeTimeout, scheduler).pipe(map(() => null)),
       );
       return concat(
@@ -102,7 +108,7 @@ function probeTarget(deps: ProberDeps, target: Member): Observable<ProbeResult> 
         ignoreElements(),
       );
       const acked$ = ack$.pipe(
-        map((a): ProbeResult => ({ target, outcome: 'indirect', rttMs: a.at - start, nacksExpected, nacksReceived })),
+        map((a): ProbeResult => ({ target, outcome: 'indirect', rttMs: a.at - rttStart, nacksExpected, nacksReceived })),
       );
       for (const h of deps.helpers(target)) if (deps.sendIndirectPing(h, target, seqNo)) nacksExpected++;
       const deadline$ = forkJoin([

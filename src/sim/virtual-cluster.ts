@@ -109,7 +109,7 @@ export class VirtualCluster {
 
   /** how node `observer` sees `member` */
   stateOf(observer: string, member: string): string | undefined {
-    return this.nodes.get(observer)?.members().find((m) => m.name === member)?.state;
+    return this.nodes.get(observer)?.member(member)?.state;
   }
 
   /**
