@@ -1,9 +1,15 @@
-// The agent's HTTP API. Plain node:http: two read-only routes do not justify a
-// framework.
-import { createServer, type Server } from 'node:http';
+// The agent's HTTP API. Plain node:http: a dozen fixed routes, one of them a
+// server-sent event stream, need neither a router nor middleware, and a framework
+// would add more code to audit than this file has. Bodies are JSON and validated
+// with zod; every error is JSON `{error}`.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { Member } from '../api.js';
+import type { Observable } from 'rxjs';
+import { z } from 'zod';
+import type { Member, MemberEvent, MemberState } from '../api.js';
+import { ConfigError, JoinError, KeyringError } from '../errors.js';
 import { decodeTags } from '../membership/tags.js';
 
 export interface MemberJson {
@@ -31,35 +37,267 @@ export function memberToJson(m: Member): MemberJson {
   };
 }
 
+/** One membership event as `GET /v1/events` sends it (the SSE `data:` line). */
+export interface EventJson {
+  type: MemberEvent['type'];
+  member: MemberJson;
+  /** wall-clock ms when this agent observed it */
+  time: number;
+}
+
+/** `GET /v1/self`. */
+export interface SelfJson extends MemberJson {
+  /** member counts by state, this node included */
+  members: Record<MemberState, number>;
+  /** Lifeguard local health score, 0 = healthy */
+  healthScore?: number;
+  /** probe round-trip time: mean over about the last 10 s (null without probes in it) and since start */
+  probeRtt: { recentMs: number | null; meanMs: number | null; count: number };
+  health: { ok: boolean; reason?: string };
+  [extra: string]: unknown;
+}
+
 export interface HttpApi {
   readonly address: AddressInfo;
   close(): Promise<void>;
 }
 
-export async function startHttpApi(opts: {
+export interface HttpApiOptions {
   host: string;
   port: number;
-  members: () => Member[];
   registry: Registry;
-}): Promise<HttpApi> {
+  members: () => Member[];
+  /** the local member; /v1/self answers 501 without it */
+  self?: () => Member;
+  /** extra fields for /v1/self (profile, health score, ...) */
+  info?: () => Record<string, unknown>;
+  events$?: Observable<MemberEvent>;
+  /** ready to serve traffic: started, and joined when seeds were given */
+  health?: () => { ok: boolean; reason?: string };
+  join?: (seeds: string[]) => Promise<number>;
+  /** begin a graceful leave; called after the response is sent */
+  leave?: () => void;
+  keyring?: { list(): string[]; install(k: string): void; use(k: string): void; remove(k: string): void };
+  /** bearer token required by mutating routes and the key list; none = open */
+  token?: string;
+  /** SSE keep-alive comment period, ms */
+  heartbeatMs?: number;
+}
+
+const STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left'];
+const MAX_BODY = 64 * 1024;
+const RTT_WINDOW_MS = 10_000;
+const RTT_METRIC = 'rxswim_probe_rtt_seconds';
+
+const joinBody = z.object({ seeds: z.array(z.string(), { error: 'seeds must be a list of addresses' }).min(1, { error: 'seeds must not be empty' }) }).strict();
+const keyBody = z
+  .object({ op: z.enum(['install', 'use', 'remove'], { error: 'op must be install, use or remove' }), key: z.string({ error: 'key must be a base64 string' }) })
+  .strict();
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Compare tokens in constant time (hashing first makes the lengths equal). */
+function tokenMatches(given: string, want: string): boolean {
+  const h = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(h(given), h(want));
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > MAX_BODY) throw new HttpError(413, `body over ${MAX_BODY} bytes`);
+    chunks.push(c);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'body is not valid JSON');
+  }
+}
+
+function validate<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const msg = issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys[0]}` : issue.message;
+  throw new HttpError(400, msg);
+}
+
+/**
+ * Probe RTT from the node's own histogram: the lifetime mean, and the mean over the
+ * last 10 s or a little more, by differencing against a sample taken about then
+ * (samples are taken when /v1/self is asked, so no timer runs for it).
+ */
+function rttTracker(registry: Registry) {
+  const samples: Array<{ t: number; sum: number; count: number }> = [];
+  return async () => {
+    const metric = registry.getSingleMetric(RTT_METRIC);
+    if (!metric) return { recentMs: null, meanMs: null, count: 0 };
+    // histogram values carry metricName (`…_sum`, `…_count`, `…_bucket`), untyped in prom-client
+    const values = (await metric.get()).values as Array<{ metricName?: string; value: number }>;
+    const sum = values.find((v) => v.metricName === `${RTT_METRIC}_sum`)?.value ?? 0;
+    const count = values.find((v) => v.metricName === `${RTT_METRIC}_count`)?.value ?? 0;
+    const now = Date.now();
+    // The baseline is the newest sample at least a window old (older ones are dropped);
+    // before there is one, the window reaches back to the start.
+    const cutoff = now - RTT_WINDOW_MS;
+    while (samples.length > 1 && samples[1]!.t <= cutoff) samples.shift();
+    const base = samples[0] !== undefined && samples[0].t <= cutoff ? samples[0] : { sum: 0, count: 0 };
+    samples.push({ t: now, sum, count });
+    const ms = (s: number, c: number) => (c > 0 ? Math.round((s / c) * 1e6) / 1e3 : null);
+    return { recentMs: ms(sum - base.sum, count - base.count), meanMs: ms(sum, count), count };
+  };
+}
+
+export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
+  const rtt = rttTracker(opts.registry);
+  const heartbeatMs = opts.heartbeatMs ?? 15_000;
+  const health = () => opts.health?.() ?? { ok: true };
+
+  type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<unknown> | unknown;
+  interface Route {
+    handler: Handler;
+    /** needs the bearer token when one is configured */
+    auth?: boolean;
+    /** writes its own response (metrics, SSE) */
+    raw?: boolean;
+  }
+  const need = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new HttpError(501, `${what} is not available on this server`);
+    return v;
+  };
+
+  const routes: Record<string, Record<string, Route>> = {
+    '/v1/members': {
+      GET: {
+        handler: (_req, _res, url) => {
+          const status = url.searchParams.get('status');
+          let members = opts.members();
+          if (status !== null) {
+            const wanted = status.split(',').filter((s) => s.length > 0);
+            const bad = wanted.find((s) => !STATES.includes(s as MemberState));
+            if (bad !== undefined || wanted.length === 0) throw new HttpError(400, `status must be one or more of ${STATES.join(', ')} (got ${JSON.stringify(status)})`);
+            members = members.filter((m) => wanted.includes(m.state));
+          }
+          return members.map(memberToJson);
+        },
+      },
+    },
+    '/v1/self': {
+      GET: {
+        handler: async (): Promise<SelfJson> => {
+          const self = need(opts.self, '/v1/self')();
+          const counts: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+          for (const m of opts.members()) counts[m.state]++;
+          return { ...memberToJson(self), ...(opts.info?.() ?? {}), members: counts, probeRtt: await rtt(), health: health() };
+        },
+      },
+    },
+    '/v1/health': {
+      GET: {
+        raw: true,
+        handler: (_req, res) => {
+          const h = health();
+          sendJson(res, h.ok ? 200 : 503, h.ok ? { status: 'ok' } : { error: h.reason ?? 'not ready', status: 'unavailable' });
+        },
+      },
+    },
+    '/metrics': {
+      GET: {
+        raw: true,
+        handler: async (_req, res) => {
+          const text = await opts.registry.metrics();
+          res.writeHead(200, { 'content-type': opts.registry.contentType, 'content-length': Buffer.byteLength(text) });
+          res.end(text);
+        },
+      },
+    },
+    '/v1/events': { GET: { raw: true, handler: (req, res) => streamEvents(req, res, need(opts.events$, '/v1/events'), heartbeatMs) } },
+    '/v1/join': {
+      POST: {
+        auth: true,
+        handler: async (req) => {
+          const join = need(opts.join, 'join');
+          const { seeds } = validate(joinBody, await readJson(req));
+          try {
+            return { contacted: await join(seeds) };
+          } catch (e) {
+            if (e instanceof ConfigError) throw new HttpError(400, e.message);
+            // The agent is fine; the seeds are not: the upstream-failure status.
+            if (e instanceof JoinError) throw new HttpError(502, e.message, { failures: e.failures });
+            throw e;
+          }
+        },
+      },
+    },
+    '/v1/leave': {
+      POST: {
+        auth: true,
+        raw: true,
+        handler: (_req, res) => {
+          const leave = need(opts.leave, 'leave');
+          // Answer first: leaving ends with this server closed.
+          res.once('finish', () => leave());
+          sendJson(res, 202, { leaving: true });
+        },
+      },
+    },
+    '/v1/keys': {
+      // Listing shows the secret keys themselves, so it is guarded like the changes.
+      GET: { auth: true, handler: () => keysJson(need(opts.keyring, 'keyring').list()) },
+      POST: {
+        auth: true,
+        handler: async (req) => {
+          const ring = need(opts.keyring, 'keyring');
+          const { op, key } = validate(keyBody, await readJson(req));
+          try {
+            ring[op](key);
+          } catch (e) {
+            if (e instanceof ConfigError || e instanceof KeyringError) throw new HttpError(400, e.message.replace(/^key: /, 'key '));
+            throw e;
+          }
+          return keysJson(ring.list());
+        },
+      },
+    },
+  };
+
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const send = (status: number, body: string, type = 'application/json') => {
-      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-    };
-    if (req.method !== 'GET') return send(405, JSON.stringify({ error: `method ${req.method} not allowed` }));
-    if (url.pathname === '/v1/members') {
-      return send(200, JSON.stringify(opts.members().map(memberToJson)));
-    }
-    if (url.pathname === '/metrics') {
-      opts.registry.metrics().then(
-        (text) => send(200, text, opts.registry.contentType),
-        (e: unknown) => send(500, JSON.stringify({ error: String(e) })),
-      );
-      return;
-    }
-    send(404, JSON.stringify({ error: `no route ${url.pathname}`, routes: ['/v1/members', '/metrics'] }));
+    const byMethod = routes[url.pathname];
+    void (async () => {
+      if (!byMethod) throw new HttpError(404, `no route ${url.pathname}`, { routes: Object.keys(routes) });
+      const route = byMethod[req.method ?? 'GET'];
+      if (!route) {
+        res.setHeader('allow', Object.keys(byMethod).join(', '));
+        throw new HttpError(405, `method ${req.method} not allowed on ${url.pathname}`);
+      }
+      if (route.auth && opts.token !== undefined) {
+        const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+        if (!m || !tokenMatches(m[1]!.trim(), opts.token)) {
+          res.setHeader('www-authenticate', 'Bearer realm="rxswim"');
+          throw new HttpError(401, m ? 'invalid token' : 'this route needs Authorization: Bearer <token>');
+        }
+      }
+      const out = await route.handler(req, res, url);
+      if (!route.raw) sendJson(res, 200, out);
+    })().catch((e: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      if (e instanceof HttpError) sendJson(res, e.status, { error: e.message, ...e.extra });
+      else sendJson(res, 500, { error: e instanceof Error ? e.message : String(e) });
+    });
   });
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {
@@ -74,4 +312,44 @@ export async function startHttpApi(opts: {
         server.close(() => resolve());
       }),
   };
+}
+
+function keysJson(keys: string[]) {
+  return { keys, primary: keys[0] ?? null };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * Server-sent events: one `event: <type>` per membership change (joined, suspected,
+ * recovered, failed, left, updated) with an EventJson as data, after a `hello`.
+ * Comment lines keep idle proxies from closing the stream. The stream ends when the
+ * node stops (events$ completes) or the client goes away.
+ */
+function streamEvents(req: IncomingMessage, res: ServerResponse, events$: Observable<MemberEvent>, heartbeatMs: number): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  let id = 0;
+  const send = (event: string, data: unknown) => res.write(`id: ${++id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  res.write('retry: 1000\n\n');
+  send('hello', { time: Date.now() });
+  const heartbeat = setInterval(() => res.write(': ping\n\n'), heartbeatMs);
+  const sub = events$.subscribe({
+    next: (e) => send(e.type, { type: e.type, member: memberToJson(e.member), time: Date.now() } satisfies EventJson),
+    complete: () => res.end(),
+  });
+  const done = () => {
+    clearInterval(heartbeat);
+    sub.unsubscribe();
+  };
+  req.socket.once('close', done);
+  res.once('close', done);
 }
