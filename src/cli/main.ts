@@ -1,13 +1,26 @@
 #!/usr/bin/env node
-// rxswim command line: agent, members, cluster.
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { PROFILES, type Profile } from '../config.js';
+// rxswim command line: the agent, the operator commands that talk to its HTTP API,
+// and the local demo cluster. Exit codes (docs/cli.md): 0 ok, 1 failure talking to
+// the agent (or an agent error), 2 usage or configuration error.
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { PROFILES } from '../config.js';
 import { ConfigError, JoinError } from '../errors.js';
+import { CONFIG_FLAG, loadAgentConfig, SETTINGS, type Setting } from './agent-config.js';
 import { runAgent } from './agent.js';
+import {
+  CLIENT_ENV,
+  DEFAULT_HTTP,
+  EXIT,
+  infoCommand,
+  joinCommand,
+  KEY_ACTIONS,
+  keysCommand,
+  leaveCommand,
+  membersCommand,
+  monitorCommand,
+  type KeyAction,
+} from './client.js';
 import { runCluster } from './cluster.js';
-import { LOG_LEVELS, type LogLevel } from './logger.js';
-import { runMembers } from './members.js';
-import { parseTagArg } from '../membership/tags.js';
 
 function intArg(name: string, min: number, max: number) {
   return (v: string) => {
@@ -17,70 +30,125 @@ function intArg(name: string, min: number, max: number) {
   };
 }
 
+/** A commander option for one agent setting. No defaults here: an unset flag must stay unset, so that the environment and the file can supply it. */
+function settingOption(s: Setting): Option {
+  const dflt = s.defaultText ? ` (default: ${s.defaultText})` : '';
+  const help = `${s.description}${dflt} [env ${s.env}]`;
+  let o: Option;
+  switch (s.kind) {
+    case 'list':
+      o = new Option(`${s.flag} <${s.arg}...>`, help);
+      break;
+    case 'tags':
+      o = new Option(`${s.flag} <${s.arg}>`, help).argParser((v: string, acc: string[] | undefined) => [...(acc ?? []), v]);
+      break;
+    case 'bool':
+      o = new Option(`${s.flag} [${s.arg}]`, help);
+      break;
+    case 'inspect':
+      o = new Option(`${s.flag} [${s.arg}]`, help);
+      break;
+    default:
+      o = new Option(`${s.flag} <${s.arg}>`, help);
+  }
+  if (s.choices) o.choices(s.choices as string[]);
+  return o.helpGroup(`${s.group} options:`);
+}
+
 const program = new Command()
   .name('rxswim')
   .description('SWIM cluster membership and failure detection, wire-compatible with HashiCorp memberlist and Serf')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Throw instead of exiting, so that usage errors exit 2 like configuration errors.
+  .exitOverride();
 
-program
+const agent = program
   .command('agent')
-  .description('run a cluster member')
-  .option('--node <name>', 'unique node name (may be omitted when --data-dir remembers it)')
-  .option('--bind <host:port>', 'address to bind UDP and TCP on', '0.0.0.0:7946')
-  .option('--advertise <host:port>', 'address other members use to reach this one')
-  .option('--join <host:port...>', 'seed members to join (repeatable)', [])
-  .addOption(new Option('--profile <profile>', 'memberlist timing preset').choices(PROFILES as string[]).default('lan'))
-  .option('--http <host:port>', 'serve the HTTP API (GET /v1/members, /metrics)')
-  .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS as unknown as string[]).default('info'))
-  .addOption(new Option('--log-format <format>', 'log format (default: json unless stdout is a terminal)').choices(['json', 'pretty']))
-  .option('--encrypt <base64key>', 'encrypt all traffic with this AES key (16, 24 or 32 bytes, base64), as serf agent -encrypt')
-  .option('--tag <key=value>', 'a Serf-style tag (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-  .option('--data-dir <dir>', 'keep the node name and incarnation here across restarts')
-  .option('--inspect [url]', 'send XState inspection events of every member actor to a Stately inspector over WebSocket', false)
-  .action(async (o: { node?: string; bind: string; advertise?: string; join: string[]; profile: Profile; http?: string; logLevel: LogLevel; logFormat?: string; encrypt?: string; tag: string[]; dataDir?: string; inspect: string | boolean }) => {
-    if (!o.node && !o.dataDir) throw new ConfigError('--node', 'is required unless --data-dir holds a node name');
-    await runAgent({
-      ...(o.node ? { node: o.node } : {}),
-      ...(o.encrypt ? { encrypt: o.encrypt } : {}),
-      ...(o.dataDir ? { dataDir: o.dataDir } : {}),
-      ...(o.inspect ? { inspect: o.inspect === true ? 'ws://localhost:8080' : o.inspect } : {}),
-      tags: Object.fromEntries(o.tag.map(parseTagArg)),
-      bind: o.bind,
-      ...(o.advertise ? { advertise: o.advertise } : {}),
-      join: o.join,
-      profile: o.profile,
-      ...(o.http ? { http: o.http } : {}),
-      logLevel: o.logLevel,
-      ...(o.logFormat ? { logJson: o.logFormat === 'json' } : {}),
-    });
-  });
+  .description('run a cluster member (settings: flags > RXSWIM_* environment > --config file; see docs/configuration.md)')
+  .addOption(new Option(`${CONFIG_FLAG.flag} <file>`, `read settings from a JSON or YAML file [env ${CONFIG_FLAG.env}]`).helpGroup('Agent options:'));
+const options = SETTINGS.map((s) => {
+  const o = settingOption(s);
+  agent.addOption(o);
+  return [s, o] as const;
+});
+agent.action(async (o: Record<string, unknown>) => {
+  const flags: Record<string, unknown> = { config: o.config };
+  for (const [s, opt] of options) flags[s.key] = o[opt.attributeName()];
+  await runAgent(loadAgentConfig({ flags, env: process.env }));
+});
 
-program
-  .command('members')
-  .description("list a running agent's members")
-  .option('--http <host:port>', "the agent's HTTP address", '127.0.0.1:8946')
+/** --http and --token, shared by every command that talks to an agent. */
+function clientCommand(name: string, description: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .option('--http <host:port>', `the agent's HTTP API (default: ${DEFAULT_HTTP}) [env ${CLIENT_ENV.http}]`)
+    .option('--token <token>', `bearer token, when the agent has --http-token [env ${CLIENT_ENV.token}]`);
+}
+
+clientCommand('members', "list a running agent's members")
   .option('--json', 'print JSON', false)
   .addOption(new Option('--status <state>', 'only members in this state').choices(['alive', 'suspect', 'dead', 'left']))
-  .action(async (o: { http: string; json: boolean; status?: string }) => {
-    process.exitCode = await runMembers(o);
+  .action(async (o: { http?: string; token?: string; json: boolean; status?: string }) => {
+    process.exitCode = await membersCommand(o);
+  });
+
+clientCommand('info', "show the agent's own member, health, member counts and probe RTT")
+  .option('--json', 'print JSON', false)
+  .action(async (o: { http?: string; token?: string; json: boolean }) => {
+    process.exitCode = await infoCommand(o);
+  });
+
+clientCommand('join', 'make the agent join more seeds (host:port, host, [v6]:port, dns:NAME[:PORT])')
+  .argument('<addr...>', 'seed addresses')
+  .action(async (addrs: string[], o: { http?: string; token?: string }) => {
+    process.exitCode = await joinCommand(addrs, o);
+  });
+
+clientCommand('leave', 'make the agent leave the cluster gracefully and stop')
+  .option('--no-wait', 'return once the agent has accepted, without waiting for it to stop')
+  .action(async (o: { http?: string; token?: string; wait: boolean }) => {
+    process.exitCode = await leaveCommand(o);
+  });
+
+clientCommand('keys', 'list, install, use (make primary) or remove encryption keys')
+  .addArgument(new Argument('<action>', 'what to do').choices(KEY_ACTIONS as unknown as string[]))
+  .argument('[key]', 'base64 key (install, use, remove)')
+  .option('--json', 'print JSON', false)
+  .action(async (action: KeyAction, key: string | undefined, o: { http?: string; token?: string; json: boolean }) => {
+    process.exitCode = await keysCommand(action, key, o);
+  });
+
+clientCommand('monitor', "print the agent's membership events as they happen (Ctrl-C to stop)")
+  .option('--json', 'print each event as a JSON line', false)
+  .action(async (o: { http?: string; token?: string; json: boolean }) => {
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort(new Error('interrupted')));
+    process.once('SIGTERM', () => stop.abort(new Error('terminated')));
+    process.exitCode = await monitorCommand(o, undefined, stop.signal);
   });
 
 program
   .command('cluster')
-  .description('run a local demo cluster on loopback and print its events')
+  .description('run a local demo cluster on loopback: a live view on a terminal, event lines otherwise')
   .option('--size <n>', 'number of agents', intArg('--size', 1, 64), 4)
   .option('--host <ip>', 'loopback address to bind', '127.0.0.1')
   .option('--base-port <port>', 'first agent port (HTTP on port+1000)', intArg('--base-port', 1, 64000), 7946)
   .addOption(new Option('--profile <profile>', 'memberlist timing preset').choices(PROFILES as string[]).default('local'))
-  .action(async (o: { size: number; host: string; basePort: number; profile: string }) => {
+  .option('--plain', 'print event lines even on a terminal', false)
+  .action(async (o: { size: number; host: string; basePort: number; profile: string; plain: boolean }) => {
     process.exitCode = await runCluster(o);
   });
 
 program.parseAsync().catch((e: unknown) => {
+  if (e instanceof CommanderError) {
+    // commander has printed the message (or the help) already
+    process.exit(e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  }
   if (e instanceof ConfigError || e instanceof JoinError) {
     process.stderr.write(`rxswim: ${e.message}\n`);
-    process.exit(2);
+    process.exit(EXIT.usage);
   }
   process.stderr.write(`rxswim: ${(e as Error).stack ?? String(e)}\n`);
-  process.exit(1);
+  process.exit(EXIT.agent);
 });

@@ -1,0 +1,268 @@
+// The operator commands (members, info, join, leave, keys, monitor) are thin clients
+// of a running agent's HTTP API, as `serf members` is of Serf's RPC. Exit codes say
+// whose fault a failure is: 1 the agent (unreachable, or it refused), 2 the command
+// line. Scripts can retry on 1 and should not on 2.
+import { isIP } from 'node:net';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
+import { ConfigError } from '../errors.js';
+import type { EventJson, MemberJson, SelfJson } from '../http/server.js';
+import { parseHostPort } from '../membership/address.js';
+
+export const EXIT = { ok: 0, agent: 1, usage: 2 } as const;
+
+export const DEFAULT_HTTP = '127.0.0.1:8946';
+/** environment defaults for the client commands' --http and --token */
+export const CLIENT_ENV = { http: 'RXSWIM_HTTP_ADDR', token: 'RXSWIM_HTTP_TOKEN' } as const;
+
+export interface ClientOptions {
+  http?: string;
+  token?: string;
+}
+
+/** A failure talking to the agent: exit 1. */
+export class AgentError extends Error {}
+
+/** Output sinks, injectable for tests. */
+export interface Io {
+  out(s: string): void;
+  err(s: string): void;
+}
+const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+export class Client {
+  readonly base: string;
+  readonly token: string | undefined;
+
+  constructor(opts: ClientOptions, env: NodeJS.ProcessEnv = process.env) {
+    const http = opts.http ?? (env[CLIENT_ENV.http] || DEFAULT_HTTP);
+    const { host, port } = parseHostPort(http, '--http', 8946);
+    this.base = `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+    this.token = opts.token ?? (env[CLIENT_ENV.token] || undefined);
+  }
+
+  private headers(body: boolean): Record<string, string> {
+    return {
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+      accept: 'application/json',
+    };
+  }
+
+  /** One request; resolves with the parsed JSON of a 2xx answer, else throws AgentError. */
+  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 10_000): Promise<T> {
+    const url = `${this.base}${path}`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: this.headers(body !== undefined),
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (e) {
+      throw new AgentError(`cannot reach the agent at ${this.base}: ${describe(e)}`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const msg = (json as { error?: string } | undefined)?.error ?? (text || res.statusText);
+      const hint = res.status === 401 ? ' (pass --token or set RXSWIM_HTTP_TOKEN)' : '';
+      throw new AgentError(`${method} ${path}: ${res.status} ${msg}${hint}`);
+    }
+    return json as T;
+  }
+
+  /** The SSE stream of membership events; ends when the agent closes it. */
+  async *events(signal?: AbortSignal): AsyncGenerator<{ event: string; data: string }> {
+    const connect = new AbortController();
+    const timer = setTimeout(() => connect.abort(new Error('timed out')), 5000);
+    signal?.addEventListener('abort', () => connect.abort(signal.reason), { once: true });
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}/v1/events`, { headers: { accept: 'text/event-stream', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) }, signal: connect.signal });
+    } catch (e) {
+      throw new AgentError(`cannot reach the agent at ${this.base}: ${describe(e)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!res.ok || !res.body) throw new AgentError(`GET /v1/events: ${res.status} ${await res.text()}`);
+    const stream = res.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+    try {
+      for await (const ev of stream) yield { event: ev.event ?? 'message', data: ev.data };
+    } catch (e) {
+      if (signal?.aborted) return;
+      throw new AgentError(`event stream from ${this.base} broke: ${describe(e)}`);
+    }
+  }
+}
+
+function describe(e: unknown): string {
+  const err = e as Error & { cause?: { code?: string; message?: string } };
+  return err.cause?.code ?? err.cause?.message ?? err.message;
+}
+
+/** Run a command body, mapping errors to exit codes and messages on stderr. */
+export async function runClient(name: string, body: (io: Io) => Promise<number | void>, io: Io = stdio): Promise<number> {
+  try {
+    return (await body(io)) ?? EXIT.ok;
+  } catch (e) {
+    if (e instanceof AgentError) {
+      io.err(`rxswim ${name}: ${e.message}\n`);
+      return EXIT.agent;
+    }
+    if (e instanceof ConfigError) {
+      io.err(`rxswim ${name}: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+}
+
+/** Left-aligned columns, two spaces apart. */
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => `${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`).join('');
+}
+
+const tagText = (tags: Record<string, string> | undefined) =>
+  Object.entries(tags ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+
+// ---- commands ----
+
+export async function membersCommand(opts: ClientOptions & { json?: boolean; status?: string }, io: Io = stdio): Promise<number> {
+  return runClient(
+    'members',
+    async () => {
+      const c = new Client(opts);
+      const members = await c.call<MemberJson[]>('GET', `/v1/members${opts.status ? `?status=${encodeURIComponent(opts.status)}` : ''}`);
+      if (opts.json) return io.out(`${JSON.stringify(members, null, 2)}\n`);
+      io.out(
+        table([
+          ['NAME', 'ADDRESS', 'STATE', 'INCARNATION', 'TAGS'],
+          ...members.map((m) => [m.name, `${m.address}:${m.port}`, m.state, String(m.incarnation), tagText(m.tags)]),
+        ]),
+      );
+    },
+    io,
+  );
+}
+
+export async function infoCommand(opts: ClientOptions & { json?: boolean }, io: Io = stdio): Promise<number> {
+  return runClient(
+    'info',
+    async () => {
+      const self = await new Client(opts).call<SelfJson>('GET', '/v1/self');
+      if (opts.json) return io.out(`${JSON.stringify(self, null, 2)}\n`);
+      const c = self.members;
+      const ms = (v: number | null) => (v === null ? '-' : `${v} ms`);
+      const rows: string[][] = [
+        ['node', self.name],
+        ['address', `${self.address}:${self.port}`],
+        ['state', `${self.state} (incarnation ${self.incarnation})`],
+        ['health', self.health.ok ? 'ok' : `not ready: ${self.health.reason ?? ''}`],
+        ['members', `${c.alive} alive, ${c.suspect} suspect, ${c.dead} failed, ${c.left} left`],
+        ['probe rtt', `${ms(self.probeRtt.recentMs)} (last 10 s), ${ms(self.probeRtt.meanMs)} (mean of ${self.probeRtt.count})`],
+      ];
+      if (self.profile !== undefined) rows.push(['profile', String(self.profile)]);
+      if (self.healthScore !== undefined) rows.push(['health score', String(self.healthScore)]);
+      if (self.encrypted !== undefined) rows.push(['encrypted', String(self.encrypted)]);
+      if (self.tags) rows.push(['tags', tagText(self.tags)]);
+      io.out(rows.map(([k, v]) => `${k!.padEnd(13)}${v}\n`).join(''));
+    },
+    io,
+  );
+}
+
+export async function joinCommand(addrs: string[], opts: ClientOptions, io: Io = stdio): Promise<number> {
+  return runClient(
+    'join',
+    async () => {
+      const r = await new Client(opts).call<{ contacted: number }>('POST', '/v1/join', { seeds: addrs }, 60_000);
+      io.out(`joined: ${r.contacted} of ${addrs.length} seed address(es) answered\n`);
+    },
+    io,
+  );
+}
+
+export async function leaveCommand(opts: ClientOptions & { wait?: boolean }, io: Io = stdio): Promise<number> {
+  return runClient(
+    'leave',
+    async () => {
+      const c = new Client(opts);
+      await c.call('POST', '/v1/leave');
+      io.out('leaving\n');
+      if (opts.wait === false) return;
+      // The agent answers before it leaves; wait until it has stopped answering.
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline) {
+        try {
+          await c.call('GET', '/v1/health', undefined, 1000);
+        } catch (e) {
+          if (e instanceof AgentError && /cannot reach/.test(e.message)) {
+            io.out('left\n');
+            return;
+          }
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new AgentError('the agent is still answering 20 s after it was asked to leave');
+    },
+    io,
+  );
+}
+
+export const KEY_ACTIONS = ['list', 'install', 'use', 'remove'] as const;
+export type KeyAction = (typeof KEY_ACTIONS)[number];
+
+export async function keysCommand(action: KeyAction, key: string | undefined, opts: ClientOptions & { json?: boolean }, io: Io = stdio): Promise<number> {
+  return runClient(
+    'keys',
+    async () => {
+      if (action === 'list' && key !== undefined) throw new ConfigError('keys list', 'takes no KEY');
+      if (action !== 'list' && key === undefined) throw new ConfigError(`keys ${action}`, 'needs a KEY (base64)');
+      const c = new Client(opts);
+      const r =
+        action === 'list'
+          ? await c.call<{ keys: string[]; primary: string | null }>('GET', '/v1/keys')
+          : await c.call<{ keys: string[]; primary: string | null }>('POST', '/v1/keys', { op: action, key });
+      if (opts.json) return io.out(`${JSON.stringify(r, null, 2)}\n`);
+      if (action !== 'list') io.out(`${action}: ok\n`);
+      if (r.keys.length === 0) io.out('no keys: traffic is not encrypted\n');
+      for (const k of r.keys) io.out(`${k}${k === r.primary ? '  (primary)' : ''}\n`);
+    },
+    io,
+  );
+}
+
+/** Print events as they come, until the stream ends (exit 1) or we are interrupted (exit 0). */
+export async function monitorCommand(opts: ClientOptions & { json?: boolean }, io: Io = stdio, signal?: AbortSignal): Promise<number> {
+  return runClient(
+    'monitor',
+    async () => {
+      const c = new Client(opts);
+      for await (const ev of c.events(signal)) {
+        if (ev.event === 'hello') {
+          if (!opts.json) io.err(`monitoring ${c.base} (Ctrl-C to stop)\n`);
+          continue;
+        }
+        if (opts.json) {
+          io.out(`${ev.data}\n`);
+          continue;
+        }
+        const e = JSON.parse(ev.data) as EventJson;
+        const t = new Date(e.time).toISOString();
+        io.out(`${t}  ${e.type.padEnd(9)} ${e.member.name}  ${e.member.address}:${e.member.port}  (${e.member.state}, incarnation ${e.member.incarnation})\n`);
+      }
+      if (signal?.aborted) return EXIT.ok;
+      throw new AgentError(`the agent at ${c.base} closed the event stream`);
+    },
+    io,
+  );
+}
