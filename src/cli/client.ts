@@ -109,7 +109,8 @@ function describe(e: unknown): string {
 /** Run a command body, mapping errors to exit codes and messages on stderr. */
 export async function runClient(name: string, body: (io: Io) => Promise<number | void>, io: Io = stdio): Promise<number> {
   try {
-    return (await body(io)) ?? EXIT.ok;
+    const r = await body(io);
+    return typeof r === 'number' ? r : EXIT.ok;
   } catch (e) {
     if (e instanceof AgentError) {
       io.err(`rxswim ${name}: ${e.message}\n`);

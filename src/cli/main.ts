@@ -6,7 +6,6 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { PROFILES } from '../config.js';
 import { ConfigError, JoinError } from '../errors.js';
 import { CONFIG_FLAG, loadAgentConfig, SETTINGS, type Setting } from './agent-config.js';
-import { runAgent } from './agent.js';
 import {
   CLIENT_ENV,
   DEFAULT_HTTP,
@@ -20,7 +19,6 @@ import {
   monitorCommand,
   type KeyAction,
 } from './client.js';
-import { runCluster } from './cluster.js';
 
 function intArg(name: string, min: number, max: number) {
   return (v: string) => {
@@ -74,7 +72,11 @@ const options = SETTINGS.map((s) => {
 agent.action(async (o: Record<string, unknown>) => {
   const flags: Record<string, unknown> = { config: o.config };
   for (const [s, opt] of options) flags[s.key] = o[opt.attributeName()];
-  await runAgent(loadAgentConfig({ flags, env: process.env }));
+  const cfg = loadAgentConfig({ flags, env: process.env });
+  // Loaded on demand: the node, metrics and state machines are not needed by the
+  // client commands, which then start in a fraction of the time.
+  const { runAgent } = await import('./agent.js');
+  await runAgent(cfg);
 });
 
 /** --http and --token, shared by every command that talks to an agent. */
@@ -137,6 +139,7 @@ program
   .addOption(new Option('--profile <profile>', 'memberlist timing preset').choices(PROFILES as string[]).default('local'))
   .option('--plain', 'print event lines even on a terminal', false)
   .action(async (o: { size: number; host: string; basePort: number; profile: string; plain: boolean }) => {
+    const { runCluster } = await import('./cluster.js');
     process.exitCode = await runCluster(o);
   });
 
