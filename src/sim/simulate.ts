@@ -23,6 +23,8 @@ export interface SimulateOptions {
   joinAtMs?: number;
   /** when, after convergence, the crashes happen */
   crashAtMs?: number;
+  /** protocol time to let the boot's gossip drain before measuring (default 0) */
+  settleMs?: number;
   /** called every simulated second with progress in [0, 1] */
   onProgress?: (done: number, phase: string) => void;
 }
@@ -87,6 +89,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateReport> {
   const convergeMs = converged ?? c.now;
   const wallBoot = performance.now() - wall0;
 
+  if (opts.settleMs) await c.advance(opts.settleMs);
   c.network.setLoss(opts.loss);
   const t0 = c.now;
   const statsAt0 = { ...c.network.stats };
@@ -158,7 +161,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateReport> {
     disseminationC: rounds === null ? null : Math.round((rounds / Math.log(n + 1)) * 100) / 100,
     falseFailures: events.filter((e) => e.type === 'failed' && healthy(e.member.name, e.observer)).length,
     falseSuspicions: events.filter((e) => e.type === 'suspected' && healthy(e.member.name, e.observer)).length,
-    messagesPerNodePerSec: Math.round(((stats.sent - statsAt0.sent) / (n + 1) / seconds) * 10) / 10,
+    messagesPerNodePerSec: Math.round(((stats.sent - statsAt0.sent) / (n + 1) / seconds) * 100) / 100,
     bytesPerNodePerSec: Math.round((stats.bytes - statsAt0.bytes) / (n + 1) / seconds),
     peakBroadcastQueue: peakQueue,
     aliveSeries,

@@ -26,13 +26,14 @@ test(`N = 100 at 5 % packet loss with Lifeguard: zero false positives (seed ${SE
 test('per-member load stays flat from N = 25 to 200', { timeout: 600_000 }, async () => {
   const rates: Record<number, number> = {};
   for (const nodes of [25, 50, 100, 200]) {
-    const r = await simulate({ nodes, seed: SEED, profile: 'lan', loss: 0, crash: 0, durationMs: 20_000, joinAtMs: 100_000 });
+    // Measured after the boot's gossip has drained (30 s), over 30 s of steady state.
+    const r = await simulate({ nodes, seed: SEED, profile: 'lan', loss: 0, crash: 0, durationMs: 30_000, joinAtMs: 100_000, settleMs: 30_000 });
     rates[nodes] = r.messagesPerNodePerSec;
   }
   const values = Object.values(rates);
   const ratio = Math.max(...values) / Math.min(...values);
   console.log(`# datagrams per node per second: ${JSON.stringify(rates)}; max/min ${ratio.toFixed(2)}`);
   // One probe (ping + ack) per member per second whatever N is; push-pull is TCP.
-  // The band allows for piggybacked gossip that spills into extra packets.
-  assert.ok(ratio <= 1.25, `per-node message rate varies by ${ratio.toFixed(2)}× between N = 25 and 200`);
+  // The 15 % band allows for gossip of the few changes that still happen.
+  assert.ok(ratio <= 1.15, `per-node message rate varies by ${ratio.toFixed(2)}× between N = 25 and 200`);
 });
