@@ -174,6 +174,17 @@ test('the systemd unit and the Kubernetes ConfigMap carry config files the agent
   const k8s = loadAgentConfig({ file: file('rxswim.yaml', cm.data['rxswim.yaml']!), env: { RXSWIM_NODE: 'rxswim-0', RXSWIM_ADVERTISE: '10.1.2.3:7946' } });
   assert.ok(k8s.retryJoin.some((s) => s.startsWith('dns:')), 'joins through the headless service');
   assert.ok(k8s.http, 'serves HTTP for probes and scraping');
+  const sts = parseYaml(readText(new URL('kubernetes/statefulset.yaml', root))) as {
+    spec: { serviceName: string; template: { metadata: { annotations: Record<string, string> }; spec: { containers: Array<{ args: string[]; readinessProbe: { httpGet: { path: string } } }> } } };
+  };
+  const svc = parseYaml(readText(new URL('kubernetes/service.yaml', root))) as { metadata: { name: string }; spec: { clusterIP: string; publishNotReadyAddresses: boolean } };
+  const container = sts.spec.template.spec.containers[0]!;
+  assert.equal(container.readinessProbe.httpGet.path, '/v1/health');
+  assert.deepEqual(container.args, ['agent', '--config', '/etc/rxswim/rxswim.yaml']);
+  assert.equal(sts.spec.template.metadata.annotations['prometheus.io/scrape'], 'true');
+  assert.equal(svc.spec.clusterIP, 'None', 'headless');
+  assert.equal(sts.spec.serviceName, svc.metadata.name);
+  assert.ok(k8s.retryJoin.includes(`dns:${svc.metadata.name}:7946`), 'joins the headless service by name');
   const sample = loadAgentConfig({ file: file('rxswim.yaml', readText(new URL('systemd/rxswim.yaml', root))), env: { RXSWIM_NODE: 'host-1' } });
   assert.equal(sample.dataDir, '/var/lib/rxswim');
 });

@@ -55,6 +55,7 @@ test('HTTP API: every route, the token, SSE failed after kill -9, join, keys, le
     assert.ok(self.probeRtt.meanMs! > 0 && self.probeRtt.recentMs! > 0, JSON.stringify(self.probeRtt));
 
     assert.deepEqual((await getJson(url(1, '/v1/health'))).body, { status: 'ok' });
+    await waitFor('h4 HTTP', () => getJson(url(4, '/v1/health')).catch(() => undefined), (r) => r !== undefined, 10_000);
     const h4health = await getJson(url(4, '/v1/health'));
     assert.equal(h4health.status, 503);
     assert.deepEqual(h4health.body, { error: 'not joined yet', status: 'unavailable' });
