@@ -35,6 +35,7 @@ export class NodeMetrics {
   readonly registry: Registry;
   readonly packetsDropped: Counter<'reason'>;
   readonly packetsReceived: Counter<'transport'>;
+  readonly udpPackets: Counter<'outcome'>;
   readonly packetsSent: Counter<'transport'>;
   readonly bytesReceived: Counter<'transport'>;
   readonly bytesSent: Counter<'transport'>;
@@ -71,6 +72,14 @@ export class NodeMetrics {
 
     this.packetsDropped = counter('rxswim_packets_dropped_total', 'Inbound packets, messages or streams dropped, by reason', ['reason'], each('reason', DROP_REASONS));
     this.packetsReceived = counter('rxswim_packets_received_total', 'UDP packets and TCP streams received', ['transport'], each('transport', TRANSPORTS));
+    // One count per datagram (packets_dropped_total counts problems, several per packet at times),
+    // so that received == decoded + partial + dropped holds exactly.
+    this.udpPackets = counter(
+      'rxswim_udp_packets_total',
+      'UDP packets received, by decode outcome: decoded (every part), partial (some messages, some parts dropped), dropped (nothing usable)',
+      ['outcome'],
+      each('outcome', ['decoded', 'partial', 'dropped']),
+    );
     this.packetsSent = counter('rxswim_packets_sent_total', 'UDP packets and TCP streams sent', ['transport'], each('transport', TRANSPORTS));
     this.bytesReceived = counter('rxswim_bytes_received_total', 'Bytes received, by transport', ['transport'], each('transport', TRANSPORTS));
     this.bytesSent = counter('rxswim_bytes_sent_total', 'Bytes sent, by transport', ['transport'], each('transport', TRANSPORTS));

@@ -22,7 +22,10 @@ export class StreamTimeoutError extends Error {
 
 export function readStreamMessage(conn: StreamConn, opts: StreamReadOptions): Observable<StreamMessage> {
   return new Observable<StreamMessage>((sub) => {
-    let buf = new Uint8Array(0);
+    // Bytes so far: a view of `store`, which grows by doubling so that a large stream
+    // arriving in many chunks costs linear, not quadratic, copying.
+    let store = new Uint8Array(0);
+    let buf = store;
     let done = false;
     const timer = opts.scheduler.schedule(() => {
       if (done) return;
@@ -50,10 +53,14 @@ export function readStreamMessage(conn: StreamConn, opts: StreamReadOptions): Ob
     const dataSub = conn.data$.subscribe({
       next: (chunk) => {
         if (done) return;
-        const next = new Uint8Array(buf.length + chunk.length);
-        next.set(buf);
-        next.set(chunk, buf.length);
-        buf = next;
+        const len = buf.length + chunk.length;
+        if (len > store.length) {
+          const next = new Uint8Array(Math.max(len, 2 * store.length, 4096));
+          next.set(buf);
+          store = next;
+        }
+        store.set(chunk, buf.length);
+        buf = store.subarray(0, len);
         attempt();
       },
       error: (e: unknown) => fail(e instanceof Error ? e : new Error(String(e))),
