@@ -186,7 +186,8 @@ export async function joinCommand(addrs: string[], opts: ClientOptions, io: Io =
     'join',
     async () => {
       const r = await new Client(opts).call<{ contacted: number }>('POST', '/v1/join', { seeds: addrs }, 60_000);
-      io.out(`joined: ${r.contacted} of ${addrs.length} seed address(es) answered\n`);
+      // contacted counts addresses: one dns: seed may stand for several
+      io.out(`joined: ${r.contacted} address(es) answered\n`);
     },
     io,
   );

@@ -17,7 +17,9 @@ test('CLI commands against live agents, with meaningful exit codes', { timeout: 
   const key2 = randomBytes(32).toString('base64');
   const g = new ProcGroup();
   const agent = (i: number, extra: string[]) =>
-    startAgent(g, `c${i}`, ['--node', `c${i}`, '--bind', `127.0.64.${i}:7946`, '--http', http(i), '--profile', 'local', '--encrypt', key1, ...extra]);
+    startAgent(g, `c${i}`, ['--node', `c${i}`, '--bind', `127.0.64.${i}:7946`, '--http', http(i), '--profile', 'local', '--encrypt', key1,
+      // a fixed 3 s suspicion (no Lifeguard stretch): these tests are about the API, not detection time
+      '--suspicion-max-timeout-mult', '1', ...extra]);
   try {
     const a = agent(1, ['--http-token', TOKEN, '--tag', 'role=db']);
     await waitFor('c1 HTTP', () => httpMembers(http(1)), (m) => m !== undefined, 10_000);
@@ -27,20 +29,23 @@ test('CLI commands against live agents, with meaningful exit codes', { timeout: 
     await waitFor('c3 HTTP', () => httpMembers(http(3)), (m) => m !== undefined, 10_000);
 
     // ---- members ----
-    const table = await runCli(['members', '--http', http(1)]);
+    const [table, json, dead] = await Promise.all([
+      runCli(['members', '--http', http(1)]),
+      runCli(['members', '--json', '--status', 'alive'], { env: cleanEnv({ RXSWIM_HTTP_ADDR: http(2) }) }),
+      runCli(['members', '--http', http(2), '--json', '--status', 'dead']),
+    ]);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trim().split('\n');
     assert.match(lines[0]!, /^NAME\s+ADDRESS\s+STATE\s+INCARNATION\s+TAGS$/);
     assert.ok(lines.some((l) => /^c1\s+127\.0\.64\.1:7946\s+alive\s+\d+\s+role=db$/.test(l)), table.stdout);
     assert.equal(lines.length, 3);
     // --http from the environment; --json; --status
-    const json = await runCli(['members', '--json', '--status', 'alive'], { env: cleanEnv({ RXSWIM_HTTP_ADDR: http(2) }) });
     assert.equal(json.code, 0, json.stderr);
     assert.deepEqual((JSON.parse(json.stdout) as MemberJson[]).map((m) => m.name).sort(), ['c1', 'c2']);
-    assert.equal(JSON.parse((await runCli(['members', '--http', http(2), '--json', '--status', 'dead'])).stdout).length, 0);
+    assert.equal(JSON.parse(dead.stdout).length, 0);
 
     // ---- info ----
-    const info = await runCli(['info', '--http', http(1)]);
+    const [info, infoJsonRun] = await Promise.all([runCli(['info', '--http', http(1)]), runCli(['info', '--json', '--http', http(3)])]);
     assert.equal(info.code, 0, info.stderr);
     assert.match(info.stdout, /^node\s+c1$/m);
     assert.match(info.stdout, /^address\s+127\.0\.64\.1:7946$/m);
@@ -48,26 +53,28 @@ test('CLI commands against live agents, with meaningful exit codes', { timeout: 
     assert.match(info.stdout, /^members\s+2 alive, 0 suspect, 0 failed, 0 left$/m);
     assert.match(info.stdout, /^probe rtt\s+/m);
     assert.match(info.stdout, /^tags\s+role=db$/m);
-    const infoJson = JSON.parse((await runCli(['info', '--json', '--http', http(3)])).stdout) as SelfJson;
+    const infoJson = JSON.parse(infoJsonRun.stdout) as SelfJson;
     assert.equal(infoJson.name, 'c3');
     assert.deepEqual(infoJson.members, { alive: 1, suspect: 0, dead: 0, left: 0 });
 
     // ---- join ----
     const joined = await runCli(['join', '--http', http(3), '127.0.64.1:7946', 'dns:localhost:1']);
     assert.equal(joined.code, 0, joined.stderr);
-    assert.match(joined.stdout, /joined: 1 of 2 seed address\(es\) answered/);
+    assert.equal(joined.stdout, 'joined: 1 address(es) answered\n', '127.0.64.1 answered; localhost:1 did not');
     await waitFor('c1 sees 3 alive', async () => (await httpMembers(http(1)))?.filter((m) => m.state === 'alive').length, (n) => n === 3, 10_000);
-    const joinFails = await runCli(['join', '--http', http(3), '127.0.64.99:7946']);
+    const [joinFails, joinNoToken, noToken] = await Promise.all([
+      runCli(['join', '--http', http(3), '127.0.64.99:7946']),
+      runCli(['join', '--http', http(1), '127.0.64.3']),
+      runCli(['keys', 'list', '--http', http(1)]),
+    ]);
     assert.equal(joinFails.code, 1, 'a join no seed answers is a failure of the agent: 1');
     assert.match(joinFails.stderr, /rxswim join: POST \/v1\/join: 502 join failed for every seed: 127\.0\.64\.99:7946/);
-    const joinNoToken = await runCli(['join', '--http', http(1), '127.0.64.3']);
     assert.equal(joinNoToken.code, 1);
     assert.match(joinNoToken.stderr, /401 .*pass --token or set RXSWIM_HTTP_TOKEN/);
     const joinToken = await runCli(['join', '--http', http(1), '127.0.64.3'], { env: cleanEnv({ RXSWIM_HTTP_TOKEN: TOKEN }) });
     assert.equal(joinToken.code, 0, joinToken.stderr);
 
     // ---- keys ----
-    const noToken = await runCli(['keys', 'list', '--http', http(1)]);
     assert.equal(noToken.code, 1);
     assert.match(noToken.stderr, /401/);
     const list = await runCli(['keys', 'list', '--http', http(1), '--token', TOKEN]);
@@ -81,10 +88,10 @@ test('CLI commands against live agents, with meaningful exit codes', { timeout: 
     assert.match(removePrimary.stderr, /400 cannot remove the primary key/);
     const remove = await runCli(['keys', 'remove', key2, '--http', http(1), '--token', TOKEN, '--json']);
     assert.deepEqual(JSON.parse(remove.stdout), { keys: [key1], primary: key1 });
-    for (const args of [['keys', 'install'], ['keys', 'list', key1], ['keys', 'rotate', key1]]) {
-      const r = await runCli([...args, '--http', http(1), '--token', TOKEN]);
-      assert.equal(r.code, 2, `${args.join(' ')} is a usage error: ${r.stderr}`);
-    }
+    // (independent invocations run side by side: each is a Node start-up)
+    const usage = [['keys', 'install'], ['keys', 'list', key1], ['keys', 'rotate', key1]];
+    const usageResults = await Promise.all(usage.map((args) => runCli([...args, '--http', http(1), '--token', TOKEN])));
+    usageResults.forEach((r, i) => assert.equal(r.code, 2, `${usage[i]!.join(' ')} is a usage error: ${r.stderr}`));
 
     // ---- monitor: a live line for a kill -9 ----
     const mon = spawnMonitor(['monitor', '--http', http(2)]);
@@ -107,15 +114,21 @@ test('CLI commands against live agents, with meaningful exit codes', { timeout: 
     await waitFor('c2 sees c1 left', async () => (await httpMembers(http(2)))?.find((m) => m.name === 'c1')?.state, (s) => s === 'left', 10_000);
 
     // ---- exit codes of failures ----
-    const unreachable = await runCli(['members', '--http', '127.0.64.99:8946']);
+    const [unreachable, monGone, badStatus, badHttp, badCommand, help] = await Promise.all([
+      runCli(['members', '--http', '127.0.64.99:8946']),
+      runCli(['monitor', '--http', '127.0.64.99:8946']),
+      runCli(['members', '--status', 'zombie']),
+      runCli(['members', '--http', 'host:port:x']),
+      runCli(['frobnicate']),
+      runCli(['--help']),
+    ]);
     assert.equal(unreachable.code, 1);
     assert.match(unreachable.stderr, /rxswim members: cannot reach the agent at http:\/\/127\.0\.64\.99:8946: ECONNREFUSED/);
-    const monGone = await runCli(['monitor', '--http', '127.0.64.99:8946']);
     assert.equal(monGone.code, 1);
-    assert.equal((await runCli(['members', '--status', 'zombie'])).code, 2);
-    assert.equal((await runCli(['members', '--http', 'host:port:x'])).code, 2);
-    assert.equal((await runCli(['frobnicate'])).code, 2);
-    const help = await runCli(['--help']);
+    assert.equal(badStatus.code, 2);
+    assert.equal(badHttp.code, 2);
+    assert.match(badHttp.stderr, /--http: must be HOST:PORT/);
+    assert.equal(badCommand.code, 2);
     assert.equal(help.code, 0);
     for (const cmd of ['agent', 'members', 'info', 'join', 'leave', 'keys', 'monitor', 'cluster']) assert.match(help.stdout, new RegExp(`^  ${cmd}\\b`, 'm'));
   } finally {

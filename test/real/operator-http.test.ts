@@ -19,7 +19,9 @@ test('HTTP API: every route, the token, SSE failed after kill -9, join, keys, le
   const key2 = randomBytes(16).toString('base64');
   const g = new ProcGroup();
   const agent = (i: number, extra: string[]) =>
-    startAgent(g, `h${i}`, ['--node', `h${i}`, '--bind', `127.0.63.${i}:7946`, '--http', `127.0.63.${i}:8946`, '--profile', 'local', '--encrypt', key1, ...extra]);
+    startAgent(g, `h${i}`, ['--node', `h${i}`, '--bind', `127.0.63.${i}:7946`, '--http', `127.0.63.${i}:8946`, '--profile', 'local', '--encrypt', key1,
+      // a fixed 3 s suspicion (no Lifeguard stretch): these tests are about the API, not detection time
+      '--suspicion-max-timeout-mult', '1', ...extra]);
   try {
     const a = agent(1, ['--http-token', TOKEN, '--tag', 'role=api']);
     await waitFor('h1 HTTP', () => getJson(url(1, '/v1/health')).catch(() => undefined), (r) => r?.status === 200, 10_000);
