@@ -143,6 +143,35 @@ program
     process.exitCode = await runCluster(o);
   });
 
+function durationArg(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v);
+  if (!m) throw new InvalidArgumentError('--duration must look like 120s, 2m or 90000ms');
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+}
+
+function probability(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('--loss must be a probability in [0, 1)');
+  return n;
+}
+
+program
+  .command('simulate')
+  .description('simulate a cluster in virtual time with the real protocol code; report detection, dissemination and load')
+  .option('--nodes <n>', 'cluster size', intArg('--nodes', 2, 5000), 100)
+  .option('--loss <p>', 'probability that a datagram is lost', probability, 0)
+  .addOption(new Option('--profile <profile>', 'memberlist timing preset').choices(PROFILES as string[]).default('lan'))
+  .option('--crash <k>', 'nodes to crash 10 s into the run', intArg('--crash', 0, 5000), 1)
+  .option('--seed <s>', 'random seed (same seed, same run)', intArg('--seed', 0, 2 ** 31 - 1), 1)
+  .option('--duration <d>', 'protocol time to run after convergence (e.g. 120s, 2m)', durationArg, 120_000)
+  .option('--json', 'print the report as JSON', false)
+  .option('--svg <file>', 'write a chart of members seen alive over time')
+  .action(async (o: { nodes: number; loss: number; profile: 'lan' | 'wan' | 'local'; crash: number; seed: number; duration: number; json: boolean; svg?: string }) => {
+    const { runSimulate } = await import('./simulate.js');
+    process.exitCode = await runSimulate({ ...o, durationMs: o.duration });
+  });
+
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof CommanderError) {
     // commander has printed the message (or the help) already
