@@ -62,6 +62,8 @@ export {
   LZW_ALGO,
   CRC_OVERHEAD,
   MAX_PACKET_DEPTH,
+  MIN_COMPRESSIBLE,
+  MAX_PACKET_DECOMPRESSED,
 } from './packet.js';
 export type { EncodePacketOptions, DecodePacketOptions, DecodedPacket } from './packet.js';
 

@@ -21,6 +21,14 @@ export const LZW_ALGO = 0;
 export const CRC_OVERHEAD = 5;
 /** compound/compress nesting allowed on receive; memberlist itself uses at most compress > compound. */
 export const MAX_PACKET_DEPTH = 4;
+/** below this many bytes compression is not attempted (see encodePacket) */
+export const MIN_COMPRESSIBLE = 96;
+/**
+ * A datagram's decompressed content is a packet a peer built for UDP; 1 MiB is far
+ * above anything memberlist sends and keeps a 19 KiB "LZW bomb" from costing 20 MiB of
+ * work (streams keep the 20 MiB push-pull limit).
+ */
+export const MAX_PACKET_DECOMPRESSED = 1024 * 1024;
 
 export interface EncodePacketOptions {
   compress: boolean;
@@ -86,7 +94,11 @@ export function encodePacket(messages: Uint8Array[], opts: EncodePacketOptions):
   } else {
     payload = encodeCompound(messages);
   }
-  if (opts.compress) {
+  // LZW starts with 9-bit codes for literals plus clear and EOF codes, so a short
+  // packet (every ping and ack) rarely comes out smaller, and then by a few bytes;
+  // trying costs a 64 KiB table per packet. memberlist always tries; sending these
+  // uncompressed is equally valid on the wire.
+  if (opts.compress && payload.length >= MIN_COMPRESSIBLE) {
     const compressed = compressMessage(payload);
     if (compressed.length < payload.length) payload = compressed;
   }
@@ -130,7 +142,7 @@ function dispatch(buf: Uint8Array, depth: number, out: DecodedPacket): void {
     }
     let inner: Uint8Array;
     try {
-      inner = decompressMessage(buf).inner;
+      inner = decompressMessage(buf, MAX_PACKET_DECOMPRESSED).inner;
     } catch (e) {
       out.errors.push(asDecodeError(e, 'decompress_failed'));
       return;
