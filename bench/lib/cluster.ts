@@ -1,0 +1,184 @@
+// A cluster of N agents of one implementation on loopback, one IP per agent, started
+// without seeds so that the joins can be timed on their own (process start-up, which
+// differs a lot between Node and Go, is not part of any figure).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { kill, ProcGroup, type Proc } from '../../test/helpers/procs.js';
+import { httpJson } from './http.js';
+import { SerfRpc } from './serf-rpc.js';
+import { sleep } from './stats.js';
+
+export type Impl = 'rxswim' | 'serf' | 'swim';
+/** a member's state normalised across implementations */
+export type View = 'alive' | 'suspect' | 'failed' | 'left' | 'other';
+
+export const PORT = 7946;
+export const SERF_RPC_PORT = 7373;
+export const HTTP_PORT = 8946;
+
+export const SWIM_AGENT = fileURLToPath(new URL('../peers/swim/agent.cjs', import.meta.url));
+export const swimInstalled = (): boolean => existsSync(fileURLToPath(new URL('../peers/swim/node_modules/swim/package.json', import.meta.url)));
+
+/** One IP per agent from 127.0.71.1 up to 127.0.79.254 (127.0.70.x is the RTT bench's). */
+export class IpPool {
+  private next = 0;
+  take(n: number): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++, this.next++) {
+      const third = 71 + Math.floor(this.next / 254);
+      if (third > 79) throw new Error('out of loopback addresses in 127.0.71.0-127.0.79.255');
+      out.push(`127.0.${third}.${1 + (this.next % 254)}`);
+    }
+    return out;
+  }
+}
+
+export interface Agent {
+  name: string;
+  ip: string;
+  /** host:port of the gossip socket */
+  bind: string;
+  /** host:port of the HTTP API (rxswim, swim) or the RPC endpoint (serf) */
+  api: string;
+  proc: Proc;
+  rpc?: SerfRpc;
+}
+
+const RX_STATE: Record<string, View> = { alive: 'alive', suspect: 'suspect', dead: 'failed', left: 'left' };
+const SERF_STATE: Record<string, View> = { alive: 'alive', failed: 'failed', leaving: 'left', left: 'left' };
+
+
+export class Cluster {
+  readonly agents: Agent[] = [];
+  readonly group = new ProcGroup();
+
+  constructor(
+    readonly impl: Impl,
+    ips: string[],
+  ) {
+    ips.forEach((ip, i) => {
+      const bind = `${ip}:${PORT}`;
+      if (impl === 'rxswim') {
+        const name = `rx-${i}`;
+        const api = `${ip}:${HTTP_PORT}`;
+        this.agents.push({ name, ip, bind, api, proc: this.group.agent(name, bind, api, ['--profile', 'lan']) });
+      } else if (impl === 'serf') {
+        const name = `serf-${i}`;
+        const api = `${ip}:${SERF_RPC_PORT}`;
+        this.agents.push({ name, ip, bind, api, proc: this.group.serf(name, bind, api, ['-profile=lan']) });
+      } else {
+        const api = `${ip}:${HTTP_PORT}`;
+        // memberlist's lan timings where swim-js has an equivalent (see bench/README.md)
+        const args = [SWIM_AGENT, '--host', bind, '--http', api, '--interval', '1000', '--ping-timeout', '500', '--ping-req-timeout', '500', '--suspect-timeout', '4000', '--dissemination-factor', '4'];
+        this.agents.push({ name: bind, ip, bind, api, proc: this.group.start(bind, process.execPath, args) });
+      }
+    });
+  }
+
+  get size(): number {
+    return this.agents.length;
+  }
+
+  pid(a: Agent): number {
+    return a.proc.child.pid!;
+  }
+
+  /** the member list as one agent sees it; undefined when it does not answer */
+  async view(a: Agent): Promise<Map<string, View> | undefined> {
+    try {
+      if (this.impl === 'serf') {
+        if (!a.rpc || !a.rpc.isOpen) a.rpc = await SerfRpc.connect(a.api, 1000);
+        const ms = await a.rpc.members(2000);
+        return new Map(ms.map((m) => [m.name, SERF_STATE[m.status] ?? 'other']));
+      }
+      const rows = (await httpJson('GET', a.api, '/v1/members')) as Array<{ name: string; state: string }>;
+      // rxswim's states; the swim-js wrapper reports alive, suspect and dead (faulty) the same way
+      return new Map(rows.map((m) => [m.name, RX_STATE[m.state] ?? 'other']));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** waits until every agent answers and lists itself */
+  async waitReady(timeoutMs: number): Promise<number> {
+    const t0 = performance.now();
+    const ready = new Set<string>();
+    while (ready.size < this.size) {
+      for (const a of this.agents) {
+        if (a.proc.child.exitCode !== null || a.proc.child.signalCode !== null) {
+          throw new Error(`${this.impl} agent ${a.name} exited (${a.proc.child.exitCode ?? a.proc.child.signalCode}): ${a.proc.lines.slice(-5).join(' | ')}`);
+        }
+      }
+      await Promise.all(
+        this.agents
+          .filter((a) => !ready.has(a.name))
+          .map(async (a) => {
+            const v = await this.view(a);
+            if (v?.get(a.name) === 'alive') ready.add(a.name);
+          }),
+      );
+      if (ready.size === this.size) break;
+      if (performance.now() - t0 > timeoutMs) throw new Error(`${this.impl}: only ${ready.size}/${this.size} agents ready after ${timeoutMs} ms`);
+      await sleep(200);
+    }
+    return performance.now() - t0;
+  }
+
+  /** every agent but the first joins the first, all at once */
+  async joinAll(): Promise<string[]> {
+    const seed = this.agents[0]!.bind;
+    const errors: string[] = [];
+    await Promise.all(
+      this.agents.slice(1).map(async (a) => {
+        try {
+          if (this.impl === 'serf') {
+            if (!a.rpc || !a.rpc.isOpen) a.rpc = await SerfRpc.connect(a.api, 2000);
+            await a.rpc.join([seed], 30_000);
+          } else {
+            await httpJson('POST', a.api, '/v1/join', { seeds: [seed] }, 30_000);
+          }
+        } catch (e) {
+          errors.push(`${a.name}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }),
+    );
+    return errors;
+  }
+
+  /**
+   * Polls `agents` every `everyMs` (each round waits for every answer) until `done`
+   * says so or `timeoutMs` passes. `observe` gets each answer with its time (ms since
+   * `t0`, a performance.now() value). Returns whether `done` was reached.
+   */
+  async poll(
+    agents: Agent[],
+    t0: number,
+    observe: (a: Agent, v: Map<string, View> | undefined, atMs: number) => void,
+    done: () => boolean,
+    timeoutMs: number,
+    everyMs = 100,
+  ): Promise<boolean> {
+    for (;;) {
+      const round = performance.now();
+      await Promise.all(
+        agents.map(async (a) => {
+          const v = await this.view(a);
+          observe(a, v, performance.now() - t0);
+        }),
+      );
+      if (done()) return true;
+      if (performance.now() - t0 > timeoutMs) return false;
+      await sleep(everyMs - (performance.now() - round));
+    }
+  }
+
+  async killAgent(a: Agent): Promise<void> {
+    a.rpc?.close();
+    await kill(a.proc, 'SIGKILL');
+  }
+
+  async close(): Promise<void> {
+    for (const a of this.agents) a.rpc?.close();
+    await this.group.killAll();
+  }
+}
