@@ -257,7 +257,9 @@ test('kill -9 and restart with the same name: at the same address (at once, and 
       `exactly one ${name}, alive at ${oldIp} above incarnation ${deadInc}, everywhere`,
       rows,
       (rs) => rs.every((r) => r.length === 1 && r[0]!.state === 'alive' && r[0]!.address === oldIp && r[0]!.incarnation > deadInc),
-      10_000,
+      // The refutation is gossiped only 2 × ceil(log10(n+1)) times on `local`, so a
+      // member can miss it until its next push-pull: gossip at once, push-pull at worst.
+      PRESETS.local.pushPullInterval + 10_000,
     );
     const inc2 = Math.min(...(await rows()).map((r) => r[0]!.incarnation));
     console.log(`# kill -9: dead everywhere after ${detected} ms; restarted at the same address: alive everywhere ${back} ms later, incarnation ${deadInc} (dead) -> ${inc2}`);
