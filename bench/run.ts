@@ -13,6 +13,7 @@ import { Cluster, IpPool, PORT, swimInstalled, type Agent, type Impl, type View 
 import { closeHttp } from './lib/http.js';
 import { describeMachine } from './lib/machine.js';
 import { CLK_TCK, cpuTicks } from './lib/procstat.js';
+import { autoNotes } from './lib/notes.js';
 import { renderMarkdown } from './lib/report.js';
 import { pingRtt, summarize, type RttSummary } from './lib/rtt.js';
 import { sampleSteady, type Steady } from './lib/steady.js';
@@ -346,34 +347,6 @@ function summarizeMembership(runs: ClusterRun[], impls: Impl[]): Results['member
     });
   }
   return out;
-}
-
-/** what a reader needs to know about this particular run */
-function autoNotes(r: Results): string[] {
-  const notes: string[] = [];
-  const reps = PLAN.sizes.map((n) => `N = ${n}: ${PLAN.reps[n] ?? 1}×`).join(', ');
-  notes.push(`Repetitions: ${reps} (${PLAN.mode} run${PLAN.mode === 'full' ? '; N = 64 once to keep the run near 20 minutes' : ''}). Steady state was sampled once per N, in the first repetition, before the kill.`);
-  const big = r.clusters.filter((c) => c.n >= 64);
-  if (big.length) {
-    const parts = big.map((c) => `${c.impl}: ${c.error ? `failed (${c.error})` : `started in ${((c.readyMs ?? 0) / 1000).toFixed(0)} s, converged in ${((c.convergeMs ?? 0) / 1000).toFixed(1)} s, ${c.detection?.detected}/${c.detection?.of} saw the kill`}`);
-    const st = r.steady.filter((x) => x.n >= 64).map((x) => `${x.impl} ${((x.cpuPctMean ?? 0) * x.n).toFixed(0)} % of one core in total`);
-    notes.push(`N = 64 on ${r.machine.cores} cores: ${parts.join('; ')}${st.length ? `; at steady state ${st.join(', ')}` : ''}.`);
-  }
-  for (const st of r.steady) {
-    if (st.selfPktsPerSec !== null && st.snmpPktsPerSec !== null && Math.abs(st.snmpPktsPerSec - st.selfPktsPerSec) > 0.2 * st.selfPktsPerSec) {
-      notes.push(
-        `N = ${st.n} ${st.impl}: the host-wide UDP count (${st.snmpPktsPerSec} datagrams/s per agent) disagrees with the agents' own (${st.selfPktsPerSec}): other processes on this shared machine sent UDP in the same network namespace during the window, so the host-wide column is not usable here; the self-counted columns are per process and count the same thing for both (one datagram per send).`,
-      );
-    }
-  }
-  if (r.rtt?.ackBytes.serf && r.rtt.ackBytes.rxswim && r.rtt.ackBytes.serf > r.rtt.ackBytes.rxswim) {
-    notes.push(
-      `serf's acks are larger (${r.rtt.ackBytes.serf} bytes against rxswim's ${r.rtt.ackBytes.rxswim}): Serf's ping delegate puts its Vivaldi network coordinate in every ack's payload, which rxswim does not implement. That is most of the difference in UDP bytes per agent at the same datagram rate.`,
-    );
-  }
-  const loads = r.clusters.flatMap((c) => c.load);
-  if (loads.length) notes.push(`Machine load (1-min load average, this bench's own agents included) ranged ${Math.min(...loads)}–${Math.max(...loads)} on ${r.machine.cores} cores during the cluster runs: other work shared the machine.`);
-  return notes;
 }
 
 // ---------------------------------------------------------------- main

@@ -11,6 +11,13 @@ export interface Machine {
   node: string;
   serf: string;
   date: string;
+  /** the rxswim commit measured (`git describe --always --dirty`) */
+  commit?: string;
+}
+
+function gitCommit(): string | undefined {
+  const r = spawnSync('git', ['describe', '--always', '--dirty'], { encoding: 'utf8', timeout: 5000, cwd: new URL('..', import.meta.url) });
+  return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
 export function describeMachine(): Machine {
@@ -30,5 +37,6 @@ export function describeMachine(): Machine {
     node: process.version,
     serf: serf.status === 0 ? serf.stdout.split('\n')[0]!.replace(/^Serf\s+/, '').trim() : 'not installed',
     date: new Date().toISOString(),
+    commit: gitCommit(),
   };
 }

@@ -13,7 +13,7 @@ export function renderMarkdown(r: Results): string {
   const swim = r.swimPeer.included;
   out.push(`# rxswim benchmarks (${r.plan.mode} run)`);
   out.push('');
-  out.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGB} GB, ${m.kernel}; Node ${m.node}; serf ${m.serf}; ${m.date}. Run took ${Math.round(r.durationS / 60)} min (${r.durationS} s).`);
+  out.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGB} GB, ${m.kernel}; Node ${m.node}; serf ${m.serf}; ${m.date}${m.commit ? `; rxswim at ${m.commit}` : ''}. Run took ${Math.round(r.durationS / 60)} min (${r.durationS} s).`);
   out.push('');
   out.push('Ratios are rxswim / serf from the same run (below 1: rxswim is faster, lighter or cheaper). The machine is small and shared: read single figures as ±10–20 %.');
   out.push('');
@@ -70,12 +70,12 @@ export function renderMarkdown(r: Results): string {
   out.push('');
   out.push('Every repetition (s; detection as first / median / last, detected of survivors; first suspicion where the agent shows one):');
   out.push('');
-  out.push('| impl | N | rep | agents ready | join 99 % / all | CPU s / agent (to 99 %) | detection | detected | first suspect | load avg | error |');
-  out.push('|---|---:|---:|---:|---:|---:|---|---:|---:|---|---|');
+  out.push('| impl | N | rep | agents up | join 99 % / all | failed joins | CPU s / agent (to 99 %) | detection | detected | first suspect | load avg | error |');
+  out.push('|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|');
   for (const c of r.clusters) {
     const d = c.detection;
     out.push(
-      `| ${c.impl} | ${c.n} | ${c.rep + 1} | ${s(c.readyMs)} | ${s(c.converge99Ms)} / ${s(c.convergeMs)} | ${f(c.joinCpuSecPerAgent, 3)} | ${d ? `${s(d.firstMs)} / ${s(d.medianMs)} / ${s(d.lastMs)}` : '–'} | ${d ? `${d.detected}/${d.of}` : '–'} | ${s(d?.firstSuspectMs)} | ${c.load[0]} → ${c.load[1]} | ${c.error ?? ''} |`,
+      `| ${c.impl} | ${c.n} | ${c.rep + 1} | ${s(c.readyMs)} | ${s(c.converge99Ms)} / ${s(c.convergeMs)} | ${c.joinErrors.length} | ${f(c.joinCpuSecPerAgent, 3)} | ${d ? `${s(d.firstMs)} / ${s(d.medianMs)} / ${s(d.lastMs)}` : '–'} | ${d ? `${d.detected}/${d.of}` : '–'} | ${s(d?.firstSuspectMs)} | ${c.load[0]} → ${c.load[1]} | ${c.error ?? ''} |`,
     );
   }
   const lag = r.clusters.filter((c) => c.laggards.length > 0);
