@@ -9,6 +9,8 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { builtCli, hasSerf } from '../test/helpers/procs.js';
 import { simulate } from '../src/sim/simulate.js';
+import { PRESETS } from '../src/config.js';
+import { detectionBoundMs } from '../src/swim/formulas.js';
 import { Cluster, IpPool, PORT, swimInstalled, type Agent, type Impl, type View } from './lib/cluster.js';
 import { closeHttp } from './lib/http.js';
 import { describeMachine } from './lib/machine.js';
@@ -199,8 +201,7 @@ async function benchRtt(): Promise<NonNullable<Results['rtt']>> {
 
 /** memberlist's worst case for every member to hold a crash failed (README), plus slack */
 function detectionTimeoutMs(n: number): number {
-  const min = 4 * Math.max(1, Math.log10(n)) * 1000;
-  return (n - 1) * 1000 + 1000 + 6 * min + 4 * Math.ceil(Math.log10(n + 1)) * 200 + 30_000;
+  return detectionBoundMs(PRESETS.lan, n) + 30_000;
 }
 
 async function clusterRun(impl: Impl, n: number, rep: number, ips: IpPool, steady: boolean): Promise<ClusterRun> {

@@ -4,7 +4,7 @@
 // independent confirmation. Only definitions live here: no sockets, no globals,
 // so the inspector, the generated diagrams and the tests see exactly what runs.
 import { assign, emit, setup } from 'xstate';
-import { suspicionTimeoutMs, type SuspicionBounds } from '../src/protocol/suspicion.js';
+import { suspicionTimeoutMs, type SuspicionBounds } from '../src/swim/formulas.js';
 
 export interface MemberInfo {
   addr: Uint8Array;

@@ -2,15 +2,17 @@
 // callers can branch on `code` instead of parsing messages.
 
 /** Why a packet or stream could not be decoded; also the label of the dropped-packet metric. */
-export type DecodeErrorReason =
-  | 'truncated'
-  | 'malformed'
-  | 'unknown_type'
-  | 'bad_crc'
-  | 'decompress_failed'
-  | 'decrypt_failed'
-  | 'oversize'
-  | 'too_deep';
+export const DECODE_ERROR_REASONS = [
+  'truncated',
+  'malformed',
+  'unknown_type',
+  'bad_crc',
+  'decompress_failed',
+  'decrypt_failed',
+  'oversize',
+  'too_deep',
+] as const;
+export type DecodeErrorReason = (typeof DECODE_ERROR_REASONS)[number];
 
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';

@@ -35,12 +35,12 @@ import { ConfigError, DecodeError, JoinError, StateError } from './errors.js';
 import { addrFromString, addrToString, parseHostPort } from './membership/address.js';
 import { MemberTable } from './membership/member-table.js';
 import { messageTypeOf, NodeMetrics } from './metrics/metrics.js';
-import { Awareness } from './protocol/awareness.js';
-import { BroadcastQueue } from './protocol/broadcast-queue.js';
-import { gossip$ } from './protocol/gossip.js';
-import { prober$, type AckSignal } from './protocol/prober.js';
-import { protocolIncompatibility } from './protocol/push-pull.js';
-import { readStreamMessage } from './protocol/stream-reader.js';
+import { Awareness } from './swim/awareness.js';
+import { BroadcastQueue } from './swim/broadcast-queue.js';
+import { gossip$ } from './shell/gossip.js';
+import { prober$, type AckSignal } from './shell/prober.js';
+import { protocolIncompatibility } from './swim/push-pull.js';
+import { readStreamMessage } from './shell/stream-reader.js';
 import type { Address, StreamConn, Transport } from './transport/transport.js';
 import { createUdpTcpTransport } from './transport/udp-tcp.js';
 import { encodeMessage } from './wire/messages.js';
@@ -50,9 +50,9 @@ import { ENCRYPTION_OVERHEAD_V0, ENCRYPTION_OVERHEAD_V1 } from './wire/crypto.js
 import { Keyring } from './security/keyring.js';
 import { loadIdentity, saveIdentity } from './membership/identity.js';
 import { encodeTags } from './membership/tags.js';
-import { decodeEnvelope, encodeEnvelope, type Envelope } from './protocol/user-envelope.js';
-import { reconnect$ } from './protocol/reconnect.js';
-import { decodePushPullState, encodePushPullState, RecentBroadcasts } from './protocol/push-pull-state.js';
+import { decodeEnvelope, encodeEnvelope, type Envelope } from './messaging/user-envelope.js';
+import { reconnect$ } from './shell/reconnect.js';
+import { decodePushPullState, encodePushPullState, RecentBroadcasts } from './messaging/push-pull-state.js';
 import type { GossipMessage, IndirectPing, PacketMessage, Ping, PushPull, StreamMessage } from './wire/types.js';
 
 /** Structured logger; pino's Logger fits. */

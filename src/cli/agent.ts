@@ -6,7 +6,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Member, MemberEvent } from '../api.js';
 import { ConfigError, JoinError } from '../errors.js';
 import { startHttpApi, type HttpApi } from '../http/server.js';
-import { parseHostPort } from '../membership/address.js';
+import { formatHostPort, parseHostPort } from '../membership/address.js';
 import { createNode } from '../node.js';
 import { relabel, type AgentConfig } from './agent-config.js';
 import { createAgentInspector } from './inspect.js';
@@ -108,7 +108,7 @@ async function agent(cfg: AgentConfig, deps: { resolver?: Resolver }): Promise<v
       keyring: node.keyring,
       ...(cfg.httpToken ? { token: cfg.httpToken } : {}),
     });
-    log.info({ event: 'http', address: `${http.address.address}:${http.address.port}`, auth: cfg.httpToken !== undefined }, 'HTTP API listening');
+    log.info({ event: 'http', address: formatHostPort(http.address.address, http.address.port), auth: cfg.httpToken !== undefined }, 'HTTP API listening');
   }
 
   if (cfg.join.length > 0) {

@@ -7,6 +7,7 @@ import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { ConfigError } from '../errors.js';
 import type { EventJson, MemberJson, SelfJson } from '../http/server.js';
 import { parseHostPort } from '../membership/address.js';
+import { formatHostPort } from '../membership/address.js';
 
 export const EXIT = { ok: 0, agent: 1, usage: 2 } as const;
 
@@ -147,7 +148,7 @@ export async function membersCommand(opts: ClientOptions & { json?: boolean; sta
       io.out(
         table([
           ['NAME', 'ADDRESS', 'STATE', 'INCARNATION', 'TAGS'],
-          ...members.map((m) => [m.name, `${m.address}:${m.port}`, m.state, String(m.incarnation), tagText(m.tags)]),
+          ...members.map((m) => [m.name, formatHostPort(m.address, m.port), m.state, String(m.incarnation), tagText(m.tags)]),
         ]),
       );
     },
@@ -165,7 +166,7 @@ export async function infoCommand(opts: ClientOptions & { json?: boolean }, io: 
       const ms = (v: number | null) => (v === null ? '-' : `${v} ms`);
       const rows: string[][] = [
         ['node', self.name],
-        ['address', `${self.address}:${self.port}`],
+        ['address', formatHostPort(self.address, self.port)],
         ['state', `${self.state} (incarnation ${self.incarnation})`],
         ['health', self.health.ok ? 'ok' : `not ready: ${self.health.reason ?? ''}`],
         ['members', `${c.alive} alive, ${c.suspect} suspect, ${c.dead} failed, ${c.left} left`],

@@ -11,6 +11,7 @@ import { emitKeypressEvents } from 'node:readline';
 import pc from 'picocolors';
 import type { MemberJson, SelfJson } from '../http/server.js';
 import { DemoCluster, formatLogLine, type ClusterOptions, type DemoNode, type LogLine, type ProcStatus } from './cluster.js';
+import { formatHostPort } from '../membership/address.js';
 
 export interface NodeView {
   node: Pick<DemoNode, 'name' | 'bind' | 'status' | 'pid'>;
@@ -138,7 +139,7 @@ function pane(v: NodeView, index: number, selected: boolean, w: number, inner: n
   }
   const members = st === 'killed' || st === 'exited' ? [] : (v.members ?? []);
   const nameW = Math.max(8, ...members.map((m) => m.name.length));
-  const addr = (m: MemberJson) => (m.address.includes(':') ? `[${m.address}]:${m.port}` : `${m.address}:${m.port}`);
+  const addr = (m: MemberJson) => formatHostPort(m.address, m.port);
   const addrW = Math.max(0, ...members.map((m) => addr(m).length)) + 2;
   for (const m of members) {
     const [text, colour] = STATE_TEXT[m.state] ?? [m.state];

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { formatHostPort } from './seeds.js';
+import { formatHostPort } from '../membership/address.js';
 
 export interface ClusterOptions {
   size: number;

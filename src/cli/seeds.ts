@@ -5,7 +5,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { ConfigError, JoinError } from '../errors.js';
-import { parseHostPort } from '../membership/address.js';
+import { formatHostPort, parseHostPort } from '../membership/address.js';
 
 export const DEFAULT_PORT = 7946;
 
@@ -48,10 +48,6 @@ export function parseSeed(s: string, field = 'join'): Seed {
   return { kind: 'addr', host, port, text };
 }
 
-/** `host:port` as node.join() takes it, bracketing IPv6. */
-export function formatHostPort(host: string, port: number): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /**
  * Turns seeds into the literal addresses node.join() dials. A dns: seed that does

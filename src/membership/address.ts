@@ -73,6 +73,11 @@ export interface HostPort {
   port: number;
 }
 
+/** `host:port`, bracketing IPv6 hosts: the one formatter, the inverse of parseHostPort */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 /** Parse `host:port`, `[v6]:port`, or a bare host (default port). */
 export function parseHostPort(s: string, field: string, defaultPort = 7946): HostPort {
   const bad = () =>

@@ -8,7 +8,7 @@ import type { Member, MemberEvent, MemberState } from '../api.js';
 import { clockFromScheduler } from '../clock.js';
 import type { ProtocolConfig } from '../config.js';
 import { memberMachine, type MemberEmitted } from '../../machines/member.js';
-import { suspicionBounds } from '../protocol/suspicion.js';
+import { suspicionBounds } from '../swim/formulas.js';
 import type { Alive, Dead, GossipMessage, PushNodeState, Suspect } from '../wire/types.js';
 import { WireState } from '../wire/types.js';
 import { addrToString } from './address.js';

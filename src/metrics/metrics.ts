@@ -3,6 +3,7 @@
 // name is not a label (that is the scrape's `instance`). Label values that are known
 // up front are initialised to 0, so that dashboards and alerts see a series from the
 // first scrape instead of "no data" until the first event.
+import { DECODE_ERROR_REASONS } from '../errors.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MemberState } from '../api.js';
 
@@ -18,18 +19,8 @@ const MEMBER_STATES = ['alive', 'suspect', 'dead', 'left'] as const;
 const TRANSPORTS = ['udp', 'tcp'] as const;
 /** message types as labelled in rxswim_messages_*_total */
 export const MESSAGE_TYPES = ['ping', 'indirectPing', 'ack', 'nack', 'suspect', 'alive', 'dead', 'user', 'pushPull', 'userStream', 'err'] as const;
-export const DROP_REASONS = [
-  'truncated',
-  'malformed',
-  'unknown_type',
-  'bad_crc',
-  'decompress_failed',
-  'decrypt_failed',
-  'oversize',
-  'too_deep',
-  'stream_error',
-  'handler_error',
-] as const;
+/** every decode failure, plus what can go wrong after decoding */
+export const DROP_REASONS = [...DECODE_ERROR_REASONS, 'stream_error', 'handler_error'] as const;
 
 export class NodeMetrics {
   readonly registry: Registry;

@@ -4,6 +4,7 @@
 // positives, and per-member load. The same options and seed give the same report.
 import type { Profile, ProtocolOverrides } from '../config.js';
 import { resolveConfig } from '../config.js';
+import { detectionBoundMs } from '../swim/formulas.js';
 import { createRandom } from './random.js';
 import { VirtualCluster } from './virtual-cluster.js';
 
@@ -58,11 +59,7 @@ export interface SimulateReport {
 }
 
 function detectionBound(profile: Profile, overrides: ProtocolOverrides | undefined, n: number): number {
-  const cfg = resolveConfig(profile, overrides ?? {});
-  const min = Math.floor((cfg.suspicionMult * Math.trunc(Math.max(1, Math.log10(Math.max(1, n))) * 1000) * cfg.probeInterval) / 1000);
-  const max = cfg.suspicionMaxTimeoutMult * min;
-  const retransmits = cfg.retransmitMult * Math.ceil(Math.log10(n + 1));
-  return (n - 1) * cfg.probeInterval + cfg.probeInterval + max + retransmits * cfg.gossipInterval;
+  return detectionBoundMs(resolveConfig(profile, overrides ?? {}), n);
 }
 
 export async function simulate(opts: SimulateOptions): Promise<SimulateReport> {

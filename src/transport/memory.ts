@@ -28,6 +28,7 @@
 import { Observable, Subject } from 'rxjs';
 import type { SchedulerLike, Subscriber } from 'rxjs';
 import type { Address, Datagram, StreamConn, Transport } from './transport.js';
+import { formatHostPort } from '../membership/address.js';
 
 /** Datagrams a paused endpoint keeps (its "kernel buffer"); later ones are dropped. */
 export const PAUSED_DATAGRAM_LIMIT = 1024;
@@ -80,7 +81,7 @@ export interface MemoryTransport extends Transport {
 
 /** `host:port`, with brackets around IPv6 hosts */
 export function addressKey(a: Address): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+  return formatHostPort(a.host, a.port);
 }
 
 function checkProbability(p: number, what: string): number {

@@ -13,6 +13,7 @@ import type { IncomingPacket, SocketAsPromised } from 'dgram-as-promised';
 import { Observable, Subject, from } from 'rxjs';
 import type { Subscription } from 'rxjs';
 import type { Address, Datagram, StreamConn, Transport } from './transport.js';
+import { formatHostPort } from '../membership/address.js';
 
 /** memberlist asks the kernel for a 2 MiB UDP receive buffer */
 export const DEFAULT_RECV_BUFFER_SIZE = 2 * 1024 * 1024;
@@ -46,9 +47,8 @@ export interface UdpTcpTransport extends Transport {
   readonly recvBufferSize: number;
 }
 
-/** `host:port`, with brackets around IPv6 hosts */
-export function formatAddress(a: Address): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+function formatAddress(a: Address): string {
+  return formatHostPort(a.host, a.port);
 }
 
 /** `::ffff:1.2.3.4` (an IPv4 peer seen by a dual-stack socket) → `1.2.3.4` */

@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PRESETS } from '../../src/config.js';
-import { retransmitLimit } from '../../src/protocol/broadcast-queue.js';
-import { suspicionBounds } from '../../src/protocol/suspicion.js';
+import { detectionBoundMs } from '../../src/swim/formulas.js';
 import { builtCli, httpMembers, kill, ProcGroup, waitFor } from '../helpers/procs.js';
 
 const N = 5;
@@ -24,8 +23,7 @@ test('five agents converge; kill -9 is seen as failed within the bound; a gracef
 
     // The bound the `local` preset implies (see test/sim/cluster.test.ts for the terms).
     const cfg = PRESETS.local;
-    const bound =
-      (N - 1) * cfg.probeInterval + cfg.probeInterval + suspicionBounds(cfg, N).maxMs + retransmitLimit(cfg.retransmitMult, N) * cfg.gossipInterval;
+    const bound = detectionBoundMs(cfg, N);
     const procs = g.procs;
     await kill(procs[4]!, 'SIGKILL');
     const observers = [0, 1, 2, 3];

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { PRESETS, type Profile } from '../../src/config.js';
-import { retransmitLimit } from '../../src/protocol/broadcast-queue.js';
-import { suspicionBounds } from '../../src/protocol/suspicion.js';
+
+import { detectionBoundMs, suspicionBounds } from '../../src/swim/formulas.js';
 import { NetnsBed, netnsSkipReason } from '../helpers/netns.js';
 import { builtCli, CLI, kill, type MemberRow, type Proc } from '../helpers/procs.js';
 
@@ -184,7 +184,7 @@ test('SIGSTOP longer than the max suspicion timeout (N = 8, lan), then SIGCONT: 
   const cfg = PRESETS.lan;
   const { maxMs } = suspicionBounds(cfg, N);
   // The bound test/real/agents.test.ts checks: one probe pass, a probe, the longest suspicion, the retransmits.
-  const detectBound = N * cfg.probeInterval + maxMs + retransmitLimit(cfg.retransmitMult, N) * cfg.gossipInterval;
+  const detectBound = detectionBoundMs(cfg, N);
   const agents = await startCluster(N, 'lan', 'stop');
   try {
     const victim = agents[N - 1]!;
@@ -277,7 +277,7 @@ test('kill -9 and restart with the same name: at the same address (at once, and 
     // Detection, then GossipToTheDeadTime before the old entry is forgotten (at the next
     // wrap of the probe order), then push-pull carries the new alive: the new node's own
     // to one member, the members' among themselves to the rest.
-    const detectBound = N * cfg.probeInterval + suspicionBounds(cfg, N).maxMs + retransmitLimit(cfg.retransmitMult, N) * cfg.gossipInterval;
+    const detectBound = detectionBoundMs(cfg, N);
     const bound = detectBound + cfg.gossipToTheDeadTime + N * cfg.probeInterval + 2 * cfg.pushPullInterval + 10_000;
     const took = await waitFor(
       `exactly one ${name}, alive at ${newIp}, everywhere`,

@@ -16,7 +16,7 @@ import { PRESETS } from '../../src/config.js';
 import { vsnIsValid } from '../../src/membership/member-table.js';
 import { createNode, type Logger, type RxSwimNode } from '../../src/node.js';
 import { createRandom } from '../../src/sim/random.js';
-import { ENVELOPE_MAGIC } from '../../src/protocol/user-envelope.js';
+import { ENVELOPE_MAGIC } from '../../src/messaging/user-envelope.js';
 import {
   compressMessage,
   decodePacket,

@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PRESETS } from '../../src/config.js';
-import { suspicionBounds } from '../../src/protocol/suspicion.js';
-import { retransmitLimit } from '../../src/protocol/broadcast-queue.js';
+import { detectionBoundMs } from '../../src/swim/formulas.js';
 import { VirtualCluster } from '../../src/sim/virtual-cluster.js';
 
 const N = 20;
@@ -28,8 +27,7 @@ test(`${N} nodes converge, and a crashed node is declared failed by all within t
   // confirmations) for a table of N; then the dead message spreads by gossip within
   // its retransmit limit of gossip rounds.
   const cfg = PRESETS.lan;
-  const { maxMs } = suspicionBounds(cfg, N);
-  const bound = (N - 1) * cfg.probeInterval + cfg.probeInterval + maxMs + retransmitLimit(cfg.retransmitMult, N) * cfg.gossipInterval;
+  const bound = detectionBoundMs(cfg, N);
 
   const detected = await c.until(() => observers.every((o) => c.stateOf(o, victim) === 'dead'), bound + 5_000);
   assert.ok(detected !== undefined, `not every node marked ${victim} failed within ${bound + 5000} ms`);

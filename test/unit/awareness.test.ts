@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Awareness } from '../../src/protocol/awareness.js';
+import { Awareness } from '../../src/swim/awareness.js';
 
 // memberlist's TestAwareness: the score saturates at 0 and max−1 and scales timeouts by score+1.
 test('awareness saturates and scales', () => {

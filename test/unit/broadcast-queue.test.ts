@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BroadcastQueue } from '../../src/protocol/broadcast-queue.js';
+import { BroadcastQueue } from '../../src/swim/broadcast-queue.js';
 
 const msg = (tag: number, len: number) => new Uint8Array(len).fill(tag);
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { DecodeError } from '../../src/errors.js';
-import { decodeEnvelope, encodeEnvelope, ENVELOPE_MAGIC } from '../../src/protocol/user-envelope.js';
+import { decodeEnvelope, encodeEnvelope, ENVELOPE_MAGIC } from '../../src/messaging/user-envelope.js';
 
 test('envelope round trip', () => {
   fc.assert(

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { DecodeError } from '../../src/errors.js';
+import { DECODE_ERROR_REASONS, DecodeError } from '../../src/errors.js';
 import type { DecodeErrorReason } from '../../src/errors.js';
 import {
   MsgpackReader,
@@ -38,16 +38,7 @@ import {
 import type { EncodableMessage, StreamDecodeResult } from '../../src/wire/index.js';
 import type { PacketMessage, PushNodeState, StreamMessage } from '../../src/wire/types.js';
 
-const REASONS = new Set<DecodeErrorReason>([
-  'truncated',
-  'malformed',
-  'unknown_type',
-  'bad_crc',
-  'decompress_failed',
-  'decrypt_failed',
-  'oversize',
-  'too_deep',
-]);
+const REASONS = new Set<DecodeErrorReason>(DECODE_ERROR_REASONS);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
 const cat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));

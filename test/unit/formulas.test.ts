@@ -1,8 +1,16 @@
-// Golden values from memberlist's own tests (suspicion_test.go, util_test.go).
+// Golden values from memberlist's own tests (suspicion_test.go, util_test.go, awareness_test.go).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { suspicionBounds, suspicionMinMs, suspicionTimeoutMs } from '../../src/protocol/suspicion.js';
-import { retransmitLimit } from '../../src/protocol/broadcast-queue.js';
+import { PRESETS } from '../../src/config.js';
+import {
+  awarenessScale,
+  detectionBoundMs,
+  pushPullScale,
+  retransmitLimit,
+  suspicionBounds,
+  suspicionMinMs,
+  suspicionTimeoutMs,
+} from '../../src/swim/formulas.js';
 
 test('suspicionTimeout scales with log10(n), truncated to 3 decimals (memberlist TestSuspicionTimeout)', () => {
   const golden: Record<number, number> = { 5: 1000, 10: 1000, 50: 1698, 100: 2000, 500: 2698, 1000: 3000 };
@@ -41,4 +49,23 @@ test('retransmit limit is RetransmitMult × ceil(log10(n+1)) (memberlist TestRet
   assert.equal(retransmitLimit(4, 2), 4);
   assert.equal(retransmitLimit(4, 10), 8);
   assert.equal(retransmitLimit(4, 100), 12);
+});
+
+test('push-pull interval scales past 32 nodes (memberlist TestPushPullScale)', () => {
+  for (let n = 0; n <= 32; n++) assert.equal(pushPullScale(1000, n), 1000, `n=${n}`);
+  for (let n = 33; n <= 64; n++) assert.equal(pushPullScale(1000, n), 2000, `n=${n}`);
+  for (let n = 65; n <= 128; n++) assert.equal(pushPullScale(1000, n), 3000, `n=${n}`);
+});
+
+test('awareness scaling stretches a timeout by score + 1 (memberlist TestAwareness)', () => {
+  assert.equal(awarenessScale(1000, 0), 1000);
+  assert.equal(awarenessScale(1000, 1), 2000);
+  assert.equal(awarenessScale(1000, 7), 8000);
+});
+
+test('worst-case detection bound: a probe pass, the longest suspicion, the retransmits', () => {
+  // lan, n = 20: 20 × 1 s + 6 × 4 × 1.301 s + 4 × ceil(log10 21) × 200 ms
+  assert.equal(detectionBoundMs(PRESETS.lan, 20), 20_000 + 6 * 5204 + 8 * 200);
+  // local, n = 5: 5 × 1 s + 6 × 3 s + 2 × 1 × 100 ms
+  assert.equal(detectionBoundMs(PRESETS.local, 5), 5_000 + 18_000 + 200);
 });

@@ -2,6 +2,7 @@
 // Fewest transmits first; among equals the largest, then the newest. Each message is
 // sent at most RetransmitMult × ceil(log10(n+1)) times, and a newer message about a
 // node replaces the older one, whatever its type.
+import { retransmitLimit } from './formulas.js';
 
 export interface QueuedBroadcast {
   /** name of the node the message is about; a new entry with the same key replaces the old */
@@ -16,10 +17,6 @@ interface Entry extends QueuedBroadcast {
   id: number;
 }
 
-export function retransmitLimit(retransmitMult: number, numNodes: number): number {
-  const scale = Math.ceil(Math.log10(numNodes + 1));
-  return retransmitMult * scale;
-}
 
 export class BroadcastQueue {
   private entries: Entry[] = [];

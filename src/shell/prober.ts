@@ -23,7 +23,7 @@ import {
   defaultIfEmpty,
 } from 'rxjs';
 import type { Member } from '../api.js';
-import type { Awareness } from './awareness.js';
+import type { Awareness } from '../swim/awareness.js';
 
 export type ProbeOutcome = 'direct' | 'indirect' | 'tcp' | 'failed';
 

@@ -2,6 +2,8 @@
 // to refute suspicions of itself is probably the slow one, so it probes less eagerly
 // instead of accusing healthy peers.
 
+import { awarenessScale } from './formulas.js';
+
 export class Awareness {
   private value = 0;
 
@@ -18,6 +20,6 @@ export class Awareness {
 
   /** stretch a duration by (score + 1) */
   scale(ms: number): number {
-    return ms * (this.value + 1);
+    return awarenessScale(ms, this.value);
   }
 }
