@@ -183,7 +183,7 @@ test('SIGSTOP longer than the max suspicion timeout (N = 8, lan), then SIGCONT: 
   const N = 8;
   const cfg = PRESETS.lan;
   const { maxMs } = suspicionBounds(cfg, N);
-  // The bound test/real/agents.test.ts checks: one probe pass, a probe, the longest suspicion, the retransmits.
+  // The bound test/e2e/agents.test.ts checks: one probe pass, a probe, the longest suspicion, the retransmits.
   const detectBound = detectionBoundMs(cfg, N);
   const agents = await startCluster(N, 'lan', 'stop');
   try {
