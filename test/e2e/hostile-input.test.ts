@@ -122,7 +122,7 @@ after(async () => {
 // The fuzzer: every datagram is built from a seeded PRNG, so a failure can be replayed.
 
 const captured = (
-  JSON.parse(readFileSync(new URL('../../../shared/vectors/memberlist/captured-serf.json', import.meta.url), 'utf8')) as {
+  JSON.parse(readFileSync(new URL('../fixtures/memberlist/captured-serf.json', import.meta.url), 'utf8')) as {
     packets: Array<{ proto: string; hex: string }>;
   }
 ).packets
@@ -412,7 +412,7 @@ test('TCP: garbage, a one-byte-per-second sender, an oversize state claim and a 
   const garbage = Uint8Array.from({ length: 4096 }, (_, i) => (i === 0 ? 0xff : Math.floor(rnd() * 256)));
   // A real push-pull request (serf's), sent one byte per second.
   const pushPull = Buffer.from(
-    (JSON.parse(readFileSync(new URL('../../../shared/vectors/memberlist/captured-serf.json', import.meta.url), 'utf8')) as { packets: Array<{ proto: string; hex: string; run: string }> }).packets.find(
+    (JSON.parse(readFileSync(new URL('../fixtures/memberlist/captured-serf.json', import.meta.url), 'utf8')) as { packets: Array<{ proto: string; hex: string; run: string }> }).packets.find(
       (p) => p.proto === 'tcp' && p.run === 'plain-2node',
     )!.hex,
     'hex',

@@ -14,7 +14,7 @@ const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
 /** Every Meta in the capture's decoded alives and push/pull node states. */
 function capturedMetas(): string[] {
   const file = JSON.parse(
-    readFileSync(new URL('../../../shared/vectors/memberlist/captured-serf.json', import.meta.url), 'utf8'),
+    readFileSync(new URL('../fixtures/memberlist/captured-serf.json', import.meta.url), 'utf8'),
   ) as { packets: Array<{ decoded: unknown }> };
   const out: string[] = [];
   const walk = (v: unknown): void => {

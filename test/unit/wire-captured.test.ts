@@ -22,7 +22,7 @@ interface Captured {
 }
 
 const file = JSON.parse(
-  readFileSync(new URL('../../../shared/vectors/memberlist/captured-serf.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/memberlist/captured-serf.json', import.meta.url), 'utf8'),
 ) as { packets: Captured[] };
 
 const KEY = new Uint8Array(Buffer.from('AAECAwQFBgcICQoLDA0ODw==', 'base64'));

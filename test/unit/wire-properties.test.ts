@@ -621,10 +621,10 @@ test('stream reader: limits, wrong layering and garbage', () => {
 // --- hostile input -----------------------------------------------------------
 
 const vectorsFile = JSON.parse(
-  readFileSync(new URL('../../../shared/vectors/memberlist/vectors.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/memberlist/vectors.json', import.meta.url), 'utf8'),
 ) as { vectors: Array<{ name: string; kind: string; hex: string }> };
 const capturedFile = JSON.parse(
-  readFileSync(new URL('../../../shared/vectors/memberlist/captured-serf.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/memberlist/captured-serf.json', import.meta.url), 'utf8'),
 ) as { packets: Array<{ proto: string; run: string; hex: string }> };
 const SERF_KEY = new Uint8Array(Buffer.from('AAECAwQFBgcICQoLDA0ODw==', 'base64'));
 const realPackets = [

@@ -46,7 +46,7 @@ interface Vector {
 }
 
 const file = JSON.parse(
-  readFileSync(new URL('../../../shared/vectors/memberlist/vectors.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/memberlist/vectors.json', import.meta.url), 'utf8'),
 ) as { vectors: Vector[] };
 const vectors = new Map(file.vectors.map((v) => [v.name, v]));
 
