@@ -42,4 +42,5 @@ export function ratio(a: number | null | undefined, b: number | null | undefined
   return Math.round((a / b) * 100) / 100;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+// the one sleep of the tests and benchmarks (negative ms count as 0)
+export { sleep } from '../../test/helpers/wait.js';

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PRESETS } from '../../src/config.js';
 import { detectionBoundMs } from '../../src/swim/formulas.js';
-import { builtCli, httpMembers, kill, ProcGroup, waitFor } from '../helpers/procs.js';
+import { builtCli, httpMembers, kill, ProcGroup } from '../helpers/procs.js';
+import { waitFor } from '../helpers/wait.js';
 
 const N = 5;
 const host = (i: number) => `127.0.31.${i + 1}`;

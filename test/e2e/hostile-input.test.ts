@@ -30,10 +30,10 @@ import {
   encodeCompressBody,
   type PacketMessage,
 } from '../../src/wire/index.js';
-import { builtCli, httpMembers, metricValue, ProcGroup, waitFor } from '../helpers/procs.js';
+import { builtCli, httpMembers, metricValue, ProcGroup } from '../helpers/procs.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const skip = !builtCli() && 'run `npm run build` first';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const VICTIM = { host: '127.0.50.1', port: 7946 };
 const PEERS = [
   { name: 'peer-1', bind: '127.0.50.2:7946', http: '127.0.50.2:8946' },

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PRESETS } from '../../src/config.js';
-import { builtCli, httpMembers, kill, ProcGroup, waitFor } from '../helpers/procs.js';
+import { builtCli, httpMembers, kill, ProcGroup } from '../helpers/procs.js';
+import { waitFor } from '../helpers/wait.js';
 
 const A = { bind: '127.0.40.1:7946', http: '127.0.40.1:8946' };
 const B = { bind: '127.0.40.2:7946', http: '127.0.40.2:8946' };

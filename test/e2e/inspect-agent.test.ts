@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { WebSocketServer } from 'ws';
-import { builtCli, httpMembers, kill, ProcGroup, waitFor } from '../helpers/procs.js';
+import { builtCli, httpMembers, kill, ProcGroup } from '../helpers/procs.js';
+import { waitFor } from '../helpers/wait.js';
 
 test('agent --inspect sends inspection events of a member going alive → suspect → dead', { timeout: 60_000, skip: !builtCli() && 'run `npm run build` first' }, async () => {
   const wss = new WebSocketServer({ host: '127.0.41.1', port: 0 });

@@ -6,8 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import type { MemberJson, SelfJson } from '../../src/http/server.js';
-import { builtCli, CLI, httpMembers, kill, ProcGroup, waitFor, type Proc } from '../helpers/procs.js';
+import { builtCli, CLI, httpMembers, kill, ProcGroup, type Proc } from '../helpers/procs.js';
 import { cleanEnv, exitOf, getJson, runCli, startAgent } from '../helpers/operator.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'cli-test-token';
 const http = (i: number) => `127.0.64.${i}:8946`;

@@ -11,8 +11,9 @@ import { parse as parseYaml } from 'yaml';
 import { PRESETS, type ProtocolConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { loadAgentConfig, parseDuration, SETTINGS, type ConfigSources } from '../../src/cli/agent-config.js';
-import { builtCli, ProcGroup, waitFor } from '../helpers/procs.js';
+import { builtCli, ProcGroup } from '../helpers/procs.js';
 import { cleanEnv, exitOf, getJson, runCli, startAgent } from '../helpers/operator.js';
+import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rxswim-config-test-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import type { EventJson, MemberJson, SelfJson } from '../../src/http/server.js';
-import { builtCli, httpMembers, kill, ProcGroup, waitFor } from '../helpers/procs.js';
+import { builtCli, httpMembers, kill, ProcGroup } from '../helpers/procs.js';
 import { exitOf, getJson, openSse, startAgent } from '../helpers/operator.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'operator-test-token';
 const url = (i: number, path: string) => `http://127.0.63.${i}:8946${path}`;

@@ -7,8 +7,9 @@ import { test } from 'node:test';
 import { JoinError } from '../../src/errors.js';
 import { createNode, type RxSwimNode } from '../../src/node.js';
 import { joinOnce, joinWithRetry, parseSeed, resolveSeeds, systemResolver, type Resolver } from '../../src/cli/seeds.js';
-import { builtCli, httpMembers, ProcGroup, waitFor } from '../helpers/procs.js';
+import { builtCli, httpMembers, ProcGroup } from '../helpers/procs.js';
 import { exitOf, getJson, startAgent } from '../helpers/operator.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const alive = (n: RxSwimNode) => n.members().filter((m) => m.state === 'alive').length;
 
@@ -114,7 +115,7 @@ test('agents: --retry-join waits for a seed that starts 3 s later (health 503, t
     assert.equal(before.status, 503, 'not ready before it has joined');
     assert.deepEqual(before.body, { error: 'not joined yet', status: 'unavailable' });
 
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     const started = Date.now();
     startAgent(g, 'seed', ['--node', 'seed', '--bind', '127.0.62.10:7946', '--http', '127.0.62.10:8946', '--profile', 'local']);
     const took = await waitFor('early to become healthy', () => getJson('http://127.0.62.11:8946/v1/health').catch(() => undefined), (r) => r?.status === 200, 10_000);

@@ -6,7 +6,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { renderView, type NodeView } from '../../src/cli/cluster-view.js';
 import type { MemberJson } from '../../src/http/server.js';
-import { builtCli, CLI, waitFor } from '../helpers/procs.js';
+import { builtCli, CLI } from '../helpers/procs.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SOCKET = `rxswim-test-${process.pid}`;
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;

@@ -11,10 +11,12 @@ import { PRESETS, type Profile } from '../../src/config.js';
 import { detectionBoundMs, suspicionBounds } from '../../src/swim/formulas.js';
 import { NetnsBed, netnsSkipReason } from '../helpers/netns.js';
 import { builtCli, CLI, kill, type MemberRow, type Proc } from '../helpers/procs.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const skip = netnsSkipReason() || (!builtCli() && 'run `npm run build` first');
 const HOSTS = 12;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** how often to poll the agents through the bed's control proxy (waitFor's default is 100 ms) */
+const POLL_MS = 250;
 
 interface Agent {
   name: string;
@@ -51,18 +53,6 @@ function startAgent(name: string, host: number, profile: Profile, ...seeds: stri
 
 const members = (ip: string) => bed.getJson<MemberRow[]>(`${ip}:8946`, '/v1/members');
 
-/** poll until pred holds; returns elapsed ms, or throws with the last observation */
-async function waitFor<T>(what: string, probe: () => Promise<T>, pred: (v: T) => boolean, timeoutMs: number, everyMs = 250): Promise<number> {
-  const start = Date.now();
-  let last: T | undefined;
-  while (Date.now() - start < timeoutMs) {
-    last = await probe();
-    if (pred(last)) return Date.now() - start;
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last saw ${JSON.stringify(last)}`);
-}
-
 /** every agent's view: name -> state, per observer */
 async function views(observers: readonly Agent[]): Promise<Array<Map<string, MemberRow> | undefined>> {
   return Promise.all(
@@ -85,12 +75,12 @@ function allSee(vs: Array<Map<string, MemberRow> | undefined>, names: readonly s
  */
 async function startCluster(n: number, profile: Profile, prefix: string): Promise<Agent[]> {
   const agents = [startAgent(`${prefix}-0`, 0, profile)];
-  await waitFor('the seed HTTP API', () => members(agents[0]!.ip), (m) => m !== undefined, 15_000);
+  await waitFor('the seed HTTP API', () => members(agents[0]!.ip), (m) => m !== undefined, 15_000, POLL_MS);
   for (let i = 1; i < n - 1; i++) agents.push(startAgent(`${prefix}-${i}`, i, profile, agents[0]!.ip));
-  await waitFor(`agents 1..${n - 2} joined`, () => members(agents[0]!.ip), (m) => m?.length === n - 1, 30_000);
+  await waitFor(`agents 1..${n - 2} joined`, () => members(agents[0]!.ip), (m) => m?.length === n - 1, 30_000, POLL_MS);
   agents.push(startAgent(`${prefix}-${n - 1}`, n - 1, profile, ...agents.map((a) => a.ip)));
   const names = agents.map((a) => a.name);
-  const took = await waitFor(`${n} agents to see ${n} alive`, () => views(agents), (vs) => allSee(vs, names, 'alive') && vs.every((v) => v!.size === n), 40_000);
+  const took = await waitFor(`${n} agents to see ${n} alive`, () => views(agents), (vs) => allSee(vs, names, 'alive') && vs.every((v) => v!.size === n), 40_000, POLL_MS);
   console.log(`# ${n} agents (${profile}) converged ${took} ms after the last started`);
   return agents;
 }
@@ -192,7 +182,7 @@ test('SIGSTOP longer than the max suspicion timeout (N = 8, lan), then SIGCONT: 
     const incBefore = (await members(others[0]!.ip))!.find((m) => m.name === victim.name)!.incarnation;
     const t0 = Date.now();
     assert.ok(victim.proc.child.kill('SIGSTOP'));
-    const detected = await waitFor(`every other member to mark ${victim.name} dead`, () => views(others), (vs) => allSee(vs, [victim.name], 'dead'), detectBound + 10_000, 250);
+    const detected = await waitFor(`every other member to mark ${victim.name} dead`, () => views(others), (vs) => allSee(vs, [victim.name], 'dead'), detectBound + 10_000, POLL_MS);
     // Keep it stopped for longer than the longest suspicion timeout in any case.
     await sleep(Math.max(0, maxMs + 1_000 - (Date.now() - t0)));
     const stoppedFor = Date.now() - t0;
@@ -204,7 +194,7 @@ test('SIGSTOP longer than the max suspicion timeout (N = 8, lan), then SIGCONT: 
     assert.ok(incs.every((i) => i > deadInc), `incarnation now ${incs} > ${deadInc} (dead) >= ${incBefore} (before)`);
     for (const a of others) assert.ok(events(a, t0).some((e) => e.event === 'failed' && e.member?.name === victim.name), `${a.name} logged ${victim.name} failed`);
     const names = agents.map((a) => a.name);
-    await waitFor('all 8 alive in all 8 views', () => views(agents), (v) => allSee(v, names, 'alive'), 15_000);
+    await waitFor('all 8 alive in all 8 views', () => views(agents), (v) => allSee(v, names, 'alive'), 15_000, POLL_MS);
     console.log(
       `# SIGSTOP: dead everywhere after ${detected} ms (bound ${detectBound} ms, max suspicion ${maxMs} ms); stopped ${stoppedFor} ms; ` +
         `alive everywhere ${back} ms after SIGCONT, incarnation ${incBefore} -> ${deadInc} (dead) -> ${Math.min(...incs)}`,
@@ -241,15 +231,16 @@ test('kill -9 and restart with the same name: at the same address (at once, and 
       rows,
       (rs) => rs.every((r) => r.length === 1 && r[0]!.state === 'alive' && r[0]!.address === oldIp && r[0]!.incarnation >= inc0),
       15_000,
+      POLL_MS,
     );
-    await waitFor('the restarted agent to see all 8 alive', selfView, (v) => v?.filter((m) => m.state === 'alive').length === N, 15_000);
+    await waitFor('the restarted agent to see all 8 alive', selfView, (v) => v?.filter((m) => m.state === 'alive').length === N, 15_000, POLL_MS);
     const inc1 = (await members(others[0]!.ip))!.find((m) => m.name === name)!.incarnation;
     console.log(`# restart at once at the same address: alive everywhere after ${Date.now() - t} ms (incarnation ${inc0} -> ${inc1})`);
 
     // 2. Same address, restarted after everyone declared it failed: the seed's push-pull
     // reply tells the new process it is dead at incarnation i, and it refutes with i + 1.
     await kill(extra.at(-1)!.proc, 'SIGKILL');
-    const detected = await waitFor(`everyone to mark ${name} dead`, rows, (rs) => rs.every((r) => r.length === 1 && r[0]!.state === 'dead'), 40_000);
+    const detected = await waitFor(`everyone to mark ${name} dead`, rows, (rs) => rs.every((r) => r.length === 1 && r[0]!.state === 'dead'), 40_000, POLL_MS);
     const deadInc = Math.max(...(await rows()).map((r) => r[0]!.incarnation));
     t = Date.now();
     extra.push(startAgent(name, N - 1, 'local', agents[0]!.ip));
@@ -260,6 +251,7 @@ test('kill -9 and restart with the same name: at the same address (at once, and 
       // The refutation is gossiped only 2 × ceil(log10(n+1)) times on `local`, so a
       // member can miss it until its next push-pull: gossip at once, push-pull at worst.
       PRESETS.local.pushPullInterval + 10_000,
+      POLL_MS,
     );
     const inc2 = Math.min(...(await rows()).map((r) => r[0]!.incarnation));
     console.log(`# kill -9: dead everywhere after ${detected} ms; restarted at the same address: alive everywhere ${back} ms later, incarnation ${deadInc} (dead) -> ${inc2}`);
@@ -293,7 +285,7 @@ test('kill -9 and restart with the same name: at the same address (at once, and 
       },
       (rs) => rs.every((r) => r.length === 1 && r[0]!.state === 'alive' && r[0]!.address === newIp),
       bound,
-      250,
+      POLL_MS,
     );
     for (const o of others) {
       const dead = firstDead.get(o.name);

@@ -21,6 +21,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcGroup, type Proc } from './procs.js';
+import { sleep } from './wait.js';
 
 export const SUBNET = '10.231.0';
 export const CONTROL_IP = `${SUBNET}.254`;
@@ -190,7 +191,7 @@ export class NetnsBed {
     while (!p.lines.includes('proxy ready')) {
       if (p.child.exitCode !== null) throw new Error(`control proxy exited: ${p.lines.join('\n')}`);
       if (Date.now() - start > 10_000) throw new Error('control proxy did not start within 10 s');
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   }
 

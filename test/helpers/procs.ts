@@ -113,21 +113,3 @@ export async function metricValue(http: string, name: string, labels: Record<str
   }
   return 0;
 }
-
-/** poll until pred holds; returns elapsed ms, or throws with the last observation */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T> | T,
-  pred: (v: T) => boolean,
-  timeoutMs: number,
-  everyMs = 100,
-): Promise<number> {
-  const start = Date.now();
-  let last: T | undefined;
-  while (Date.now() - start < timeoutMs) {
-    last = await probe();
-    if (pred(last)) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last saw ${JSON.stringify(last)}`);
-}

@@ -7,11 +7,10 @@ import { test } from 'node:test';
 import type { MemberEvent } from '../../src/api.js';
 import { JoinError } from '../../src/errors.js';
 import { createNode, type RxSwimNode } from '../../src/node.js';
-import { waitFor } from '../helpers/procs.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const N = 4;
 const STEP_MS = 1000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** a counter's value for exactly these labels (0 when the series does not exist yet) */
 async function counter(node: RxSwimNode, name: string, labels: Record<string, string>): Promise<number> {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { firstValueFrom, filter, take, toArray } from 'rxjs';
 import { createNode, JoinError, ConfigError } from '../../src/index.js';
+import { sleep } from '../helpers/wait.js';
 
 function handles(): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -28,7 +29,7 @@ test('two nodes join over real UDP/TCP; stop() leaves no handles, timers or open
   assert.deepEqual(list.map((m) => `${m.name}:${m.state}`).sort(), ['a:alive', 'b:alive']);
 
   // Let probes, gossip and acks run for a while on real sockets.
-  await new Promise((r) => setTimeout(r, 2500));
+  await sleep(2500);
   const metrics = await a.metrics.registry.getSingleMetricAsString('rxswim_probes_total');
   assert.match(metrics, /rxswim_probes_total\{outcome="direct"\} [1-9]/);
 

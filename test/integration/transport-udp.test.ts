@@ -8,6 +8,7 @@ import { firstValueFrom, lastValueFrom, toArray, take } from 'rxjs';
 import { createUdpTcpTransport } from '../../src/transport/udp-tcp.js';
 import type { UdpTcpTransport } from '../../src/transport/udp-tcp.js';
 import type { StreamConn } from '../../src/transport/transport.js';
+import { sleep } from '../helpers/wait.js';
 
 const HOST = '127.0.0.1';
 const opts = { timeout: 10000 };
@@ -55,7 +56,7 @@ async function settle(read: () => number, quietMs = 200): Promise<number> {
   let last = -1;
   while (read() !== last) {
     last = read();
-    await new Promise((r) => setTimeout(r, quietMs));
+    await sleep(quietMs);
   }
   return last;
 }
@@ -89,7 +90,7 @@ test('datagram round trip between two transports', opts, async () => {
 test('sendPacket never throws; failures are counted', opts, async () => {
   const a = await createUdpTcpTransport({ host: HOST, port: 0 });
   a.sendPacket({ host: HOST, port: 9 }, new Uint8Array(70000)); // EMSGSIZE, reported in the callback
-  await new Promise((r) => setTimeout(r, 50));
+  await sleep(50);
   assert.equal(a.sendErrors, 1);
   await a.close();
   a.sendPacket({ host: HOST, port: 9 }, bytes('x')); // after close
@@ -175,7 +176,7 @@ test('TCP: bytes sent before data$ is subscribed wait in the socket, not lost', 
     conn.write(bytes('early bytes'));
     conn.end();
     const inConn = await accepted;
-    await new Promise((r) => setTimeout(r, 50)); // the request has arrived and ended by now
+    await sleep(50); // the request has arrived and ended by now
     const req = text(concat(await lastValueFrom(inConn.data$.pipe(toArray()))));
     assert.equal(req, 'early bytes');
   } finally {

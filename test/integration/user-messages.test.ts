@@ -7,11 +7,10 @@ import { test } from 'node:test';
 import type { MemberEvent } from '../../src/api.js';
 import { decodeTags } from '../../src/membership/tags.js';
 import { createNode, type RxSwimNode, type UserMessage } from '../../src/node.js';
-import { waitFor } from '../helpers/procs.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const N = 5;
 const name = (i: number) => `node-${i}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 
 interface DelegateLog {

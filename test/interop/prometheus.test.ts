@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { builtCli, httpMembers, kill, ProcGroup, waitFor } from '../helpers/procs.js';
+import { builtCli, httpMembers, kill, ProcGroup } from '../helpers/procs.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DASHBOARD_DIR = join(ROOT, 'grafana/dashboards');
@@ -393,7 +394,7 @@ test(
         evalMs = Date.now() - t0;
         if (failures.length === 0 || Date.now() + 3000 > deadline) break;
         console.log(`# attempt ${attempt}: ${failures.length} of ${queries.length} queries without data yet (${failures.map((f) => f.split('\n')[0]).join('; ')}), retrying`);
-        await new Promise((r) => setTimeout(r, 2000));
+        await sleep(2000);
       }
       assert.equal(failures.length, 0, `dashboard queries without data (instance=${instance}, $__rate_interval=${RATE_INTERVAL}):\n  ${failures.join('\n  ')}`);
       console.log(`# ${queries.length} queries of ${loadDashboards().length} dashboards all returned data (evaluated in ${evalMs} ms, ${Date.now() - killedAt} ms after the kill)`);

@@ -6,17 +6,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import {
-  builtCli,
-  hasSerf,
-  httpMembers,
-  kill,
-  metricValue,
-  ProcGroup,
-  serfMembers,
-  waitFor,
-  type Proc,
-} from '../helpers/procs.js';
+import { builtCli, hasSerf, httpMembers, kill, metricValue, ProcGroup, serfMembers, type Proc } from '../helpers/procs.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const SERF = [
   { name: 'serf-1', bind: '127.0.34.1:7946', rpc: '127.0.34.1:7373' },
@@ -140,7 +131,7 @@ test('encrypted Serf + rxswim cluster: tags both ways, a wrong key is refused, k
     );
 
     // Give gossip a few rounds: the wrong-key node appears nowhere, and nothing else changed.
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     assert.equal(await metricValue(RX[0]!.http, 'rxswim_packets_dropped_total', DECRYPT_FAILED), before! + 1, 'exactly one refused stream on rx-1');
     assert.equal(await metricValue(RX[1]!.http, 'rxswim_packets_dropped_total', DECRYPT_FAILED), 0, 'rx-2 was not contacted');
     for (const s of SERF) {

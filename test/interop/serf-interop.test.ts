@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { builtCli, hasSerf, httpMembers, kill, ProcGroup, serfMembers, waitFor } from '../helpers/procs.js';
+import { builtCli, hasSerf, httpMembers, kill, ProcGroup, serfMembers } from '../helpers/procs.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SERF = [
   { name: 'serf-1', bind: '127.0.32.1:7946', rpc: '127.0.32.1:7373' },
