@@ -4,23 +4,21 @@
 // helpers to ping for us (and try a TCP ping); no ack by the end of the interval →
 // suspect the target.
 import {
+  defaultIfEmpty,
   defer,
   filter,
   forkJoin,
   map,
-  merge,
-  type Observable,
+  Observable,
   of,
   race,
   repeat,
   type SchedulerLike,
+  Subscription,
   switchMap,
   take,
   tap,
   timer,
-  ignoreElements,
-  concat,
-  defaultIfEmpty,
 } from 'rxjs';
 import type { Member } from '../api.js';
 import type { Awareness } from '../swim/awareness.js';
@@ -82,44 +80,66 @@ function probeTarget(deps: ProberDeps, target: Member): Observable<ProbeResult> 
       filter((a) => a.seqNo === seqNo),
       take(1),
     );
-    // Listen before sending: on the in-memory network an ack can arrive synchronously.
-    const direct$ = defer(() => {
-      const result$ = race(
-        ack$.pipe(map((a): ProbeResult => ({ target, outcome: 'direct', rttMs: a.at - rttStart }))),
-        timer(deps.probeTimeout, scheduler).pipe(map(() => null)),
-      );
-      return concat(
-        defer(() => {
-          deps.sendPing(target, seqNo);
-          return of();
+    // Listen before sending: a transport may deliver the ack synchronously, inside
+    // sendPing (the in-memory network can), so the ack subscription and the timeout
+    // must both exist before the ping leaves.
+    const direct$ = new Observable<ProbeResult | null>((sub) => {
+      sub.add(
+        race(
+          ack$.pipe(map((a): ProbeResult => ({ target, outcome: 'direct', rttMs: a.at - rttStart }))),
+          timer(deps.probeTimeout, scheduler).pipe(map(() => null)),
+        ).subscribe({
+          next: (r) => sub.next(r),
+          error: (e: unknown) => sub.error(e),
+          complete: () => sub.complete(),
         }),
-        result$,
       );
+      if (!sub.closed) deps.sendPing(target, seqNo);
     });
     // The ack listener above is gone once the direct phase ends, so the indirect phase
-    // listens for any ack with the same seqNo: a late direct ack or a relayed one.
-    const indirect$ = defer(() => {
+    // listens for any ack with the same seqNo: a late direct ack or a relayed one. It
+    // too listens (for acks and nacks) before the indirect pings go out, then starts
+    // the deadline and the TCP fallback, in memberlist's order.
+    const indirect$ = new Observable<ProbeResult>((sub) => {
       let nacksExpected = 0;
       let nacksReceived = 0;
       const remaining = Math.max(0, start + window - scheduler.now());
-      const nackCount$ = deps.nacks$.pipe(
-        filter((n) => n.seqNo === seqNo),
-        tap(() => nacksReceived++),
-        ignoreElements(),
+      // Everything this phase listens to; torn down with the subscriber, or as soon as
+      // the result is in.
+      const done = new Subscription();
+      sub.add(done);
+      const finish = (r: ProbeResult): void => {
+        sub.next(r);
+        sub.complete();
+        done.unsubscribe();
+      };
+      done.add(
+        deps.nacks$.pipe(filter((n) => n.seqNo === seqNo)).subscribe({
+          next: () => nacksReceived++,
+          error: (e: unknown) => sub.error(e),
+        }),
       );
-      const acked$ = ack$.pipe(
-        map((a): ProbeResult => ({ target, outcome: 'indirect', rttMs: a.at - rttStart, nacksExpected, nacksReceived })),
+      done.add(
+        ack$.subscribe({
+          next: (a) => finish({ target, outcome: 'indirect', rttMs: a.at - rttStart, nacksExpected, nacksReceived }),
+          error: (e: unknown) => sub.error(e),
+        }),
       );
-      for (const h of deps.helpers(target)) if (deps.sendIndirectPing(h, target, seqNo)) nacksExpected++;
-      const deadline$ = forkJoin([
-        timer(remaining, scheduler),
-        deps.tcpPing(target, seqNo, remaining).pipe(take(1), defaultIfEmpty(false)),
-      ]).pipe(
-        map(([, tcpOk]): ProbeResult =>
-          tcpOk ? { target, outcome: 'tcp', nacksExpected, nacksReceived } : { target, outcome: 'failed', nacksExpected, nacksReceived },
-        ),
+      for (const h of deps.helpers(target)) {
+        if (done.closed) break;
+        if (deps.sendIndirectPing(h, target, seqNo)) nacksExpected++;
+      }
+      if (done.closed) return;
+      done.add(
+        forkJoin([
+          timer(remaining, scheduler),
+          defer(() => deps.tcpPing(target, seqNo, remaining)).pipe(take(1), defaultIfEmpty(false)),
+        ]).subscribe({
+          next: ([, tcpOk]) =>
+            finish(tcpOk ? { target, outcome: 'tcp', nacksExpected, nacksReceived } : { target, outcome: 'failed', nacksExpected, nacksReceived }),
+          error: (e: unknown) => sub.error(e),
+        }),
       );
-      return race(merge(acked$, nackCount$), deadline$).pipe(take(1));
     });
     return direct$.pipe(
       take(1),

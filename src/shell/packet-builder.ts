@@ -1,0 +1,124 @@
+// Building the UDP packets a node sends (memberlist's sendMsg / rawSendMsgPacket):
+// piggyback as much gossip as fits the UDP buffer, frame several messages as
+// compounds of at most 255 parts, compress when that is smaller, add a CRC for
+// peers that understand it (PMax ≥ 5), and seal with the primary key. No socket and
+// no metrics: the owner sends what this returns and counts it.
+//
+// One deliberate difference from memberlist: its budget ignores the first message's
+// 2-byte length slot and the CRC, so its packets may overshoot UDPBufferSize by up to
+// 7 bytes. Ours never exceed it.
+import { DecodeError } from '../errors.js';
+import { COMPOUND_HEADER_OVERHEAD, COMPOUND_PART_OVERHEAD, MAX_COMPOUND_PARTS } from '../wire/compound.js';
+import { ENCRYPTION_OVERHEAD_V0, ENCRYPTION_OVERHEAD_V1, type EncryptionVersion } from '../wire/crypto.js';
+import { CRC_OVERHEAD, decodePacket, encodePacket, type DecodedPacket, type DecodePacketOptions } from '../wire/packet.js';
+import { encodeStream } from '../wire/stream.js';
+import type { StreamMessage } from '../wire/types.js';
+
+/** memberlist sends a CRC only to peers whose PMax is at least this */
+export const CRC_MIN_PROTOCOL = 5;
+
+export interface PacketBuilderOptions {
+  udpBufferSize: number;
+  compress: boolean;
+  /** our protocol version: 1 seals with legacy encryption version 0, anything later with version 1 */
+  protocolVersion: number;
+  /** the key to seal with now, or null when not encrypting (keyring empty or gossipVerifyOutgoing false) */
+  sealKey(): Uint8Array | null;
+  /** gossip to piggyback: up to `limit` bytes, charging 2 bytes per message (the queues' take) */
+  takeGossip(limit: number): Uint8Array[];
+  /** keys to try on receive (decode only); none: packets are read as plaintext */
+  openKeys?(): readonly Uint8Array[];
+  /** decode only, default true: with keys, drop packets that do not decrypt */
+  verifyIncoming?: boolean;
+}
+
+export class PacketBuilder {
+  constructor(private readonly opts: PacketBuilderOptions) {}
+
+  /** the encryption version we seal with (memberlist's encryptionVersion()) */
+  get encryptionVersion(): EncryptionVersion {
+    return this.opts.protocolVersion === 1 ? 0 : 1;
+  }
+
+  /** worst-case bytes sealing adds to a packet now: 0 when not encrypting */
+  encryptionOverhead(): number {
+    if (this.opts.sealKey() === null) return 0;
+    return this.encryptionVersion === 0 ? ENCRYPTION_OVERHEAD_V0 : ENCRYPTION_OVERHEAD_V1;
+  }
+
+  /**
+   * Bytes left for gossip in a packet of udpBufferSize that already carries `used`
+   * bytes of messages (each charged its 2-byte compound length slot, as the queues
+   * charge gossip), after the compound header, the CRC and encryption. The CRC is
+   * charged unless the peer is known to be below protocol 5. Never negative.
+   */
+  gossipBudget(used = 0, peerProtocolMax?: number): number {
+    const crc = peerProtocolMax === undefined || peerProtocolMax >= CRC_MIN_PROTOCOL ? CRC_OVERHEAD : 0;
+    return Math.max(0, this.opts.udpBufferSize - COMPOUND_HEADER_OVERHEAD - crc - this.encryptionOverhead() - used);
+  }
+
+  /** a packet's worth of gossip alone (what the gossip loop sends); empty when the queues are dry */
+  gossip(peerProtocolMax?: number): Uint8Array[] {
+    const limit = this.gossipBudget(0, peerProtocolMax);
+    return limit > 0 ? this.opts.takeGossip(limit) : [];
+  }
+
+  /** the messages plus as much piggybacked gossip as fits (memberlist's sendMsg) */
+  withGossip(messages: readonly Uint8Array[], peerProtocolMax?: number): Uint8Array[] {
+    const used = messages.reduce((n, m) => n + m.length + COMPOUND_PART_OVERHEAD, 0);
+    const limit = this.gossipBudget(used, peerProtocolMax);
+    // The queues stop at a few bytes anyway; don't ask when not even a header fits.
+    const extra = limit > COMPOUND_PART_OVERHEAD ? this.opts.takeGossip(limit) : [];
+    return extra.length === 0 ? [...messages] : [...messages, ...extra];
+  }
+
+  /**
+   * Encode messages into packets: one per 255 messages (a lone message goes bare, more
+   * as a compound), compressed when smaller, with a CRC when the peer's PMax ≥ 5,
+   * sealed when encrypting. No messages: no packets.
+   */
+  encode(messages: readonly Uint8Array[], peerProtocolMax: number): Uint8Array[] {
+    if (messages.length === 0) return [];
+    const key = this.opts.sealKey();
+    const options = {
+      compress: this.opts.compress,
+      crc: peerProtocolMax >= CRC_MIN_PROTOCOL,
+      ...(key ? { keyring: [key], encryptionVersion: this.encryptionVersion } : {}),
+    };
+    const packets: Uint8Array[] = [];
+    for (let i = 0; i < messages.length; i += MAX_COMPOUND_PARTS) {
+      packets.push(encodePacket(messages.slice(i, i + MAX_COMPOUND_PARTS), options));
+    }
+    return packets;
+  }
+
+  /** withGossip then encode: what sending messages to a peer puts on the wire */
+  build(messages: readonly Uint8Array[], peerProtocolMax: number): Uint8Array[] {
+    return this.encode(this.withGossip(messages, peerProtocolMax), peerProtocolMax);
+  }
+
+  /** one stream write with the same compression and key (memberlist's encodeAndSendMsg over TCP) */
+  encodeStream(msg: StreamMessage): Uint8Array {
+    const key = this.opts.sealKey();
+    return encodeStream(msg, {
+      compress: this.opts.compress,
+      ...(key ? { keyring: [key], encryptionVersion: this.encryptionVersion } : {}),
+    });
+  }
+
+  /** options for decodePacket / readStreamMessage on receive */
+  decodeOptions(): DecodePacketOptions {
+    const keys = this.opts.openKeys?.() ?? [];
+    return keys.length > 0 ? { keyring: [...keys], verifyIncoming: this.opts.verifyIncoming ?? true } : {};
+  }
+
+  /** take a datagram apart; never throws */
+  decode(data: Uint8Array): DecodedPacket {
+    try {
+      return decodePacket(data, this.decodeOptions());
+    } catch (e) {
+      // decodePacket promises not to throw; if it ever does, the packet is still just dropped.
+      return { messages: [], errors: [new DecodeError('malformed', String(e))] };
+    }
+  }
+}
