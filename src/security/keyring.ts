@@ -7,6 +7,8 @@ import { BehaviorSubject, type Observable } from 'rxjs';
 import { ConfigError, KeyringError } from '../errors.js';
 
 const KEY_SIZES = [16, 24, 32] as const;
+/** Serf's words for a key operation on a node without encryption. */
+export const NO_KEYRING = 'no keyring to modify (encryption not enabled)';
 const STD_ALPHABET = /^[A-Za-z0-9+/]*$/;
 const URL_ALPHABET = /^[A-Za-z0-9_-]*$/;
 
@@ -81,14 +83,23 @@ export class Keyring {
     return this.ring.length > 0;
   }
 
-  /** Adds a key for decryption. Installing a present key is a no-op; the first key becomes primary. */
+  /**
+   * Adds a key for decryption. Installing a present key is a no-op. An empty ring
+   * refuses (KeyringError), as Serf does ("No keyring to modify (encryption not
+   * enabled)"): its first key would turn encryption on at once, and every peer still
+   * in plaintext would drop this node's packets. Encryption is chosen when the ring
+   * is made (`createNode({ keyring })`, `rxswim agent --encrypt`).
+   */
   install(key: string | Uint8Array): void {
-    if (this.add(Keyring.parseKey(key))) this.emit();
+    const k = Keyring.parseKey(key);
+    this.refuseWhenEmpty();
+    if (this.add(k)) this.emit();
   }
 
   /** Makes an installed key the primary (the one that encrypts). */
   use(key: string | Uint8Array): void {
     const k = Keyring.parseKey(key);
+    this.refuseWhenEmpty();
     const i = this.indexOf(k);
     if (i < 0) throw new KeyringError('cannot use a key that is not installed');
     if (i === 0) return;
@@ -100,6 +111,7 @@ export class Keyring {
   /** Removes a secondary key. The primary can't be removed: nothing could be encrypted. */
   remove(key: string | Uint8Array): void {
     const k = Keyring.parseKey(key);
+    this.refuseWhenEmpty();
     const i = this.indexOf(k);
     if (i < 0) throw new KeyringError('cannot remove a key that is not installed');
     if (i === 0) throw new KeyringError('cannot remove the primary key; use another key first');
@@ -115,6 +127,10 @@ export class Keyring {
   /** Completes changes$ (on shutdown). Later changes still apply but are not emitted. */
   complete(): void {
     this.subject.complete();
+  }
+
+  private refuseWhenEmpty(): void {
+    if (this.ring.length === 0) throw new KeyringError(NO_KEYRING);
   }
 
   private indexOf(k: Uint8Array): number {

@@ -1,6 +1,7 @@
 // Keyring semantics from memberlist (spec §6.4): primary first, install is
 // idempotent, use moves a key to the front, the primary can't be removed, and
-// every installed key can decrypt.
+// every installed key can decrypt; and from Serf: a ring made without keys
+// (encryption off) refuses every change.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,12 +56,27 @@ test('parseKey rejects other sizes and bad base64, naming the field and the size
   }
 });
 
-test('an empty ring is disabled; the first key installed becomes primary', () => {
+test('an empty ring is disabled and refuses every change, as Serf does without encryption', () => {
   const ring = new Keyring();
   assert.equal(ring.enabled, false);
   assert.equal(ring.primary, undefined);
   assert.deepEqual(ring.list(), []);
-  ring.install(SERF_KEY);
+  const seen: string[][] = [];
+  ring.changes$.subscribe((l) => seen.push(l));
+  // Installing a first key would switch encryption on at once: every peer still in
+  // plaintext would then drop this node's packets.
+  for (const op of ['install', 'use', 'remove'] as const) {
+    assert.throws(() => ring[op](SERF_KEY), (e: unknown) => e instanceof KeyringError && e.code === 'ERR_RXSWIM_KEYRING' && /no keyring to modify \(encryption not enabled\)/.test(e.message), op);
+  }
+  assert.equal(ring.enabled, false);
+  assert.deepEqual(ring.list(), []);
+  assert.deepEqual(seen, [[]], 'nothing emitted');
+  // a bad key is still a ConfigError, whatever the ring
+  assert.throws(() => ring.install('short'), isConfigError('key'));
+});
+
+test('install on an encrypted ring adds a secondary key; a present key is a no-op', () => {
+  const ring = new Keyring([SERF_KEY]);
   assert.equal(ring.enabled, true);
   assert.deepEqual(ring.primary, SERF_BYTES);
   ring.install(K32);
@@ -101,11 +117,10 @@ test('keys and primary are copies', () => {
 });
 
 test('changes$ emits the list now and after every real change, and completes', () => {
-  const ring = new Keyring();
+  const ring = new Keyring([SERF_KEY]);
   const seen: string[][] = [];
   let done = false;
   ring.changes$.subscribe({ next: (l) => seen.push(l), complete: () => (done = true) });
-  ring.install(SERF_KEY);
   ring.install(SERF_KEY); // no-op, no emission
   ring.install(K32);
   ring.use(K32);
@@ -113,7 +128,7 @@ test('changes$ emits the list now and after every real change, and completes', (
   assert.throws(() => ring.remove(K32));
   ring.complete();
   assert.equal(done, true);
-  assert.deepEqual(seen, [[], [SERF_KEY], [SERF_KEY, b64(K32)], [b64(K32), SERF_KEY], [b64(K32)]]);
+  assert.deepEqual(seen, [[SERF_KEY], [SERF_KEY, b64(K32)], [b64(K32), SERF_KEY], [b64(K32)]]);
   // a late subscriber gets the current list first
   const late = new Keyring([K24]);
   let first: string[] | undefined;
