@@ -85,11 +85,16 @@ export interface HttpApiOptions {
 }
 
 const STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left'];
+/** Serf's refusal ("No keyring to modify (encryption not enabled)"), with what to do instead. */
+export const NO_KEYRING = 'no keyring to modify (encryption not enabled): this agent was started without --encrypt, and keys can only be rotated on an encrypted cluster';
 const MAX_BODY = 64 * 1024;
 const RTT_WINDOW_MS = 10_000;
 const RTT_METRIC = 'rxswim_probe_rtt_seconds';
 
-const joinBody = z.object({ seeds: z.array(z.string(), { error: 'seeds must be a list of addresses' }).min(1, { error: 'seeds must not be empty' }) }).strict();
+const SEED = 'must be a string: a seed address such as 10.0.0.2:7946, 10.0.0.2, [fd00::2]:7946 or dns:NAME[:PORT]';
+const joinBody = z
+  .object({ seeds: z.array(z.string({ error: SEED }), { error: 'seeds must be a list of seed addresses (strings)' }).min(1, { error: 'seeds must not be empty' }) })
+  .strict();
 const keyBody = z
   .object({ op: z.enum(['install', 'use', 'remove'], { error: 'op must be install, use or remove' }), key: z.string({ error: 'key must be a base64 string' }) })
   .strict();
@@ -131,8 +136,17 @@ function validate<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  const msg = issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys[0]}` : issue.message;
-  throw new HttpError(400, msg);
+  if (issue.code === 'unrecognized_keys') throw new HttpError(400, `unknown field ${issue.keys[0]}`);
+  // An element of a list (or a field of a nested object) is named by its path,
+  // `seeds[0]: must be a string ...`; a top-level field's message names it already.
+  if (issue.path.length > 1) {
+    const [first, ...rest] = issue.path;
+    const where = `${String(first)}${rest.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`;
+    let got: unknown = body;
+    for (const p of issue.path) got = (got as Record<PropertyKey, unknown> | undefined)?.[p as PropertyKey];
+    throw new HttpError(400, `${where}: ${issue.message} (got ${JSON.stringify(got)})`);
+  }
+  throw new HttpError(400, issue.message);
 }
 
 /**
@@ -173,7 +187,10 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
     auth?: boolean;
     /** writes its own response (metrics, SSE) */
     raw?: boolean;
+    /** an endless response (SSE): HEAD answers with its headers alone */
+    stream?: boolean;
   }
+  const allowed = (byMethod: Record<string, Route>) => [...Object.keys(byMethod), ...(byMethod.GET ? ['HEAD'] : [])].join(', ');
   const need = <T>(v: T | undefined, what: string): T => {
     if (v === undefined) throw new HttpError(501, `${what} is not available on this server`);
     return v;
@@ -224,7 +241,7 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
         },
       },
     },
-    '/v1/events': { GET: { raw: true, handler: (req, res) => streamEvents(req, res, need(opts.events$, '/v1/events'), heartbeatMs) } },
+    '/v1/events': { GET: { raw: true, stream: true, handler: (req, res) => streamEvents(req, res, need(opts.events$, '/v1/events'), heartbeatMs) } },
     '/v1/join': {
       POST: {
         auth: true,
@@ -262,6 +279,9 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
         handler: async (req) => {
           const ring = need(opts.keyring, 'keyring');
           const { op, key } = validate(keyBody, await readJson(req));
+          // As Serf: an agent started without a key has no keyring to change. Installing
+          // one would turn encryption on at once, and every peer would drop our packets.
+          if (ring.list().length === 0) throw new HttpError(409, NO_KEYRING, { encrypted: false });
           try {
             ring[op](key);
           } catch (e) {
@@ -279,9 +299,12 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
     const byMethod = routes[url.pathname];
     void (async () => {
       if (!byMethod) throw new HttpError(404, `no route ${url.pathname}`, { routes: Object.keys(routes) });
-      const route = byMethod[req.method ?? 'GET'];
+      const head = req.method === 'HEAD';
+      // HEAD is GET without a body (node:http drops a HEAD response's body itself);
+      // a stream has no end to wait for, so it gets its headers only.
+      const route = head ? byMethod.GET : byMethod[req.method ?? 'GET'];
       if (!route) {
-        res.setHeader('allow', Object.keys(byMethod).join(', '));
+        res.setHeader('allow', allowed(byMethod));
         throw new HttpError(405, `method ${req.method} not allowed on ${url.pathname}`);
       }
       if (route.auth && opts.token !== undefined) {
@@ -290,6 +313,10 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
           res.setHeader('www-authenticate', 'Bearer realm="rxswim"');
           throw new HttpError(401, m ? 'invalid token' : 'this route needs Authorization: Bearer <token>');
         }
+      }
+      if (head && route.stream) {
+        res.writeHead(200, SSE_HEADERS);
+        return void res.end();
       }
       const out = await route.handler(req, res, url);
       if (!route.raw) sendJson(res, 200, out);
@@ -314,6 +341,13 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
   };
 }
 
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+} as const;
+
 function keysJson(keys: string[]) {
   return { keys, primary: keys[0] ?? null };
 }
@@ -331,12 +365,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
  * node stops (events$ completes) or the client goes away.
  */
 function streamEvents(req: IncomingMessage, res: ServerResponse, events$: Observable<MemberEvent>, heartbeatMs: number): void {
-  res.writeHead(200, {
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
+  res.writeHead(200, SSE_HEADERS);
   let id = 0;
   const send = (event: string, data: unknown) => res.write(`id: ${++id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   res.write('retry: 1000\n\n');

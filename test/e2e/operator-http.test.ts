@@ -74,7 +74,7 @@ test('HTTP API: every route, the token, SSE failed after kill -9, join, keys, le
     assert.match((nf.body as { error: string }).error, /no route \/v2\/nothing/);
     const wrong = await getJson(url(1, '/v1/members'), { method: 'DELETE' });
     assert.equal(wrong.status, 405);
-    assert.equal(wrong.headers.get('allow'), 'GET');
+    assert.equal(wrong.headers.get('allow'), 'GET, HEAD');
     assert.match((wrong.body as { error: string }).error, /method DELETE not allowed/);
 
     // ---- the token guards every mutating route and the key list ----
