@@ -1,9 +1,14 @@
-// The member machine: one actor per remote member. It holds memberlist's
-// incarnation rules (wire spec §11): which alive/suspect/dead message wins and what
-// is stale, and Lifeguard's suspicion timer, whose length shrinks with each
-// independent confirmation. Only definitions live here: no sockets, no globals,
-// so the inspector, the generated diagrams and the tests see exactly what runs.
-import { assign, emit, setup } from 'xstate';
+// The member machine: one actor per remote member, and the only copy of that
+// member's state. It holds memberlist's incarnation rules (wire spec §11): which
+// alive/suspect/dead message wins and what is stale, and Lifeguard's suspicion timer,
+// whose length shrinks with each independent confirmation. Only definitions live
+// here: no sockets, no globals, so the inspector, the generated diagrams and the
+// tests see exactly what runs.
+//
+// Whether an event was accepted is visible from outside without asking: a refused
+// event leaves the snapshot object as it was, an accepted one replaces it. What a
+// change means for users (joined, suspected, …) is emitted as `changed`.
+import { and, assign, emit, setup } from 'xstate';
 import { suspicionTimeoutMs, type SuspicionBounds } from '../src/swim/formulas.js';
 
 export interface MemberInfo {
@@ -27,6 +32,12 @@ export interface MemberContext extends MemberInfo {
   incarnation: number;
   stateChangedAt: number;
   suspicion: Suspicion | null;
+  /**
+   * Dead or left for longer than GossipToTheDeadTime: memberlist has forgotten it (not
+   * counted, probed or gossiped to), Serf still lists it (failed ones until
+   * ReconnectTimeout, and retried meanwhile; left ones until TombstoneTimeout).
+   */
+  reaped: boolean;
 }
 
 export interface MemberInput extends MemberInfo {
@@ -36,24 +47,30 @@ export interface MemberInput extends MemberInfo {
 }
 
 export type MemberEvent =
-  /** `replace`: the table decided an address replacement, accepted at any incarnation */
+  /** `replace`: the core decided an address replacement or a forgotten member's return, accepted at any incarnation */
   | ({ type: 'ALIVE'; incarnation: number; at: number; replace?: boolean } & MemberInfo)
   /** `bounds`: suspicion timeout bounds for the cluster size now, used if this starts a suspicion */
   | { type: 'SUSPECT'; incarnation: number; from: string; at: number; bounds: SuspicionBounds }
-  | { type: 'DEAD'; incarnation: number; from: string; at: number };
+  | { type: 'DEAD'; incarnation: number; from: string; at: number }
+  /** memberlist forgets a member dead for GossipToTheDeadTime */
+  | { type: 'REAP' };
+
+/** what a transition means to users of members$/events$ */
+export type MemberChange = 'suspected' | 'recovered' | 'failed' | 'left' | 'joined' | 'updated';
 
 /**
- * What the machine tells its owner. `accepted`: the message changed our view and must
- * be re-gossiped. `suspicionExpired`: the timer ran out; the owner declares the member
- * dead with a dead message from itself (memberlist does the same, so it is gossiped).
+ * What the machine tells its owner. `changed`: the member's state (or, for `updated`,
+ * its metadata or address) changed. `suspicionExpired`: the timer ran out; the owner
+ * declares the member dead with a dead message from itself (memberlist does the same,
+ * so it is gossiped).
  */
-export type MemberEmitted =
-  | { type: 'accepted'; message: 'alive' | 'suspect' | 'dead'; metaChanged: boolean; addressChanged: boolean }
-  | { type: 'suspicionExpired'; incarnation: number };
+export type MemberEmitted = { type: 'changed'; change: MemberChange } | { type: 'suspicionExpired'; incarnation: number };
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
+
+const changed = (change: MemberChange) => ({ type: 'emitChanged' as const, params: { change } });
 
 export const memberMachine = setup({
   types: {
@@ -63,11 +80,14 @@ export const memberMachine = setup({
     emitted: {} as MemberEmitted,
   },
   guards: {
-    // An alive wins only with a strictly newer incarnation, unless the table decided
+    // An alive wins only with a strictly newer incarnation, unless the core decided
     // an address replacement (memberlist accepts those at any incarnation).
     aliveIsNewer: ({ context, event }) =>
       event.type === 'ALIVE' && (event.replace === true || event.incarnation > context.incarnation),
-    notStale: ({ context, event }) => event.type !== 'ALIVE' && event.incarnation >= context.incarnation,
+    // An accepted alive that changes what users see of a member that stays alive.
+    changesInfo: ({ context, event }) =>
+      event.type === 'ALIVE' && (!sameBytes(context.meta, event.meta) || !sameBytes(context.addr, event.addr) || context.port !== event.port),
+    notStale: ({ context, event }) => (event.type === 'SUSPECT' || event.type === 'DEAD') && event.incarnation >= context.incarnation,
     // A dead message sent by the member about itself is memberlist's graceful leave.
     isOwnLeave: ({ context, event }) =>
       event.type === 'DEAD' && event.incarnation >= context.incarnation && event.from === context.name,
@@ -79,6 +99,7 @@ export const memberMachine = setup({
       if (!s || s.bounds.k < 1 || s.from.includes(event.from)) return false;
       return s.from.length - 1 < s.bounds.k;
     },
+    notReaped: ({ context }) => !context.reaped,
   },
   actions: {
     applyAlive: assign(({ event }) => {
@@ -90,18 +111,10 @@ export const memberMachine = setup({
         meta: event.meta,
         vsn: event.vsn,
         suspicion: null,
+        reaped: false,
       };
     }),
-    emitAliveAccepted: emit(({ context, event }) => {
-      const e = event as Extract<MemberEvent, { type: 'ALIVE' }>;
-      return {
-        type: 'accepted' as const,
-        message: 'alive' as const,
-        metaChanged: !sameBytes(context.meta, e.meta),
-        addressChanged: !sameBytes(context.addr, e.addr) || context.port !== e.port,
-      };
-    }),
-    markChanged: assign(({ event }) => ({ stateChangedAt: event.at })),
+    markChanged: assign(({ event }) => ('at' in event ? { stateChangedAt: event.at } : {})),
     // The timer event carries no time; it fired exactly when the armed delay ran out.
     markExpired: assign(({ context }) => {
       const s = context.suspicion;
@@ -126,13 +139,8 @@ export const memberMachine = setup({
       if (event.type !== 'DEAD') return {};
       return { incarnation: event.incarnation, stateChangedAt: event.at, suspicion: null };
     }),
-    emitSuspectAccepted: emit({
-      type: 'accepted' as const,
-      message: 'suspect' as const,
-      metaChanged: false,
-      addressChanged: false,
-    }),
-    emitDeadAccepted: emit({ type: 'accepted' as const, message: 'dead' as const, metaChanged: false, addressChanged: false }),
+    markReaped: assign({ reaped: true }),
+    emitChanged: emit((_, params: { change: MemberChange }) => ({ type: 'changed' as const, change: params.change })),
     emitExpired: emit(({ context }) => ({ type: 'suspicionExpired' as const, incarnation: context.incarnation })),
   },
   delays: {
@@ -155,53 +163,47 @@ export const memberMachine = setup({
     incarnation: input.incarnation,
     stateChangedAt: input.at,
     suspicion: null,
+    reaped: false,
   }),
   initial: 'alive',
   states: {
     alive: {
       on: {
-        ALIVE: { guard: 'aliveIsNewer', actions: ['emitAliveAccepted', 'applyAlive'] },
-        SUSPECT: { guard: 'notStale', target: 'suspect', actions: ['startSuspicion', 'emitSuspectAccepted'] },
+        ALIVE: [
+          { guard: and(['aliveIsNewer', 'changesInfo']), actions: ['applyAlive', changed('updated')] },
+          { guard: 'aliveIsNewer', actions: 'applyAlive' },
+        ],
+        SUSPECT: { guard: 'notStale', target: 'suspect', actions: ['startSuspicion', changed('suspected')] },
         DEAD: [
-          {
-            guard: 'isOwnLeave',
-            target: 'left',
-            actions: ['applyDead', 'emitDeadAccepted'],
-          },
-          { guard: 'notStale', target: 'dead', actions: ['applyDead', 'emitDeadAccepted'] },
+          { guard: 'isOwnLeave', target: 'left', actions: ['applyDead', changed('left')] },
+          { guard: 'notStale', target: 'dead', actions: ['applyDead', changed('failed')] },
         ],
       },
     },
     suspect: {
       after: {
-        suspicionTimeout: { target: 'dead', actions: ['markExpired', 'emitExpired'] },
+        suspicionTimeout: { target: 'dead', actions: ['markExpired', 'emitExpired', changed('failed')] },
       },
       on: {
-        ALIVE: {
-          guard: 'aliveIsNewer',
-          target: 'alive',
-          actions: ['emitAliveAccepted', 'applyAlive', 'markChanged'],
-        },
+        ALIVE: { guard: 'aliveIsNewer', target: 'alive', actions: ['applyAlive', 'markChanged', changed('recovered')] },
         // Re-entering re-arms the timer with the shorter remaining time.
-        SUSPECT: { guard: 'isNewConfirmation', target: 'suspect', reenter: true, actions: ['addConfirmation', 'emitSuspectAccepted'] },
+        SUSPECT: { guard: 'isNewConfirmation', target: 'suspect', reenter: true, actions: ['addConfirmation'] },
         DEAD: [
-          {
-            guard: 'isOwnLeave',
-            target: 'left',
-            actions: ['applyDead', 'emitDeadAccepted'],
-          },
-          { guard: 'notStale', target: 'dead', actions: ['applyDead', 'emitDeadAccepted'] },
+          { guard: 'isOwnLeave', target: 'left', actions: ['applyDead', changed('left')] },
+          { guard: 'notStale', target: 'dead', actions: ['applyDead', changed('failed')] },
         ],
       },
     },
     dead: {
       on: {
-        ALIVE: { guard: 'aliveIsNewer', target: 'alive', actions: ['emitAliveAccepted', 'applyAlive', 'markChanged'] },
+        ALIVE: { guard: 'aliveIsNewer', target: 'alive', actions: ['applyAlive', 'markChanged', changed('joined')] },
+        REAP: { guard: 'notReaped', actions: 'markReaped' },
       },
     },
     left: {
       on: {
-        ALIVE: { guard: 'aliveIsNewer', target: 'alive', actions: ['emitAliveAccepted', 'applyAlive', 'markChanged'] },
+        ALIVE: { guard: 'aliveIsNewer', target: 'alive', actions: ['applyAlive', 'markChanged', changed('joined')] },
+        REAP: { guard: 'notReaped', actions: 'markReaped' },
       },
     },
   },

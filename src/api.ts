@@ -1,6 +1,13 @@
 // Public types of a running node. Kept apart from the implementation so that the
 // CLI, the HTTP API and applications depend on the contract, not on internals.
 import type { Observable } from 'rxjs';
+import type { ProtocolConfig } from './config.js';
+import type { NodeMetrics } from './metrics/metrics.js';
+import type { SendOptions, UserMessage } from './messaging/user-messages.js';
+import type { Keyring } from './security/keyring.js';
+import type { Address } from './transport/transport.js';
+
+export type { SendOptions, UserMessage };
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
 
@@ -13,6 +20,8 @@ export interface Member {
   incarnation: number;
   /** opaque metadata (Serf puts its tags here), empty when none */
   meta: Uint8Array;
+  /** the metadata decoded as Serf tags; absent when it is not in Serf's tag encoding */
+  tags?: Readonly<Record<string, string>>;
   /** memberlist protocol/delegate versions: [PMin, PMax, PCur, DMin, DMax, DCur] */
   vsn: readonly number[];
   /** scheduler time (ms) of the last state change */
@@ -30,14 +39,35 @@ export interface MemberEvent {
 
 export interface SwimNode {
   readonly name: string;
+  /** the protocol settings in force: the profile with overrides applied */
+  readonly config: ProtocolConfig;
+  /** this node's Prometheus metrics (metrics.registry to scrape) */
+  readonly metrics: NodeMetrics;
+  /** the encryption keyring; empty means no encryption */
+  readonly keyring: Keyring;
   /** the local member as others see it (incarnation rises on refutation) */
   readonly localMember: Member;
-  /** current list on subscribe, then the full list after every change; completes on stop */
+  /**
+   * The current list (this node first) on subscribe, then the full list after every
+   * change, one emission per change; completes on stop.
+   */
   readonly members$: Observable<readonly Member[]>;
   /** membership changes of remote members; completes on stop */
   readonly events$: Observable<MemberEvent>;
+  /** user messages addressed to us or broadcast to all; completes on stop */
+  readonly messages$: Observable<UserMessage>;
+  /** Lifeguard local health score (0 = healthy) */
+  readonly healthScore: number;
+  /** messages waiting in the gossip queue */
+  readonly queueDepth: number;
+  /** the address actually bound (after start) */
+  readonly address: Address | undefined;
   /** synchronous snapshot of the member list (local node included) */
   members(): Member[];
+  /** one member by name (this node included), or undefined */
+  member(name: string): Member | undefined;
+  /** how many members are in each state, this node included */
+  countByState(): Record<MemberState, number>;
   /** bind sockets and start probing and gossip */
   start(): Promise<void>;
   /**
@@ -50,4 +80,18 @@ export interface SwimNode {
   leave(timeoutMs?: number): Promise<void>;
   /** stop everything now: sockets, timers, actors, subscriptions */
   stop(): Promise<void>;
+  /**
+   * Gossip a message to every member, piggybacked on protocol traffic and re-gossiped
+   * by each receiver (delivered once each). Returns false when the queue was full and
+   * the oldest, most-sent message had to be dropped for it.
+   */
+  broadcast(payload: Uint8Array | string, topic?: string): boolean;
+  /** send to one member: best effort by UDP, or reliably by TCP */
+  send(member: string, payload: Uint8Array | string, opts?: SendOptions): Promise<void>;
+  /** messages and publishing on one topic */
+  topic(name: string): { messages$: Observable<UserMessage>; publish(payload: Uint8Array | string): boolean };
+  /** replace our metadata (at most 512 bytes) and announce it with a higher incarnation */
+  setMeta(meta: Uint8Array): void;
+  /** replace our tags (Serf's encoding) */
+  setTags(tags: Record<string, string>): void;
 }

@@ -1,10 +1,12 @@
-export { createNode, RxSwimNode } from './node.js';
-export type { Logger, NodeOptions } from './node.js';
+export { createNode } from './node.js';
+export type { Logger, NodeOptions, RxSwimNode, SendOptions, UserMessage } from './node.js';
 export type { Member, MemberEvent, MemberEventType, MemberState, SwimNode } from './api.js';
 export { PRESETS, PROFILES, resolveConfig } from './config.js';
 export type { Profile, ProtocolConfig, ProtocolOverrides } from './config.js';
-export { ConfigError, DecodeError, JoinError, StateError } from './errors.js';
+export { ConfigError, DecodeError, JoinError, KeyringError, StateError, DECODE_ERROR_REASONS } from './errors.js';
 export type { DecodeErrorReason, SeedFailure } from './errors.js';
+export { decodeTags, encodeTags } from './membership/tags.js';
+export { detectionBoundMs, pushPullScale, retransmitLimit, suspicionBounds, suspicionTimeoutMs } from './swim/formulas.js';
 export type { Address, Datagram, StreamConn, Transport } from './transport/transport.js';
 export { MemoryNetwork } from './transport/memory.js';
 export { createUdpTcpTransport } from './transport/udp-tcp.js';

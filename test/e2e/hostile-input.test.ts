@@ -13,7 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Member } from '../../src/api.js';
 import { PRESETS } from '../../src/config.js';
-import { vsnIsValid } from '../../src/membership/member-table.js';
+import { vsnIsValid } from '../../src/swim/rules.js';
 import { createNode, type Logger, type RxSwimNode } from '../../src/node.js';
 import { createRandom } from '../../src/sim/random.js';
 import { ENVELOPE_MAGIC } from '../../src/messaging/user-envelope.js';
@@ -114,8 +114,11 @@ before(async () => {
 
 after(async () => {
   if (skip) return;
-  await procs.killAll();
-  await victim?.stop();
+  try {
+    await procs.killAll();
+  } finally {
+    await victim?.stop();
+  }
 });
 
 // ---------------------------------------------------------------------------
@@ -315,7 +318,15 @@ test('fuzz: 100,000 hostile datagrams; no crash, member table unchanged, every p
     console.log(`# node received ${rx} (${peerPackets} from its peers meanwhile); outcomes ${JSON.stringify(outcomes)}; drops by reason ${JSON.stringify(drops)}`);
 
     assert.equal(sendErrors, 0, 'every datagram left the attacker');
-    assert.ok(peerPackets >= 0, `the node received all ${COUNT} (kernel dropped none): got ${rx}`);
+    // The pacing above already guarantees rx >= COUNT; what this proves is that the
+    // node went on receiving and counting its peers' traffic while it was fuzzed: at
+    // the least, an ack for each of its own probes (one per probeInterval), plus the
+    // peers' pings. A quarter of the acks alone leaves room for a loaded machine.
+    const minPeerPackets = Math.max(1, Math.floor(sendMs / PRESETS.local.probeInterval / 4));
+    assert.ok(
+      peerPackets >= minPeerPackets,
+      `the node received ${peerPackets} packets from its peers during ${sendMs} ms of fuzzing (${rx} in all): at least ${minPeerPackets} expected`,
+    );
     // Every packet is accounted for exactly once...
     assert.equal((outcomes.decoded ?? 0) + (outcomes.partial ?? 0) + (outcomes.dropped ?? 0), rx, 'decoded + partial + dropped == received');
     // ...as the decoder says it must be (the peers' own packets all decode cleanly)...
@@ -493,9 +504,10 @@ test('an encrypted node drops wrong-key and plaintext packets and streams, count
   const key = Buffer.alloc(16, 1).toString('base64');
   const wrong = new Uint8Array(16).fill(2);
   const locked = createNode({ name: 'locked', bind: `${LOCKED.host}:${LOCKED.port}`, profile: 'local', keyring: [key] });
-  await locked.start();
-  const attacker = await bindUdp('127.0.51.6');
+  let attacker: dgram.Socket | undefined;
   try {
+    await locked.start();
+    attacker = await bindUdp('127.0.51.6');
     const ping = encodeMessage({ type: 'ping', seqNo: 1, node: 'locked' });
     const packets = [
       ...Array.from({ length: 300 }, (_, i) => encryptPayload(wrong, 1, encodeMessage({ type: 'ping', seqNo: i, node: 'locked' }))),
@@ -522,7 +534,7 @@ test('an encrypted node drops wrong-key and plaintext packets and streams, count
     for (const r of results) assert.ok(r.closedAfter < TCP_TIMEOUT, `stream refused at once (${r.closedAfter} ms)`);
     assert.deepEqual(stable(locked.members()).map((m) => m.name), ['locked']);
   } finally {
-    attacker.close();
+    attacker?.close();
     await locked.stop();
   }
 });

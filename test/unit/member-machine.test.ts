@@ -17,17 +17,51 @@ function member(incarnation = 5) {
   const emitted: MemberEmitted[] = [];
   a.on('*', (e) => emitted.push(e as MemberEmitted));
   a.start();
-  return { s, a, emitted, state: () => a.getSnapshot().value, inc: () => a.getSnapshot().context.incarnation };
+  /** send and tell whether the machine accepted it: a refused event keeps the snapshot object */
+  const accepts = (e: Parameters<typeof a.send>[0]) => {
+    const before = a.getSnapshot();
+    a.send(e);
+    return a.getSnapshot() !== before;
+  };
+  return { s, a, emitted, accepts, state: () => a.getSnapshot().value, inc: () => a.getSnapshot().context.incarnation };
 }
 
 test('alive: only a strictly newer incarnation is accepted', () => {
   const m = member(5);
-  m.a.send({ type: 'ALIVE', incarnation: 5, at: 1, ...info });
-  m.a.send({ type: 'ALIVE', incarnation: 4, at: 1, ...info });
-  assert.equal(m.emitted.length, 0, 'equal and older alive are stale');
-  m.a.send({ type: 'ALIVE', incarnation: 6, at: 1, ...info, meta: Uint8Array.of(1) });
-  assert.equal(m.inc(), 6);
-  assert.deepEqual(m.emitted.at(-1), { type: 'accepted', message: 'alive', metaChanged: true, addressChanged: false });
+  assert.equal(m.accepts({ type: 'ALIVE', incarnation: 5, at: 1, ...info }), false, 'equal alive is stale');
+  assert.equal(m.accepts({ type: 'ALIVE', incarnation: 4, at: 1, ...info }), false, 'older alive is stale');
+  assert.equal(m.emitted.length, 0);
+  assert.equal(m.accepts({ type: 'ALIVE', incarnation: 6, at: 1, ...info }), true, 'a newer alive is accepted (re-gossiped)');
+  assert.equal(m.emitted.length, 0, 'same metadata and address: nothing users see changed');
+  assert.equal(m.accepts({ type: 'ALIVE', incarnation: 7, at: 1, ...info, meta: Uint8Array.of(1) }), true);
+  assert.equal(m.inc(), 7);
+  assert.deepEqual(m.emitted.at(-1), { type: 'changed', change: 'updated' });
+});
+
+test('every state change is emitted with what it means to users', () => {
+  const m = member(5);
+  m.a.send({ type: 'SUSPECT', incarnation: 5, from: 'x', at: 1, bounds });
+  m.a.send({ type: 'ALIVE', incarnation: 6, at: 2, ...info });
+  m.a.send({ type: 'DEAD', incarnation: 6, from: 'x', at: 3 });
+  m.a.send({ type: 'ALIVE', incarnation: 7, at: 4, ...info });
+  m.a.send({ type: 'DEAD', incarnation: 7, from: 'm', at: 5 });
+  assert.deepEqual(
+    m.emitted.map((e) => (e.type === 'changed' ? e.change : e.type)),
+    ['suspected', 'recovered', 'failed', 'joined', 'left'],
+  );
+});
+
+test('REAP marks a dead or left member forgotten, once; a live member cannot be reaped', () => {
+  const m = member(5);
+  assert.equal(m.accepts({ type: 'REAP' }), false, 'alive members are not reaped');
+  m.a.send({ type: 'DEAD', incarnation: 5, from: 'x', at: 1 });
+  assert.equal(m.accepts({ type: 'REAP' }), true);
+  assert.equal(m.a.getSnapshot().context.reaped, true);
+  assert.equal(m.accepts({ type: 'REAP' }), false, 'already forgotten');
+  // A forgotten member returns only by an alive the core marks as a replacement.
+  assert.equal(m.accepts({ type: 'ALIVE', incarnation: 1, at: 2, ...info, replace: true }), true);
+  assert.equal(m.state(), 'alive');
+  assert.equal(m.a.getSnapshot().context.reaped, false);
 });
 
 test('suspect: stale incarnation ignored; equal or newer suspects an alive member', () => {
@@ -87,23 +121,29 @@ test('suspicion timer: max without confirmations, then dead with suspicionExpire
   m.s.flush();
   assert.equal(m.state(), 'dead');
   assert.equal(m.a.getSnapshot().context.stateChangedAt, 24000);
-  assert.deepEqual(m.emitted.at(-1), { type: 'suspicionExpired', incarnation: 5 });
+  assert.deepEqual(m.emitted.slice(-2), [
+    { type: 'suspicionExpired', incarnation: 5 },
+    { type: 'changed', change: 'failed' },
+  ]);
 });
 
 test('suspicion timer shrinks with independent confirmations and ignores repeats', () => {
   const m = member(5);
-  m.a.send({ type: 'SUSPECT', incarnation: 5, from: 'x', at: 0, bounds });
-  m.s.schedule(() => m.a.send({ type: 'SUSPECT', incarnation: 5, from: 'x', at: m.s.now(), bounds }), 1000);
-  m.s.schedule(() => m.a.send({ type: 'SUSPECT', incarnation: 5, from: 'y', at: m.s.now(), bounds }), 2000);
-  m.s.schedule(() => m.a.send({ type: 'SUSPECT', incarnation: 5, from: 'z', at: m.s.now(), bounds }), 3000);
+  const accepted: string[] = [];
+  const suspect = (from: string) => {
+    if (m.accepts({ type: 'SUSPECT', incarnation: 5, from, at: m.s.now(), bounds })) accepted.push(from);
+  };
+  suspect('x');
+  m.s.schedule(() => suspect('x'), 1000);
+  m.s.schedule(() => suspect('y'), 2000);
+  m.s.schedule(() => suspect('z'), 3000);
   const seen: Array<[number, string]> = [];
   m.a.subscribe((snap) => seen.push([m.s.now(), String(snap.value)]));
   m.s.flush();
   // k = 2 confirmations (y, z) bring 24 s down to min = 4 s, measured from the start;
   // by then 3 s have passed, so the timer fires 1 s after the second confirmation.
   assert.deepEqual(seen.at(-1), [4000, 'dead']);
-  const accepted = m.emitted.filter((e) => e.type === 'accepted' && e.message === 'suspect');
-  assert.equal(accepted.length, 3, 'the first suspicion and two confirmations are re-gossiped; the repeat is not');
+  assert.deepEqual(accepted, ['x', 'y', 'z'], 'the first suspicion and two confirmations are re-gossiped; the repeat is not');
 });
 
 test('one confirmation re-arms the timer to the shorter remaining time', () => {

@@ -1,0 +1,30 @@
+// Receiving a datagram: decode it (never throws), count it once by outcome, and hand
+// each message to whoever handles its type. A handler that throws costs that message
+// only, never the node.
+import { formatHostPort } from '../membership/address.js';
+import type { Address } from '../transport/transport.js';
+import type { PacketMessage } from '../wire/types.js';
+import type { ShellContext } from './context.js';
+
+export type MessageHandler = (from: Address, m: PacketMessage) => void;
+
+export function receivePacket(ctx: ShellContext, from: Address, data: Uint8Array, handle: MessageHandler): void {
+  const { metrics } = ctx;
+  metrics.packetsReceived.inc({ transport: 'udp' });
+  metrics.bytesReceived.inc({ transport: 'udp' }, data.length);
+  const decoded = ctx.packets.decode(data);
+  metrics.udpPackets.inc({ outcome: decoded.messages.length === 0 ? 'dropped' : decoded.errors.length > 0 ? 'partial' : 'decoded' });
+  for (const err of decoded.errors) {
+    metrics.packetsDropped.inc({ reason: err.reason });
+    ctx.log.debug({ node: ctx.name, from: formatHostPort(from.host, from.port), reason: err.reason, err: err.message }, 'dropped packet');
+  }
+  for (const m of decoded.messages) {
+    metrics.messagesReceived.inc({ type: m.type, transport: 'udp' });
+    try {
+      handle(from, m);
+    } catch (e) {
+      metrics.packetsDropped.inc({ reason: 'handler_error' });
+      ctx.log.error({ node: ctx.name, err: String(e), type: m.type }, 'message handler failed');
+    }
+  }
+}

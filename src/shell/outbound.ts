@@ -1,0 +1,77 @@
+// Sending: messages to a member or an address as UDP packets (with gossip piggybacked
+// or without), and one message on a TCP stream. The only place that counts what goes
+// out and hands bytes to the transport.
+import { type Observable, throwError, timeout } from 'rxjs';
+import type { Member } from '../api.js';
+import { StateError } from '../errors.js';
+import { formatHostPort } from '../membership/address.js';
+import { messageTypeOf } from '../metrics/metrics.js';
+import type { Address, StreamConn } from '../transport/transport.js';
+import type { Ping, StreamMessage } from '../wire/types.js';
+import type { ShellContext } from './context.js';
+
+export type Target = Member | Address;
+
+function addressOf(t: Target): Address {
+  return 'address' in t ? { host: t.address, port: t.port } : t;
+}
+
+export class Outbound {
+  constructor(private readonly ctx: ShellContext) {}
+
+  /** our address as the source fields of a ping or an indirect ping */
+  source(): Pick<Ping, 'sourceAddr' | 'sourcePort' | 'sourceNode'> {
+    const l = this.ctx.core.local;
+    return { sourceAddr: l.addr, sourcePort: l.port, sourceNode: l.name };
+  }
+
+  /** messages to a target with gossip piggybacked up to the UDP buffer size */
+  sendTo(target: Target, msgs: Uint8Array[]): void {
+    const pmax = this.protocolMaxOf(target);
+    this.sendRaw(target, this.ctx.packets.withGossip(msgs, pmax));
+  }
+
+  /** messages to a target as they are */
+  sendRaw(target: Target, msgs: Uint8Array[]): void {
+    const t = this.ctx.transport();
+    if (!t || msgs.length === 0) return;
+    const { metrics } = this.ctx;
+    const to = addressOf(target);
+    const packets = this.ctx.packets.encode(msgs, this.protocolMaxOf(target));
+    for (const m of msgs) metrics.messagesSent.inc({ type: messageTypeOf(m), transport: 'udp' });
+    for (const p of packets) {
+      metrics.packetsSent.inc({ transport: 'udp' });
+      metrics.bytesSent.inc({ transport: 'udp' }, p.length);
+      t.sendPacket(to, p);
+    }
+  }
+
+  /** one message on a stream */
+  writeStream(conn: StreamConn, msg: StreamMessage): void {
+    const bytes = this.ctx.packets.encodeStream(msg);
+    const { metrics } = this.ctx;
+    metrics.packetsSent.inc({ transport: 'tcp' });
+    metrics.messagesSent.inc({ type: msg.type, transport: 'tcp' });
+    metrics.bytesSent.inc({ transport: 'tcp' }, bytes.length);
+    conn.write(bytes);
+  }
+
+  /** open a stream, giving up after TCPTimeout (memberlist's DialTimeout): a dial into a partition may never be answered */
+  dial(to: Address): Observable<StreamConn> {
+    const t = this.ctx.transport();
+    if (!t) return throwError(() => new StateError('not started'));
+    const { tcpTimeout } = this.ctx.config;
+    return t.dial(to).pipe(
+      timeout({
+        first: tcpTimeout,
+        scheduler: this.ctx.scheduler,
+        with: () => throwError(() => new Error(`connect to ${formatHostPort(to.host, to.port)} timed out after ${tcpTimeout} ms`)),
+      }),
+    );
+  }
+
+  /** CRC only when the peer's PMax says it understands it (protocol 5); unknown addresses get none */
+  private protocolMaxOf(target: Target): number {
+    return 'name' in target ? this.ctx.core.protocolMax(target.name) : 0;
+  }
+}

@@ -1,0 +1,52 @@
+// Answering probes: a ping gets an ack; an indirect ping (ping-req) makes us ping the
+// target for the requester and relay its ack, or a nack when the requester asked for
+// one (Lifeguard) and the target stayed silent.
+import { filter, map, race, take, takeUntil, timer, type Subscription } from 'rxjs';
+import { addrToString } from '../membership/address.js';
+import type { Address } from '../transport/transport.js';
+import { encodeMessage } from '../wire/messages.js';
+import type { IndirectPing, Ping } from '../wire/types.js';
+import type { ShellContext } from './context.js';
+import type { Outbound } from './outbound.js';
+
+/** where to answer: the source fields when given (a relayed ping), else the sender */
+export function replyAddress(from: Address, m: { sourceAddr?: Uint8Array | null; sourcePort?: number }): Address {
+  if (m.sourceAddr && m.sourceAddr.length > 0 && m.sourcePort) return { host: addrToString(m.sourceAddr), port: m.sourcePort };
+  return from;
+}
+
+export function answerPing(ctx: ShellContext, out: Outbound, from: Address, p: Ping): void {
+  // A ping for another name: a probe meant for a node that used to live here.
+  if (p.node !== '' && p.node !== ctx.name) return;
+  out.sendTo(replyAddress(from, p), [encodeMessage({ type: 'ack', seqNo: p.seqNo, payload: null })]);
+}
+
+/** ping the target for the requester; the subscription ends with the answer or the probe timeout */
+export function relayIndirectPing(ctx: ShellContext, out: Outbound, from: Address, req: IndirectPing): Subscription | undefined {
+  if (!req.target || (req.target.length !== 4 && req.target.length !== 16)) {
+    ctx.metrics.packetsDropped.inc({ reason: 'malformed' });
+    return undefined;
+  }
+  const requester = replyAddress(from, req);
+  const target: Address = { host: addrToString(req.target), port: req.port === 0 ? ctx.core.local.port : req.port };
+  const seqNo = ctx.nextSeqNo();
+  // Listen before sending: on the in-memory network the ack can arrive synchronously.
+  const acked$ = ctx.acks$.pipe(
+    filter((a) => a.seqNo === seqNo),
+    take(1),
+    map(() => true),
+  );
+  const sub = race(acked$, timer(ctx.config.probeTimeout, ctx.scheduler).pipe(map(() => false)))
+    .pipe(takeUntil(ctx.stopped$))
+    .subscribe((ok) => {
+      if (ok) {
+        ctx.metrics.indirectPings.inc({ result: 'acked' });
+        out.sendTo(requester, [encodeMessage({ type: 'ack', seqNo: req.seqNo, payload: null })]);
+      } else if (req.nack) {
+        ctx.metrics.indirectPings.inc({ result: 'nacked' });
+        out.sendTo(requester, [encodeMessage({ type: 'nack', seqNo: req.seqNo })]);
+      } else ctx.metrics.indirectPings.inc({ result: 'timeout' });
+    });
+  out.sendTo(target, [encodeMessage({ type: 'ping', seqNo, node: req.node, ...out.source() })]);
+  return sub;
+}

@@ -1,0 +1,309 @@
+// The SWIM + Lifeguard core, sans IO (after foca and swift-cluster-membership): inputs
+// are method calls (a gossip message that arrived, a probe that failed, a push-pull
+// that came in, the probe tick asking for its next target), outputs go to a narrow
+// port (queue this gossip, emit this member event, the view changed). No socket, no
+// Subject, no process, no wall clock: time comes from the injected `now` and the
+// actors' injected clock, so the same code runs on UDP and under virtual time.
+import type { InspectionEvent, Observer } from 'xstate';
+import type { Member, MemberEvent, MemberState } from '../api.js';
+import type { XStateClock } from '../clock.js';
+import type { ProtocolConfig } from '../config.js';
+import { addrToString, formatHostPort } from '../membership/address.js';
+import type { MemberChange } from '../../machines/member.js';
+import type { Alive, Dead, GossipMessage, PushNodeState, Suspect } from '../wire/types.js';
+import { Awareness } from './awareness.js';
+import { suspicionBounds } from './formulas.js';
+import { LocalNode, type LocalNodeInit } from './local-node.js';
+import { protocolIncompatibility } from './push-pull.js';
+import { Registry } from './registry.js';
+import { judgeAlive, judgeDead, judgeSuspect, normalizeAlive, pushRecordToMessage, type View } from './rules.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn';
+
+/** Where the core's decisions go. The shell implements it. */
+export interface CorePort {
+  /** queue a gossip message about node `key`; a newer one about the same node replaces it */
+  gossip(key: string, msg: GossipMessage, onDone?: (why: 'transmitted' | 'replaced' | 'dropped') => void): void;
+  /** a membership change of a remote member */
+  event(e: MemberEvent): void;
+  /** the member view changed (a member, or our own incarnation); once per change */
+  viewChanged(): void;
+  /** we refuted an accusation of ourselves: Lifeguard counts it, our incarnation rose */
+  refuted(): void;
+  /** an independent confirmation of a suspicion we hold */
+  confirmed(): void;
+  log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface CoreOptions {
+  config: ProtocolConfig;
+  local: LocalNodeInit;
+  /** protocol time in ms (the scheduler's clock) */
+  now: () => number;
+  /** the same time, as XState's clock for the member actors' timers */
+  clock: XStateClock;
+  random: () => number;
+  port: CorePort;
+  inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void);
+}
+
+const CHANGE_TO_EVENT: Record<MemberChange, MemberEvent['type']> = {
+  suspected: 'suspected',
+  recovered: 'recovered',
+  failed: 'failed',
+  left: 'left',
+  joined: 'joined',
+  updated: 'updated',
+};
+
+export class SwimCore {
+  readonly local: LocalNode;
+  readonly awareness: Awareness;
+  private readonly registry: Registry;
+  private readonly cfg: ProtocolConfig;
+  private readonly port: CorePort;
+  private readonly now: () => number;
+
+  constructor(opts: CoreOptions) {
+    this.cfg = opts.config;
+    this.port = opts.port;
+    this.now = opts.now;
+    this.local = new LocalNode(opts.local);
+    this.awareness = new Awareness(opts.config.awarenessMaxMultiplier);
+    this.registry = new Registry({
+      clock: opts.clock,
+      random: opts.random,
+      ...(opts.inspect ? { inspect: opts.inspect } : {}),
+      onChange: (change, member) => this.port.event({ type: CHANGE_TO_EVENT[change], member, at: this.now() }),
+      onExpired: (name, incarnation) => {
+        // The timer fired inside the actor; gossip the verdict as memberlist does.
+        this.port.gossip(name, { type: 'dead', incarnation, node: name, from: this.local.name });
+        this.port.viewChanged();
+      },
+    });
+  }
+
+  // ---- inputs ----
+
+  /** a gossip message (alive, suspect, dead) from the network or a push-pull */
+  receive(msg: GossipMessage): void {
+    if (msg.type === 'alive') this.onAlive(msg);
+    else if (msg.type === 'suspect') this.onSuspect(msg);
+    else this.onDead(msg);
+  }
+
+  /** our own probe of `name` failed: suspect it as if we had received the message */
+  probeFailed(name: string): void {
+    const m = this.registry.view(name);
+    if (!m) return;
+    this.onSuspect({ type: 'suspect', incarnation: m.incarnation, node: name, from: this.local.name });
+  }
+
+  /**
+   * Merge a remote push-pull state (§8.1), after memberlist's version check. Returns
+   * why it was refused, or null when merged.
+   */
+  mergePushPull(nodes: readonly PushNodeState[]): string | null {
+    const why = protocolIncompatibility(nodes, this.pushState());
+    if (why) return why;
+    for (const r of nodes) {
+      const msg = pushRecordToMessage(r, this.local.name);
+      if (msg) this.receive(msg);
+      else this.port.log('debug', 'ignoring push-pull record with unknown state', { member: r.name, state: r.state });
+    }
+    return null;
+  }
+
+  /** the probe tick: the next member to probe; memberlist reaps the dead when the order wraps */
+  nextProbeTarget(): Member | undefined {
+    return this.registry.nextProbeTarget(() => this.reap());
+  }
+
+  /** the address we advertise, once bound */
+  setAddress(addr: Uint8Array, port: number): void {
+    this.local.setAddress(addr, port);
+    this.port.viewChanged();
+  }
+
+  /** new metadata, one incarnation up; gossiped when `announce` (the node is running) */
+  setMeta(meta: Uint8Array, announce: boolean): void {
+    const alive = this.local.setMeta(meta);
+    if (announce) this.port.gossip(this.local.name, alive);
+    this.port.viewChanged();
+  }
+
+  /**
+   * Start leaving: from now on we let our own death stand. Returns memberlist's leave
+   * message (dead about us, from us) for the shell to gossip and wait on.
+   */
+  leave(): Dead {
+    this.local.markLeaving();
+    this.port.viewChanged();
+    return { type: 'dead', incarnation: this.local.incarnation, node: this.local.name, from: this.local.name };
+  }
+
+  stop(): void {
+    this.registry.stop();
+  }
+
+  // ---- reads: all from the actors ----
+
+  get size(): number {
+    return this.registry.size;
+  }
+
+  get aliveCount(): number {
+    return this.registry.aliveCount;
+  }
+
+  member(name: string): Member | undefined {
+    return name === this.local.name ? this.local.toMember() : this.registry.member(name);
+  }
+
+  /** this node first, then every remote member still listed */
+  members(): Member[] {
+    return [this.local.toMember(), ...this.registry.list()];
+  }
+
+  remoteMembers(): Member[] {
+    return this.registry.list();
+  }
+
+  countByState(): Record<MemberState, number> {
+    const c: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+    c[this.local.leaving ? 'left' : 'alive']++;
+    this.registry.countInto(c);
+    return c;
+  }
+
+  /** raw protocol versions of a member, for feature checks (CRC, nack, TCP ping) */
+  protocolMax(name: string): number {
+    return this.registry.vsnOf(name)?.[1] ?? 0;
+  }
+
+  failedMembers(): Member[] {
+    return this.registry.failed();
+  }
+
+  randomMembers(k: number, states: readonly MemberState[], exclude?: ReadonlySet<string>): Member[] {
+    return this.registry.randomMembers(k, states, exclude);
+  }
+
+  /** alive, suspect, or dead/left within GossipToTheDeadTime (so they can refute) */
+  gossipTargets(k: number): Member[] {
+    return this.registry.gossipTargets(k, this.now(), this.cfg.gossipToTheDeadTime);
+  }
+
+  /** every node we know, self included, as push-pull records */
+  pushState(): PushNodeState[] {
+    return [this.local.pushState(), ...this.registry.pushState()];
+  }
+
+  /** the actor of one member, for tests and the inspector */
+  actorOf(name: string) {
+    return this.registry.actor(name);
+  }
+
+  // ---- the rules, carried out ----
+
+  private view(): View {
+    const l = this.local;
+    return {
+      local: { name: l.name, addr: l.addr, port: l.port, meta: l.meta, vsn: l.vsn, incarnation: l.incarnation, leaving: l.leaving },
+      member: (name) => this.registry.view(name),
+      now: this.now(),
+      deadNodeReclaimTime: this.cfg.deadNodeReclaimTime,
+    };
+  }
+
+  private onAlive(raw: Alive): void {
+    const verdict = judgeAlive(this.view(), raw);
+    const a = normalizeAlive(raw, this.local.port);
+    const regossip: Alive = { ...raw, addr: a.addr, port: a.port };
+    switch (verdict.action) {
+      case 'ignore':
+        if (verdict.why === 'invalid_vsn') this.port.log('debug', 'ignoring alive with invalid vsn', { member: raw.node });
+        return;
+      case 'name_conflict':
+        this.port.log('warn', 'another node claims our name', { member: raw.node, address: addrToString(a.addr), port: a.port });
+        return;
+      case 'address_conflict': {
+        const known = this.registry.view(raw.node)!;
+        this.port.log('warn', 'conflicting address for member', {
+          member: raw.node,
+          known: formatHostPort(addrToString(known.addr), known.port),
+          claimed: formatHostPort(addrToString(a.addr), a.port),
+        });
+        return;
+      }
+      case 'refute':
+        return this.refute(verdict.accused);
+      case 'create': {
+        const member = this.registry.create(raw.node, { addr: a.addr, port: a.port, meta: a.meta, vsn: a.vsn, incarnation: a.incarnation, at: this.now() });
+        this.port.event({ type: 'joined', member, at: this.now() });
+        this.port.gossip(raw.node, regossip);
+        this.port.viewChanged();
+        return;
+      }
+      case 'deliver': {
+        const info = { addr: a.addr, port: a.port, meta: a.meta, vsn: a.vsn };
+        const ok = this.registry.deliver(raw.node, { type: 'ALIVE', incarnation: a.incarnation, at: this.now(), replace: verdict.replace, ...info });
+        if (!ok) return;
+        this.port.gossip(raw.node, regossip);
+        this.port.viewChanged();
+      }
+    }
+  }
+
+  private onSuspect(s: Suspect): void {
+    const verdict = judgeSuspect(this.view(), s);
+    if (verdict.action === 'refute') return this.refute(verdict.accused);
+    if (verdict.action === 'ignore') return;
+    const wasSuspect = this.registry.view(s.node)!.state === 'suspect';
+    const bounds = suspicionBounds(this.cfg, this.registry.size);
+    if (!this.registry.deliver(s.node, { type: 'SUSPECT', incarnation: s.incarnation, from: s.from, at: this.now(), bounds })) return;
+    if (wasSuspect) this.port.confirmed();
+    this.port.gossip(s.node, s);
+    this.port.viewChanged();
+  }
+
+  private onDead(d: Dead): void {
+    const verdict = judgeDead(this.view(), d);
+    if (verdict.action === 'refute') return this.refute(verdict.accused);
+    if (verdict.action === 'ignore') return;
+    if (!this.registry.deliver(d.node, { type: 'DEAD', incarnation: d.incarnation, from: d.from, at: this.now() })) return;
+    this.port.gossip(d.node, d);
+    this.port.viewChanged();
+  }
+
+  /** raise our incarnation above an accusation and gossip alive (§11.4); Lifeguard counts it */
+  private refute(accused: number): void {
+    const alive = this.local.refute(accused);
+    this.awareness.apply(1);
+    this.port.refuted();
+    this.port.gossip(this.local.name, alive);
+    this.port.viewChanged();
+  }
+
+  /**
+   * memberlist forgets members dead or left for GossipToTheDeadTime; Serf keeps listing
+   * them (and retrying the failed) until ReconnectTimeout, the left until TombstoneTimeout.
+   */
+  private reap(): void {
+    const now = this.now();
+    let changed = false;
+    for (const d of this.registry.departed()) {
+      let reaped = d.reaped;
+      if (!reaped && now - d.since >= this.cfg.gossipToTheDeadTime) {
+        this.registry.deliver(d.name, { type: 'REAP' });
+        reaped = changed = true;
+      }
+      const keep = d.state === 'left' ? this.cfg.tombstoneTimeout : this.cfg.reconnectTimeout;
+      if (reaped && now - d.since >= keep) {
+        this.registry.forget(d.name);
+        changed = true;
+      }
+    }
+    if (changed) this.port.viewChanged();
+  }
+}

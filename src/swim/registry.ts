@@ -1,0 +1,277 @@
+// The member registry: one XState actor per remote member, and nothing else about
+// members. Every list, count, probe target and gossip target is read from the actors'
+// snapshots when asked; the only other structure is the probe order (names only).
+// Changes are learnt from what the machine emits, never by diffing a copy.
+import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import type { Member, MemberState } from '../api.js';
+import type { XStateClock } from '../clock.js';
+import { addrToString } from '../membership/address.js';
+import { decodeTags } from '../membership/tags.js';
+import { memberMachine, type MemberChange, type MemberContext, type MemberEvent as MachineEvent } from '../../machines/member.js';
+import type { PushNodeState } from '../wire/types.js';
+import { WireState } from '../wire/types.js';
+import type { MemberView } from './rules.js';
+
+export type MemberActor = Actor<typeof memberMachine>;
+
+export interface RegistryDeps {
+  clock: XStateClock;
+  random: () => number;
+  inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void);
+  /** a member changed on its own (its suspicion timer ran out) */
+  onExpired(name: string, incarnation: number): void;
+  /** a change users see: the actor's snapshot is already the new one */
+  onChange(change: MemberChange, member: Member): void;
+}
+
+export interface NewMember {
+  addr: Uint8Array;
+  port: number;
+  meta: Uint8Array;
+  vsn: Uint8Array;
+  incarnation: number;
+  at: number;
+}
+
+function stateOf(a: MemberActor): MemberState {
+  return a.getSnapshot().value as MemberState;
+}
+
+function isLive(s: MemberState): boolean {
+  return s === 'alive' || s === 'suspect';
+}
+
+export function memberFromContext(c: MemberContext, state: MemberState): Member {
+  const tags = decodeTags(c.meta);
+  return {
+    name: c.name,
+    address: addrToString(c.addr),
+    port: c.port,
+    state,
+    incarnation: c.incarnation,
+    meta: c.meta,
+    ...(tags ? { tags } : {}),
+    vsn: [...c.vsn],
+    stateChangedAt: c.stateChangedAt,
+  };
+}
+
+export class Registry {
+  private readonly actors = new Map<string, MemberActor>();
+  private probeOrder: string[] = [];
+  private probeIndex = 0;
+  /** live/departing split for gossip sampling, dropped on every change */
+  private liveness: { live: MemberActor[]; departing: MemberActor[] } | undefined;
+
+  constructor(private readonly deps: RegistryDeps) {}
+
+  /** memberlist's n: the local node plus every member it has not forgotten */
+  get size(): number {
+    let n = 1;
+    for (const a of this.actors.values()) if (!a.getSnapshot().context.reaped) n++;
+    return n;
+  }
+
+  /** the local node plus every alive or suspect member */
+  get aliveCount(): number {
+    let n = 1;
+    for (const a of this.actors.values()) if (isLive(stateOf(a))) n++;
+    return n;
+  }
+
+  has(name: string): boolean {
+    return this.actors.has(name);
+  }
+
+  member(name: string): Member | undefined {
+    const a = this.actors.get(name);
+    return a ? this.toMember(a) : undefined;
+  }
+
+  view(name: string): MemberView | undefined {
+    const a = this.actors.get(name);
+    if (!a) return undefined;
+    const c = a.getSnapshot().context;
+    return { state: stateOf(a), incarnation: c.incarnation, addr: c.addr, port: c.port, stateChangedAt: c.stateChangedAt, reaped: c.reaped };
+  }
+
+  vsnOf(name: string): Uint8Array | undefined {
+    return this.actors.get(name)?.getSnapshot().context.vsn;
+  }
+
+  /** the actors, for the inspector and tests; read-only use */
+  actor(name: string): MemberActor | undefined {
+    return this.actors.get(name);
+  }
+
+  list(): Member[] {
+    return [...this.actors.values()].map((a) => this.toMember(a));
+  }
+
+  countInto(c: Record<MemberState, number>): void {
+    for (const a of this.actors.values()) c[stateOf(a)]++;
+  }
+
+  /** failed members worth a reconnect attempt (Serf keeps them after memberlist forgets them) */
+  failed(): Member[] {
+    const out: Member[] = [];
+    for (const a of this.actors.values()) if (stateOf(a) === 'dead') out.push(this.toMember(a));
+    return out;
+  }
+
+  /** push-pull records of every member memberlist still knows */
+  pushState(): PushNodeState[] {
+    const out: PushNodeState[] = [];
+    for (const [name, a] of this.actors) {
+      const { context: c } = a.getSnapshot();
+      if (c.reaped) continue;
+      out.push({ name, addr: c.addr, port: c.port, meta: c.meta, incarnation: c.incarnation, state: WireState[stateOf(a)], vsn: c.vsn });
+    }
+    return out;
+  }
+
+  create(name: string, m: NewMember): Member {
+    const actor = createActor(memberMachine, {
+      input: { name, ...m },
+      clock: this.deps.clock,
+      systemId: `member:${name}`,
+      ...(this.deps.inspect ? { inspect: this.deps.inspect } : {}),
+    });
+    this.actors.set(name, actor);
+    actor.on('suspicionExpired', (ev) => this.deps.onExpired(name, ev.incarnation));
+    actor.on('changed', (ev) => {
+      this.liveness = undefined;
+      // A forgotten member that returns is a newcomer to the probe order again.
+      if (ev.change === 'joined' && !this.probeOrder.includes(name)) this.insertIntoProbeOrder(name);
+      this.deps.onChange(ev.change, this.toMember(actor));
+    });
+    actor.start();
+    this.insertIntoProbeOrder(name);
+    this.liveness = undefined;
+    return this.toMember(actor);
+  }
+
+  /** at a random position, so a newcomer is probed within one pass */
+  private insertIntoProbeOrder(name: string): void {
+    const pos = Math.floor(this.deps.random() * (this.probeOrder.length + 1));
+    this.probeOrder.splice(pos, 0, name);
+    if (pos < this.probeIndex) this.probeIndex++;
+  }
+
+  /** hand an event to a member's actor; true when the machine accepted it */
+  deliver(name: string, event: MachineEvent): boolean {
+    const a = this.actors.get(name);
+    if (!a) return false;
+    const before = a.getSnapshot();
+    a.send(event);
+    // XState keeps the snapshot object when no transition was taken.
+    if (a.getSnapshot() === before) return false;
+    this.liveness = undefined;
+    return true;
+  }
+
+  // ---- probe order: randomized round robin, reshuffled at every wrap ----
+
+  /**
+   * The next member to probe (alive or suspect), or undefined. At each wrap, `onWrap`
+   * runs first (memberlist reaps the dead there) and the order is reshuffled.
+   */
+  nextProbeTarget(onWrap: () => void): Member | undefined {
+    for (let checked = 0; checked <= this.probeOrder.length; checked++) {
+      if (this.probeIndex >= this.probeOrder.length) {
+        onWrap();
+        this.probeOrder = this.probeOrder.filter((n) => this.actors.has(n) && !this.actors.get(n)!.getSnapshot().context.reaped);
+        this.shuffle(this.probeOrder);
+        this.probeIndex = 0;
+        if (this.probeOrder.length === 0) return undefined;
+      }
+      const a = this.actors.get(this.probeOrder[this.probeIndex++]!);
+      if (a && isLive(stateOf(a))) return this.toMember(a);
+    }
+    return undefined;
+  }
+
+  /** dead or left members, with how long ago they changed and whether memberlist forgot them */
+  departed(): Array<{ name: string; state: 'dead' | 'left'; since: number; reaped: boolean }> {
+    const out: Array<{ name: string; state: 'dead' | 'left'; since: number; reaped: boolean }> = [];
+    for (const [name, a] of this.actors) {
+      const s = stateOf(a);
+      if (s !== 'dead' && s !== 'left') continue;
+      const c = a.getSnapshot().context;
+      out.push({ name, state: s, since: c.stateChangedAt, reaped: c.reaped });
+    }
+    return out;
+  }
+
+  /** stop and drop a member entirely (Serf's reconnect/tombstone timeout ran out) */
+  forget(name: string): void {
+    this.actors.get(name)?.stop();
+    this.actors.delete(name);
+    this.liveness = undefined;
+  }
+
+  /** up to k random members in the given states, excluding some names */
+  randomMembers(k: number, states: readonly MemberState[], exclude: ReadonlySet<string> = new Set()): Member[] {
+    const pool: MemberActor[] = [];
+    for (const [name, a] of this.actors) if (states.includes(stateOf(a)) && !exclude.has(name)) pool.push(a);
+    return this.sample(pool, k).map((a) => this.toMember(a));
+  }
+
+  /** gossip targets: alive, suspect, or dead/left for less than `deadWindowMs` */
+  gossipTargets(k: number, now: number, deadWindowMs: number): Member[] {
+    const { live, departing } = this.byLiveness();
+    const recent = departing.filter((a) => now - a.getSnapshot().context.stateChangedAt < deadWindowMs);
+    const n = live.length + recent.length;
+    // Rejection sampling of k indexes: k is tiny (GossipNodes) and n may be large.
+    const picked = new Set<number>();
+    const out: Member[] = [];
+    while (out.length < Math.min(k, n)) {
+      const i = Math.floor(this.deps.random() * n);
+      if (picked.has(i)) continue;
+      picked.add(i);
+      out.push(this.toMember(i < live.length ? live[i]! : recent[i - live.length]!));
+    }
+    return out;
+  }
+
+  stop(): void {
+    for (const a of this.actors.values()) a.stop();
+    this.actors.clear();
+    this.probeOrder = [];
+    this.liveness = undefined;
+  }
+
+  private byLiveness(): { live: MemberActor[]; departing: MemberActor[] } {
+    if (!this.liveness) {
+      const live: MemberActor[] = [];
+      const departing: MemberActor[] = [];
+      for (const a of this.actors.values()) {
+        if (isLive(stateOf(a))) live.push(a);
+        else if (!a.getSnapshot().context.reaped) departing.push(a);
+      }
+      this.liveness = { live, departing };
+    }
+    return this.liveness;
+  }
+
+  /** k distinct random elements (a partial Fisher-Yates: O(k), not O(n), random draws) */
+  private sample<T>(xs: T[], k: number): T[] {
+    const n = Math.min(k, xs.length);
+    for (let i = 0; i < n; i++) {
+      const j = i + Math.floor(this.deps.random() * (xs.length - i));
+      [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+    }
+    return xs.slice(0, n);
+  }
+
+  private shuffle<T>(xs: T[]): void {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = Math.floor(this.deps.random() * (i + 1));
+      [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+    }
+  }
+
+  private toMember(a: MemberActor): Member {
+    return memberFromContext(a.getSnapshot().context, stateOf(a));
+  }
+}

@@ -1,0 +1,148 @@
+// The rules that sit around the member machine in memberlist (wire spec §11, state.go):
+// messages about unknown names, messages about ourselves (refutation), address
+// conflicts and reclaim, and how a push-pull record becomes a message. Pure functions
+// of (view, message) that return a verdict; the core carries the verdict out. The
+// machine then decides incarnation order: nothing here repeats its guards.
+import type { MemberState } from '../api.js';
+import type { Alive, Dead, GossipMessage, PushNodeState, Suspect } from '../wire/types.js';
+import { WireState } from '../wire/types.js';
+
+export interface LocalView {
+  name: string;
+  addr: Uint8Array;
+  port: number;
+  meta: Uint8Array;
+  vsn: Uint8Array;
+  incarnation: number;
+  leaving: boolean;
+}
+
+/** what the rules need of a member, read from its actor's snapshot */
+export interface MemberView {
+  state: MemberState;
+  incarnation: number;
+  addr: Uint8Array;
+  port: number;
+  stateChangedAt: number;
+  /** forgotten by memberlist, still listed for Serf: treated as unknown */
+  reaped: boolean;
+}
+
+export interface View {
+  local: LocalView;
+  member(name: string): MemberView | undefined;
+  now: number;
+  /** 0 = never reclaim a dead member's name for a new address */
+  deadNodeReclaimTime: number;
+}
+
+export type AliveVerdict =
+  | { action: 'ignore'; why: 'leaving' | 'invalid_vsn' | 'old_self' | 'own_announcement' | 'unknown_at_incarnation_0' }
+  /** another node claims our name from another address */
+  | { action: 'name_conflict' }
+  /** a known member's name from another address, and the member may not be replaced */
+  | { action: 'address_conflict' }
+  | { action: 'refute'; accused: number }
+  | { action: 'create' }
+  /** hand it to the member's actor; `replace`: accept at any incarnation */
+  | { action: 'deliver'; replace: boolean };
+
+export type AccusationVerdict =
+  | { action: 'ignore'; why: 'old_self' | 'leaving' | 'unknown' }
+  | { action: 'refute'; accused: number }
+  | { action: 'deliver' };
+
+const EMPTY = new Uint8Array(0);
+
+export function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  const x = a ?? EMPTY;
+  const y = b ?? EMPTY;
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/** memberlist ignores an alive whose Vsn is malformed (§10.2); we also refuse short ones. */
+export function vsnIsValid(vsn: Uint8Array | null): boolean {
+  if (!vsn || vsn.length === 0) return true;
+  if (vsn.length !== 6) return false;
+  const [pmin, pmax] = vsn as unknown as [number, number];
+  return !(pmin === 0 || pmax === 0 || pmin > pmax);
+}
+
+/** an alive as we store it: no nulls, port 0 meaning "the port we use" */
+export function normalizeAlive(a: Alive, localPort: number): Alive & { addr: Uint8Array; meta: Uint8Array; vsn: Uint8Array } {
+  return { ...a, addr: a.addr ?? EMPTY, port: a.port === 0 ? localPort : a.port, meta: a.meta ?? EMPTY, vsn: a.vsn ?? EMPTY };
+}
+
+/** the incarnation that refutes an accusation at `accused`: above both it and ours */
+export function refutingIncarnation(current: number, accused: number): number {
+  return Math.max(current + 1, accused + 1);
+}
+
+/** memberlist's aliveNode, before the incarnation check the machine makes */
+export function judgeAlive(view: View, raw: Alive): AliveVerdict {
+  const { local } = view;
+  if (raw.node === local.name && local.leaving) return { action: 'ignore', why: 'leaving' };
+  if (!vsnIsValid(raw.vsn)) return { action: 'ignore', why: 'invalid_vsn' };
+  const a = normalizeAlive(raw, local.port);
+  if (a.node === local.name) {
+    if (!sameBytes(a.addr, local.addr) || a.port !== local.port) return { action: 'name_conflict' };
+    if (a.incarnation < local.incarnation) return { action: 'ignore', why: 'old_self' };
+    // Our own announcement coming back to us.
+    if (a.incarnation === local.incarnation && sameBytes(a.meta, local.meta) && sameBytes(a.vsn, local.vsn)) {
+      return { action: 'ignore', why: 'own_announcement' };
+    }
+    return { action: 'refute', accused: a.incarnation };
+  }
+  const m = view.member(a.node);
+  if (!m || m.reaped) {
+    // memberlist first stores an unknown node as dead with incarnation 0, so an alive
+    // with incarnation 0 never creates a member.
+    if (a.incarnation === 0) return { action: 'ignore', why: 'unknown_at_incarnation_0' };
+    return m ? { action: 'deliver', replace: true } : { action: 'create' };
+  }
+  if (sameBytes(m.addr, a.addr) && m.port === a.port) return { action: 'deliver', replace: false };
+  const reclaimable = m.state === 'dead' && view.deadNodeReclaimTime > 0 && view.now - m.stateChangedAt > view.deadNodeReclaimTime;
+  if (m.state === 'left' || reclaimable) return { action: 'deliver', replace: true };
+  return { action: 'address_conflict' };
+}
+
+/** memberlist's suspectNode, before the machine's checks */
+export function judgeSuspect(view: View, s: Suspect): AccusationVerdict {
+  if (s.node === view.local.name) {
+    if (s.incarnation < view.local.incarnation) return { action: 'ignore', why: 'old_self' };
+    return { action: 'refute', accused: s.incarnation };
+  }
+  const m = view.member(s.node);
+  return !m || m.reaped ? { action: 'ignore', why: 'unknown' } : { action: 'deliver' };
+}
+
+/** memberlist's deadNode, before the machine's checks; a leaving node lets its own death stand */
+export function judgeDead(view: View, d: Dead): AccusationVerdict {
+  if (d.node === view.local.name) {
+    if (d.incarnation < view.local.incarnation) return { action: 'ignore', why: 'old_self' };
+    if (view.local.leaving) return { action: 'ignore', why: 'leaving' };
+    return { action: 'refute', accused: d.incarnation };
+  }
+  const m = view.member(d.node);
+  return !m || m.reaped ? { action: 'ignore', why: 'unknown' } : { action: 'deliver' };
+}
+
+/**
+ * memberlist's mergeState (§8.1): a push-pull record as the message it stands for. A
+ * remote "dead" only ever makes us suspect (we check for ourselves); "left" is the
+ * member's own leave. Unknown states are skipped.
+ */
+export function pushRecordToMessage(r: PushNodeState, localName: string): GossipMessage | null {
+  const base = { incarnation: r.incarnation, node: r.name };
+  switch (r.state) {
+    case WireState.alive:
+      return { type: 'alive', ...base, addr: r.addr, port: r.port, meta: r.meta, vsn: r.vsn };
+    case WireState.left:
+      return { type: 'dead', ...base, from: r.name };
+    case WireState.dead:
+    case WireState.suspect:
+      return { type: 'suspect', ...base, from: localName };
+    default:
+      return null;
+  }
+}
