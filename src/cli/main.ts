@@ -162,11 +162,11 @@ program
   .option('--nodes <n>', 'cluster size', intArg('--nodes', 2, 5000), 100)
   .option('--loss <p>', 'probability that a datagram is lost', probability, 0)
   .addOption(new Option('--profile <profile>', 'memberlist timing preset').choices(PROFILES as string[]).default('lan'))
-  .option('--crash <k>', 'nodes to crash 10 s into the run', intArg('--crash', 0, 5000), 1)
+  .option('--crash <k>', 'nodes to crash 10 s into the run (at most --nodes minus 1: node-0 and the late joiner survive)', intArg('--crash', 0, 5000), 1)
   .option('--seed <s>', 'random seed (same seed, same run)', intArg('--seed', 0, 2 ** 31 - 1), 1)
-  .option('--duration <d>', 'protocol time to run after convergence (e.g. 120s, 2m)', durationArg, 120_000)
+  .addOption(new Option('--duration <d>', 'protocol time to run after convergence (e.g. 120s, 2m; at least 11s, 6s with --crash 0)').argParser(durationArg).default(120_000, '120s'))
   .option('--json', 'print the report as JSON', false)
-  .option('--svg <file>', 'write a chart of members seen alive over time')
+  .option('--svg <file>', 'write a chart of members seen alive over time, the join, the crash and its detection (creates the folder)')
   .action(async (o: { nodes: number; loss: number; profile: 'lan' | 'wan' | 'local'; crash: number; seed: number; duration: number; json: boolean; svg?: string }) => {
     const { runSimulate } = await import('./simulate.js');
     process.exitCode = await runSimulate({ ...o, durationMs: o.duration });
