@@ -16,26 +16,29 @@ test('two nodes join over real UDP/TCP; stop() leaves no handles, timers or open
   const before = handles();
   const a = createNode({ name: 'a', bind: '127.0.33.1:0', profile: 'local' });
   const b = createNode({ name: 'b', bind: '127.0.33.2:0', profile: 'local' });
-  await a.start();
-  await b.start();
-  assert.ok(a.address && a.address.port > 0);
-  const joined = firstValueFrom(a.events$.pipe(filter((e) => e.type === 'joined'), take(1)));
-  assert.equal(await b.join([`${a.address!.host}:${a.address!.port}`]), 1);
-  const ev = await joined;
-  assert.equal(ev.member.name, 'b');
+  let completed: Promise<unknown> | undefined;
+  try {
+    await a.start();
+    await b.start();
+    assert.ok(a.address && a.address.port > 0);
+    const joined = firstValueFrom(a.events$.pipe(filter((e) => e.type === 'joined'), take(1)));
+    assert.equal(await b.join([`${a.address!.host}:${a.address!.port}`]), 1);
+    const ev = await joined;
+    assert.equal(ev.member.name, 'b');
 
-  // members$ replays the current list to a late subscriber.
-  const list = await firstValueFrom(b.members$);
-  assert.deepEqual(list.map((m) => `${m.name}:${m.state}`).sort(), ['a:alive', 'b:alive']);
+    // members$ replays the current list to a late subscriber.
+    const list = await firstValueFrom(b.members$);
+    assert.deepEqual(list.map((m) => `${m.name}:${m.state}`).sort(), ['a:alive', 'b:alive']);
 
-  // Let probes, gossip and acks run for a while on real sockets.
-  await sleep(2500);
-  const metrics = await a.metrics.registry.getSingleMetricAsString('rxswim_probes_total');
-  assert.match(metrics, /rxswim_probes_total\{outcome="direct"\} [1-9]/);
-
-  const completed = firstValueFrom(a.events$.pipe(toArray()));
-  await b.stop();
-  await a.stop();
+    // Let probes, gossip and acks run for a while on real sockets.
+    await sleep(2500);
+    const metrics = await a.metrics.registry.getSingleMetricAsString('rxswim_probes_total');
+    assert.match(metrics, /rxswim_probes_total\{outcome="direct"\} [1-9]/);
+    completed = firstValueFrom(a.events$.pipe(toArray()));
+  } finally {
+    await b.stop();
+    await a.stop();
+  }
   await completed; // events$ completes on stop
   await new Promise((r) => setImmediate(r));
   const after = handles();

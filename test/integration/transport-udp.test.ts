@@ -89,10 +89,13 @@ test('datagram round trip between two transports', opts, async () => {
 
 test('sendPacket never throws; failures are counted', opts, async () => {
   const a = await createUdpTcpTransport({ host: HOST, port: 0 });
-  a.sendPacket({ host: HOST, port: 9 }, new Uint8Array(70000)); // EMSGSIZE, reported in the callback
-  await sleep(50);
-  assert.equal(a.sendErrors, 1);
-  await a.close();
+  try {
+    a.sendPacket({ host: HOST, port: 9 }, new Uint8Array(70000)); // EMSGSIZE, reported in the callback
+    await sleep(50);
+    assert.equal(a.sendErrors, 1);
+  } finally {
+    await a.close();
+  }
   a.sendPacket({ host: HOST, port: 9 }, bytes('x')); // after close
   assert.equal(a.sendErrors, 2);
 });
@@ -107,18 +110,24 @@ async function burstPair(count: number, recvBuffer: number): Promise<{ plain: nu
     // kernel refused; the transport's request would be refused too
   }
   let plainCount = 0;
-  plain.on('message', () => plainCount++);
-  await burstFromChild((plain.address() as net.AddressInfo).port, count);
-  await settle(() => plainCount);
-  await new Promise<void>((r) => plain.close(() => r()));
+  try {
+    plain.on('message', () => plainCount++);
+    await burstFromChild((plain.address() as net.AddressInfo).port, count);
+    await settle(() => plainCount);
+  } finally {
+    await new Promise<void>((r) => plain.close(() => r()));
+  }
 
   const tr = await createUdpTcpTransport({ host: HOST, port: 0, recvBufferSize: recvBuffer });
   let trCount = 0;
   const sub = tr.packets$.subscribe(() => trCount++);
-  await burstFromChild(tr.address.port, count);
-  await settle(() => trCount);
-  sub.unsubscribe();
-  await tr.close();
+  try {
+    await burstFromChild(tr.address.port, count);
+    await settle(() => trCount);
+  } finally {
+    sub.unsubscribe();
+    await tr.close();
+  }
   return { plain: plainCount, transport: trCount, granted: tr.recvBufferSize };
 }
 
@@ -223,30 +232,34 @@ test('close() completes the streams, releases every handle, and is idempotent', 
   const before = handleCounts();
   const a: UdpTcpTransport = await createUdpTcpTransport({ host: HOST, port: 0 });
   const b = await createUdpTcpTransport({ host: HOST, port: 0 });
-  const inbound = firstValueFrom(b.connections$);
-  const out = await firstValueFrom(a.dial(b.address)); // an open connection on each side
-  const inConn = await inbound;
-  // a dial left pending at close time (unsubscribed before connect)
-  const pending = a.dial(b.address).subscribe({ error: () => undefined });
-  pending.unsubscribe();
-  a.sendPacket(b.address, bytes('x'));
-  const during = handleCounts();
-  assert.ok((during.UDPWrap ?? 0) >= (before.UDPWrap ?? 0) + 2);
-  assert.ok((during.TCPServerWrap ?? 0) >= (before.TCPServerWrap ?? 0) + 2);
+  try {
+    const inbound = firstValueFrom(b.connections$);
+    const out = await firstValueFrom(a.dial(b.address)); // an open connection on each side
+    const inConn = await inbound;
+    // a dial left pending at close time (unsubscribed before connect)
+    const pending = a.dial(b.address).subscribe({ error: () => undefined });
+    pending.unsubscribe();
+    a.sendPacket(b.address, bytes('x'));
+    const during = handleCounts();
+    assert.ok((during.UDPWrap ?? 0) >= (before.UDPWrap ?? 0) + 2);
+    assert.ok((during.TCPServerWrap ?? 0) >= (before.TCPServerWrap ?? 0) + 2);
 
-  const aPackets = lastValueFrom(a.packets$.pipe(toArray()));
-  const aConns = lastValueFrom(a.connections$.pipe(toArray()));
-  const outDone = lastValueFrom(out.data$.pipe(toArray()));
-  const inDone = lastValueFrom(inConn.data$.pipe(toArray()), { defaultValue: [] }).catch(() => 'error');
-  await Promise.all([a.close(), a.close()]);
-  await a.close();
-  await b.close();
-  await aPackets;
-  await aConns;
-  await outDone; // our destroyed connection completes
-  await inDone; // the peer's sees an end (or a reset)
-  await assert.rejects(firstValueFrom(a.dial(b.address)), /transport closed/);
-  assert.deepEqual(handleCounts(), before);
+    const aPackets = lastValueFrom(a.packets$.pipe(toArray()));
+    const aConns = lastValueFrom(a.connections$.pipe(toArray()));
+    const outDone = lastValueFrom(out.data$.pipe(toArray()));
+    const inDone = lastValueFrom(inConn.data$.pipe(toArray()), { defaultValue: [] }).catch(() => 'error');
+    await Promise.all([a.close(), a.close()]);
+    await a.close();
+    await b.close();
+    await aPackets;
+    await aConns;
+    await outDone; // our destroyed connection completes
+    await inDone; // the peer's sees an end (or a reset)
+    await assert.rejects(firstValueFrom(a.dial(b.address)), /transport closed/);
+    assert.deepEqual(handleCounts(), before);
+  } finally {
+    await Promise.all([a.close(), b.close()]); // idempotent: already closed unless the test failed first
+  }
 });
 
 test('packets$ is shared: two subscribers see the same datagram', opts, async () => {

@@ -17,22 +17,24 @@ const OFF = { awarenessMaxMultiplier: 1, suspicionMaxTimeoutMult: 1 };
 
 async function slowNodeRun(lifeguard: boolean, seed: number) {
   const c = new VirtualCluster({ size: 8, seed, config: lifeguard ? {} : OFF });
-  await c.boot();
-  const t0 = c.now;
-  let maxScore = 0;
-  for (let t = 0; t < 120_000; t += 5_000) {
-    c.block(0, 4_500);
-    await c.advance(5_000);
-    maxScore = Math.max(maxScore, c.nodes.get('node-0')!.healthScore);
+  try {
+    await c.boot();
+    const t0 = c.now;
+    let maxScore = 0;
+    for (let t = 0; t < 120_000; t += 5_000) {
+      c.block(0, 4_500);
+      await c.advance(5_000);
+      maxScore = Math.max(maxScore, c.nodes.get('node-0')!.healthScore);
+    }
+    const healthy = c.events.filter((e) => e.at > t0 && e.member.name !== 'node-0' && e.observer !== 'node-0');
+    return {
+      failed: healthy.filter((e) => e.type === 'failed').map((e) => `${e.observer} saw ${e.member.name} failed at ${e.at}`),
+      suspected: healthy.filter((e) => e.type === 'suspected').length,
+      maxScore,
+    };
+  } finally {
+    await c.stopAll();
   }
-  const healthy = c.events.filter((e) => e.at > t0 && e.member.name !== 'node-0' && e.observer !== 'node-0');
-  const result = {
-    failed: healthy.filter((e) => e.type === 'failed').map((e) => `${e.observer} saw ${e.member.name} failed at ${e.at}`),
-    suspected: healthy.filter((e) => e.type === 'suspected').length,
-    maxScore,
-  };
-  await c.stopAll();
-  return result;
 }
 
 async function runs(lifeguard: boolean) {
