@@ -1,13 +1,13 @@
 // createNode(): validates the options and composes the sans-IO core (src/swim), the
 // RxJS shell (src/shell), the transport, user messages and metrics, and owns their
 // lifetimes so that stop() leaves nothing running. No protocol rule lives here.
-import { asyncScheduler, catchError, EMPTY, firstValueFrom, from, map, mergeMap, Observable, of, race, Subject, Subscription, takeUntil, timer, toArray } from 'rxjs';
+import { asyncScheduler, firstValueFrom, Observable, race, Subject, Subscription, takeUntil, timer } from 'rxjs';
 import type { Member, MemberEvent, MemberState, SwimNode } from './api.js';
 import { clockFromScheduler } from './clock.js';
 import type { ProtocolConfig } from './config.js';
-import { JoinError, StateError } from './errors.js';
+import { StateError } from './errors.js';
+import { addrFromString } from './membership/address.js';
 import { saveIdentity } from './membership/identity.js';
-import { addrFromString, parseHostPort } from './membership/address.js';
 import { encodeTags } from './membership/tags.js';
 import { UserMessaging, type SendOptions, type UserMessage } from './messaging/user-messages.js';
 import { countMemberEvents } from './metrics/member-events.js';
@@ -15,23 +15,20 @@ import { NodeMetrics } from './metrics/metrics.js';
 import { checkAdvertise, checkMeta, resolveOptions, type NodeOptions, type ResolvedOptions } from './node-options.js';
 import type { Keyring } from './security/keyring.js';
 import { Connections } from './shell/connections.js';
+import { dispatcher } from './shell/dispatch.js';
 import type { ShellContext } from './shell/context.js';
-import { gossip$ } from './shell/gossip.js';
 import { receivePacket } from './shell/inbound.js';
 import { Outbound } from './shell/outbound.js';
-import { PacketBuilder } from './shell/packet-builder.js';
-import { prober$, type AckSignal } from './shell/prober.js';
+import { packetBuilderFor } from './shell/packet-builder.js';
+import { type AckSignal } from './shell/prober.js';
+import { startLoops } from './shell/loops.js';
 import { PushPullSync } from './shell/push-pull.js';
-import { reconnect$ } from './shell/reconnect.js';
-import { answerPing, relayIndirectPing } from './shell/relay.js';
 import { serveConnection } from './shell/streams.js';
-import { tcpPing } from './shell/tcp-ping.js';
-import { BroadcastQueue } from './swim/broadcast-queue.js';
+import { BroadcastQueue, takeGossip } from './swim/broadcast-queue.js';
 import { SwimCore } from './swim/core.js';
 import type { Address, Transport } from './transport/transport.js';
 import { createUdpTcpTransport } from './transport/udp-tcp.js';
 import { encodeMessage } from './wire/messages.js';
-import type { PacketMessage } from './wire/types.js';
 
 export type { Logger, NodeOptions } from './node-options.js';
 export type { SendOptions, UserMessage } from './messaging/user-messages.js';
@@ -96,32 +93,10 @@ class Node implements SwimNode {
         log: (level, msg, fields) => log[level]({ node: name, ...fields }, msg),
       },
     });
-    this.metrics = new NodeMetrics(
-      {
-        memberCounts: () => this.core.countByState(),
-        queueDepth: () => this.queue.depth,
-        userQueueDepth: () => this.user.queue.depth,
-        healthScore: () => this.core.awareness.score,
-        incarnation: () => this.core.local.incarnation,
-      },
-      options.registry,
-    );
+    const sources = { memberCounts: () => this.core.countByState(), queueDepth: () => this.queue.depth, userQueueDepth: () => this.user.queue.depth };
+    this.metrics = new NodeMetrics({ ...sources, healthScore: () => this.core.awareness.score, incarnation: () => this.core.local.incarnation }, options.registry);
     this.subs.add(countMemberEvents(this.eventsSubject, this.metrics));
-    const encrypting = () => this.keyring.enabled && config.gossipVerifyOutgoing;
-    const packets = new PacketBuilder({
-      udpBufferSize: config.udpBufferSize,
-      compress: config.enableCompression,
-      protocolVersion: config.protocolVersion,
-      sealKey: () => (encrypting() ? this.keyring.primary! : null),
-      openKeys: () => (this.keyring.enabled ? this.keyring.keys : []),
-      verifyIncoming: config.gossipVerifyIncoming,
-      // memberlist's own broadcasts first, then user broadcasts when more than 3 bytes are left.
-      takeGossip: (limit) => {
-        const sys = this.queue.take(2, limit);
-        const used = sys.reduce((n, m) => n + m.length + 2, 0);
-        return limit - used <= 3 ? sys : [...sys, ...this.user.queue.take(2, limit - used)];
-      },
-    });
+    const packets = packetBuilderFor(config, this.keyring, (limit) => takeGossip(this.queue, this.user.queue, limit));
     this.ctx = {
       name, config, scheduler, core: this.core, metrics: this.metrics, log, packets,
       connections: new Connections(),
@@ -137,14 +112,7 @@ class Node implements SwimNode {
       numNodes: () => this.core.size,
       encryptionOverhead: () => packets.encryptionOverhead(),
       sendPacket: (member, message) => this.out.sendRaw(this.core.member(member)!, [message]),
-      sendStream: (member, envelope) => {
-        const m = this.core.member(member)!;
-        const write$ = this.out.dial({ host: m.address, port: m.port }).pipe(
-          this.ctx.connections.using((conn) => of(this.out.writeStream(conn, { type: 'userStream', payload: envelope })), { onComplete: 'end' }),
-          takeUntil(this.stopped$),
-        );
-        return firstValueFrom(write$, { defaultValue: undefined });
-      },
+      sendStream: (member, envelope) => this.out.sendStream(this.core.member(member)!, { type: 'userStream', payload: envelope }),
       ...(options.delegate ? { delegate: options.delegate } : {}),
       log: (level, msg, fields) => log[level]({ node: name, ...fields }, msg),
     });
@@ -207,92 +175,21 @@ class Node implements SwimNode {
     this.phase = 'running';
     // Only once bound: a failed start must not claim the data dir for this name.
     this.persistIdentity();
-    const { ctx, out, core, config: cfg } = this;
-    const random = this.options.random ?? Math.random;
-    this.subs.add(this.transport.packets$.subscribe((d) => receivePacket(ctx, d.from, d.data, (f, m) => this.handle(f, m))));
+    const { ctx, out } = this;
+    const handle = dispatcher(ctx, out, { acks: this.acks, nacks: this.nacks, user: this.user, subs: this.subs });
+    this.subs.add(this.transport.packets$.subscribe((d) => receivePacket(ctx, d.from, d.data, handle)));
     this.subs.add(
       this.transport.connections$.subscribe((c) => {
         if (this.phase !== 'running') return c.destroy();
         this.subs.add(serveConnection(ctx, out, c, { pushPull: (m, peer) => this.sync.answer(m, peer), userStream: (p) => this.user.receive(p, 'tcp') }));
       }),
     );
-    this.subs.add(
-      prober$({
-        scheduler: ctx.scheduler, probeInterval: cfg.probeInterval, probeTimeout: cfg.probeTimeout, awareness: core.awareness,
-        now: ctx.rttClock, initialDelayMs: Math.floor(random() * cfg.probeInterval),
-        nextTarget: () => core.nextProbeTarget(),
-        helpers: (target) => core.randomMembers(cfg.indirectChecks, ['alive'], new Set([target.name])),
-        nextSeqNo: ctx.nextSeqNo, acks$: this.acks, nacks$: this.nacks,
-        sendPing: (target, seqNo) => {
-          const ping = encodeMessage({ type: 'ping', seqNo, node: target.name, ...out.source() });
-          // Buddy system: tell a suspect member it is suspected so it can refute at once.
-          if (target.state === 'suspect') out.sendRaw(target, [ping, encodeMessage({ type: 'suspect', incarnation: target.incarnation, node: target.name, from: this.name })]);
-          else out.sendTo(target, [ping]);
-        },
-        sendIndirectPing: (helper, target, seqNo) => {
-          const nack = core.protocolMax(helper.name) >= 4;
-          out.sendTo(helper, [encodeMessage({ type: 'indirectPing', seqNo, target: addrFromString(target.address), port: target.port, node: target.name, nack, ...out.source() })]);
-          this.metrics.indirectProbesSent.inc();
-          return nack;
-        },
-        tcpPing: (target, seqNo, deadline) => tcpPing(ctx, out, target, seqNo, deadline),
-        onFailed: (target) => {
-          this.metrics.suspicionsRaised.inc();
-          ctx.log.info({ node: this.name, member: target.name }, 'probe failed; suspecting member');
-          core.probeFailed(target.name);
-        },
-      }).subscribe((r) => {
-        this.metrics.probes.inc({ outcome: r.outcome });
-        if (r.outcome === 'indirect') this.metrics.indirectProbesAnswered.inc();
-        if (r.rttMs !== undefined) this.metrics.probeRtt.observe(r.rttMs / 1000);
-      }),
-    );
-    this.subs.add(
-      gossip$({
-        scheduler: ctx.scheduler, gossipInterval: cfg.gossipInterval, gossipNodes: cfg.gossipNodes,
-        targets: (k) => core.gossipTargets(k),
-        fill: (target) => ctx.packets.gossip(core.protocolMax(target.name)),
-        send: (target, msgs) => out.sendRaw(target, msgs),
-      }).subscribe(),
-    );
-    if (cfg.pushPullInterval > 0) this.subs.add(this.sync.periodic$(random).subscribe());
-    if (cfg.reconnectInterval > 0) {
-      this.subs.add(
-        reconnect$({
-          scheduler: ctx.scheduler, interval: cfg.reconnectInterval, random,
-          failed: () => core.failedMembers(),
-          aliveCount: () => core.aliveCount,
-          attempt: (m) =>
-            this.sync.exchange({ host: m.address, port: m.port }, true).pipe(
-              catchError((e: unknown) => {
-                ctx.log.debug({ node: this.name, member: m.name, err: String(e) }, 'reconnect attempt failed');
-                return EMPTY;
-              }),
-            ),
-        }).subscribe((m) => ctx.log.info({ node: this.name, member: m.name }, 'reconnecting to failed member')),
-      );
-    }
+    this.subs.add(startLoops(ctx, out, this.sync, this.nacks, this.options.random ?? Math.random));
   }
 
   async join(seeds: readonly string[]): Promise<number> {
     this.mustRun('join()', '; call start() first');
-    if (seeds.length === 0) throw new JoinError([]);
-    const parsed = seeds.map((seed) => ({ seed, addr: parseHostPort(seed.includes('/') ? seed.slice(seed.indexOf('/') + 1) : seed, 'seeds') }));
-    const results = await firstValueFrom(
-      from(parsed).pipe(
-        mergeMap(({ seed, addr }) =>
-          this.sync.exchange(addr, true).pipe(
-            map(() => ({ seed, reason: '' })),
-            catchError((e: unknown) => of({ seed, reason: e instanceof Error ? e.message : String(e) || 'failed' })),
-          ),
-        ),
-        toArray(),
-      ),
-    );
-    const failed = results.filter((r) => r.reason !== '');
-    for (const r of failed) this.ctx.log.warn({ node: this.name, seed: r.seed, reason: r.reason }, 'join: seed failed');
-    if (failed.length === results.length) throw new JoinError(failed);
-    return results.length - failed.length;
+    return this.sync.join(seeds);
   }
 
   async leave(timeoutMs = this.config.leaveTimeout): Promise<void> {
@@ -325,31 +222,6 @@ class Node implements SwimNode {
     const t = this.transport;
     this.transport = undefined;
     await t?.close();
-  }
-
-  private handle(from: Address, m: PacketMessage): void {
-    switch (m.type) {
-      case 'ping':
-        return answerPing(this.ctx, this.out, from, m);
-      case 'indirectPing': {
-        const sub = relayIndirectPing(this.ctx, this.out, from, m);
-        if (sub && !sub.closed) this.subs.add(sub);
-        return;
-      }
-      case 'ack':
-        return this.acks.next({ seqNo: m.seqNo, at: this.ctx.rttClock() });
-      case 'nack':
-        this.metrics.nacksReceived.inc();
-        return this.nacks.next({ seqNo: m.seqNo });
-      case 'suspect':
-        if (m.from !== this.name) this.metrics.suspicionsReceived.inc();
-        return this.core.receive(m);
-      case 'alive':
-      case 'dead':
-        return this.core.receive(m);
-      case 'user':
-        return this.user.receive(m.payload, 'udp');
-    }
   }
 
   private mustRun(what: string, hint = ''): void {

@@ -97,7 +97,8 @@ export function parseHostPort(s: string, field: string, defaultPort = 7946): Hos
       portStr = s.slice(i + 1);
     } else host = s;
   }
-  if (!host) throw bad();
+  // Brackets, spaces or a stray colon left in the host mean it was mistyped ("[::1", "a b").
+  if (!host || /[\s[\]/]/.test(host) || (host.includes(':') && !isIPv6(host))) throw bad();
   const port = portStr === undefined ? defaultPort : Number(portStr);
   if (portStr !== undefined && !/^\d+$/.test(portStr)) throw bad();
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw bad();

@@ -1,7 +1,7 @@
 // Sending: messages to a member or an address as UDP packets (with gossip piggybacked
 // or without), and one message on a TCP stream. The only place that counts what goes
 // out and hands bytes to the transport.
-import { type Observable, throwError, timeout } from 'rxjs';
+import { firstValueFrom, type Observable, of, takeUntil, throwError, timeout } from 'rxjs';
 import type { Member } from '../api.js';
 import { StateError } from '../errors.js';
 import { formatHostPort } from '../membership/address.js';
@@ -54,6 +54,15 @@ export class Outbound {
     metrics.messagesSent.inc({ type: msg.type, transport: 'tcp' });
     metrics.bytesSent.inc({ transport: 'tcp' }, bytes.length);
     conn.write(bytes);
+  }
+
+  /** one message on a stream of its own, half-closed once written; resolves when written (or stopped) */
+  sendStream(target: Target, msg: StreamMessage): Promise<void> {
+    const write$ = this.dial(addressOf(target)).pipe(
+      this.ctx.connections.using((conn) => of(this.writeStream(conn, msg)), { onComplete: 'end' }),
+      takeUntil(this.ctx.stopped$),
+    );
+    return firstValueFrom(write$, { defaultValue: undefined });
   }
 
   /** open a stream, giving up after TCPTimeout (memberlist's DialTimeout): a dial into a partition may never be answered */

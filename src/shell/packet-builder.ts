@@ -13,6 +13,8 @@ import { ENCRYPTION_OVERHEAD_V0, ENCRYPTION_OVERHEAD_V1, type EncryptionVersion 
 import { CRC_OVERHEAD, decodePacket, encodePacket, type DecodedPacket, type DecodePacketOptions } from '../wire/packet.js';
 import { encodeStream } from '../wire/stream.js';
 import type { StreamMessage } from '../wire/types.js';
+import type { ProtocolConfig } from '../config.js';
+import type { Keyring } from '../security/keyring.js';
 
 /** memberlist sends a CRC only to peers whose PMax is at least this */
 export const CRC_MIN_PROTOCOL = 5;
@@ -121,4 +123,17 @@ export class PacketBuilder {
       return { messages: [], errors: [new DecodeError('malformed', String(e))] };
     }
   }
+}
+
+/** a builder that follows a node's settings and its keyring as it changes at runtime */
+export function packetBuilderFor(config: ProtocolConfig, keyring: Keyring, takeGossip: (limit: number) => Uint8Array[]): PacketBuilder {
+  return new PacketBuilder({
+    udpBufferSize: config.udpBufferSize,
+    compress: config.enableCompression,
+    protocolVersion: config.protocolVersion,
+    sealKey: () => (keyring.enabled && config.gossipVerifyOutgoing ? keyring.primary! : null),
+    openKeys: () => (keyring.enabled ? keyring.keys : []),
+    verifyIncoming: config.gossipVerifyIncoming,
+    takeGossip,
+  });
 }

@@ -1,9 +1,9 @@
 // Push-pull anti-entropy over TCP (wire spec §8.1): the client side (join, periodic
 // sync, reconnect), the reply the stream server gives, and memberlist's periodic
 // schedule, slower beyond 32 nodes. The merge rules are the core's.
-import { catchError, defer, EMPTY, map, type Observable, repeat, switchMap, take, takeUntil, timer } from 'rxjs';
-import { StateError } from '../errors.js';
-import { formatHostPort } from '../membership/address.js';
+import { catchError, defer, EMPTY, firstValueFrom, from, map, mergeMap, type Observable, of, repeat, switchMap, take, takeUntil, timer, toArray } from 'rxjs';
+import { JoinError, StateError } from '../errors.js';
+import { formatHostPort, parseHostPort } from '../membership/address.js';
 import type { UserMessaging } from '../messaging/user-messages.js';
 import { pushPullScale } from '../swim/formulas.js';
 import type { Address } from '../transport/transport.js';
@@ -70,6 +70,30 @@ export class PushPullSync {
       }),
       takeUntil(ctx.stopped$),
     );
+  }
+
+  /**
+   * Join: push-pull with every seed (`host:port` or `name/host:port`) at once. Resolves
+   * with how many answered; rejects with a JoinError naming each seed when none did.
+   */
+  async join(seeds: readonly string[]): Promise<number> {
+    if (seeds.length === 0) throw new JoinError([]);
+    const parsed = seeds.map((seed) => ({ seed, addr: parseHostPort(seed.includes('/') ? seed.slice(seed.indexOf('/') + 1) : seed, 'seeds') }));
+    const results = await firstValueFrom(
+      from(parsed).pipe(
+        mergeMap(({ seed, addr }) =>
+          this.exchange(addr, true).pipe(
+            map(() => ({ seed, reason: '' })),
+            catchError((e: unknown) => of({ seed, reason: (e instanceof Error ? e.message : String(e)) || 'failed' })),
+          ),
+        ),
+        toArray(),
+      ),
+    );
+    const failed = results.filter((r) => r.reason !== '');
+    for (const r of failed) this.ctx.log.warn({ node: this.ctx.name, seed: r.seed, reason: r.reason }, 'join: seed failed');
+    if (failed.length === results.length) throw new JoinError(failed);
+    return results.length - failed.length;
   }
 
   /** memberlist's periodic push-pull with one random alive member, scaled with the cluster */

@@ -104,3 +104,10 @@ export class BroadcastQueue {
     }
   }
 }
+
+/** fill `limit` bytes: memberlist's own broadcasts first, then user broadcasts when more than 3 bytes are left */
+export function takeGossip(system: BroadcastQueue, user: BroadcastQueue, limit: number): Uint8Array[] {
+  const sys = system.take(2, limit);
+  const used = sys.reduce((n, m) => n + m.length + 2, 0);
+  return limit - used <= 3 ? sys : [...sys, ...user.take(2, limit - used)];
+}

@@ -1,0 +1,88 @@
+// The protocol's periodic work, wired to the core: the prober (with the buddy system,
+// indirect pings and the TCP fallback), gossip, periodic push-pull and Serf's
+// reconnect. One subscription holds them all; unsubscribing stops every timer.
+import { catchError, EMPTY, type Observable, Subscription } from 'rxjs';
+import { addrFromString } from '../membership/address.js';
+import { encodeMessage } from '../wire/messages.js';
+import type { ShellContext } from './context.js';
+import { gossip$ } from './gossip.js';
+import type { Outbound } from './outbound.js';
+import { prober$ } from './prober.js';
+import type { PushPullSync } from './push-pull.js';
+import { reconnect$ } from './reconnect.js';
+import { tcpPing } from './tcp-ping.js';
+
+export function startLoops(ctx: ShellContext, out: Outbound, sync: PushPullSync, nacks$: Observable<{ seqNo: number }>, random: () => number): Subscription {
+  const { core, config: cfg, metrics, log, name } = ctx;
+  const subs = new Subscription();
+  subs.add(
+    prober$({
+      scheduler: ctx.scheduler,
+      probeInterval: cfg.probeInterval,
+      probeTimeout: cfg.probeTimeout,
+      awareness: core.awareness,
+      now: () => ctx.rttClock(),
+      initialDelayMs: Math.floor(random() * cfg.probeInterval),
+      nextTarget: () => core.nextProbeTarget(),
+      helpers: (target) => core.randomMembers(cfg.indirectChecks, ['alive'], new Set([target.name])),
+      nextSeqNo: () => ctx.nextSeqNo(),
+      acks$: ctx.acks$,
+      nacks$,
+      sendPing: (target, seqNo) => {
+        const ping = encodeMessage({ type: 'ping', seqNo, node: target.name, ...out.source() });
+        // Buddy system: tell a suspect member it is suspected so it can refute at once.
+        if (target.state !== 'suspect') return out.sendTo(target, [ping]);
+        out.sendRaw(target, [ping, encodeMessage({ type: 'suspect', incarnation: target.incarnation, node: target.name, from: name })]);
+      },
+      sendIndirectPing: (helper, target, seqNo) => {
+        // Lifeguard: helpers speaking protocol 4 or later answer a silent target with a nack.
+        const nack = core.protocolMax(helper.name) >= 4;
+        const req = { type: 'indirectPing' as const, seqNo, target: addrFromString(target.address), port: target.port, node: target.name, nack };
+        out.sendTo(helper, [encodeMessage({ ...req, ...out.source() })]);
+        metrics.indirectProbesSent.inc();
+        return nack;
+      },
+      tcpPing: (target, seqNo, deadline) => tcpPing(ctx, out, target, seqNo, deadline),
+      onFailed: (target) => {
+        metrics.suspicionsRaised.inc();
+        log.info({ node: name, member: target.name }, 'probe failed; suspecting member');
+        core.probeFailed(target.name);
+      },
+    }).subscribe((r) => {
+      metrics.probes.inc({ outcome: r.outcome });
+      if (r.outcome === 'indirect') metrics.indirectProbesAnswered.inc();
+      if (r.rttMs !== undefined) metrics.probeRtt.observe(r.rttMs / 1000);
+    }),
+  );
+  subs.add(
+    gossip$({
+      scheduler: ctx.scheduler,
+      gossipInterval: cfg.gossipInterval,
+      gossipNodes: cfg.gossipNodes,
+      targets: (k) => core.gossipTargets(k),
+      fill: (target) => ctx.packets.gossip(core.protocolMax(target.name)),
+      send: (target, msgs) => out.sendRaw(target, msgs),
+    }).subscribe(),
+  );
+  if (cfg.pushPullInterval > 0) subs.add(sync.periodic$(random).subscribe());
+  if (cfg.reconnectInterval > 0) {
+    const attempt = (m: { name: string; address: string; port: number }) =>
+      sync.exchange({ host: m.address, port: m.port }, true).pipe(
+        catchError((e: unknown) => {
+          log.debug({ node: name, member: m.name, err: String(e) }, 'reconnect attempt failed');
+          return EMPTY;
+        }),
+      );
+    subs.add(
+      reconnect$({
+        scheduler: ctx.scheduler,
+        interval: cfg.reconnectInterval,
+        random,
+        failed: () => core.failedMembers(),
+        aliveCount: () => core.aliveCount,
+        attempt,
+      }).subscribe((m) => log.info({ node: name, member: m.name }, 'reconnecting to failed member')),
+    );
+  }
+  return subs;
+}
