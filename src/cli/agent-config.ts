@@ -6,12 +6,13 @@
 // automatically. Errors name the setting as the operator wrote it
 // (`--probe-interval`, `RXSWIM_PROBE_INTERVAL`, `rxswim.yaml: probeInterval`).
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { PRESETS, PROFILES, resolveConfig, type Profile, type ProtocolConfig, type ProtocolOverrides } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { parseHostPort } from '../membership/address.js';
+import { isWildcard, parseAddress, type AddressRules } from './address.js';
 import { parseTagArg } from '../membership/tags.js';
 import { Keyring } from '../security/keyring.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
@@ -153,20 +154,30 @@ export interface ConfigSources {
 
 // ---- text to values ----
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+/** How a duration may be written; every duration error shows it. */
+export const DURATION_SYNTAX = 'must be a duration like 500ms, 2s, 1h or 2d, or an integer number of milliseconds';
+
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /**
- * Milliseconds from `1500`, `1500ms`, `1.5s`, `2m`, `1h` (Go-style durations, as Serf
- * and Consul take them). Anything else is returned unchanged for the validator to
- * reject with the value shown.
+ * Milliseconds from `1500`, `1500ms`, `1.5s`, `2m`, `1h`, `2d` or a sum such as
+ * `1h30m` (Go-style durations, as Serf and Consul take them, plus days). Anything
+ * else is returned unchanged for the caller to reject with the value shown.
  */
 export function parseDuration(v: unknown): unknown {
   if (typeof v !== 'string') return v;
   const s = v.trim();
   if (/^\d+$/.test(s)) return Number(s);
-  const m = DURATION.exec(s);
-  return m ? Math.round(Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]) : v;
+  if (s.length === 0) return v;
+  let total = 0;
+  DURATION_PART.lastIndex = 0;
+  while (DURATION_PART.lastIndex < s.length) {
+    const m = DURATION_PART.exec(s);
+    if (!m) return v;
+    total += Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+  }
+  return Math.round(total);
 }
 
 function parseBool(v: unknown): unknown {
@@ -201,8 +212,11 @@ function coerce(s: Setting, v: unknown, label: string, fromText: boolean): unkno
   switch (s.kind) {
     case 'int':
       return parseInt10(v);
-    case 'ms':
-      return parseDuration(v);
+    case 'ms': {
+      const ms = parseDuration(v);
+      if (typeof ms !== 'number' || !Number.isFinite(ms)) throw new ConfigError(label, `${DURATION_SYNTAX} (got ${JSON.stringify(v)})`);
+      return ms;
+    }
     case 'bool':
       return parseBool(v);
     case 'list':
@@ -234,14 +248,20 @@ function refined<T>(check: (v: T) => void) {
 }
 
 const str = (what = 'a string') => z.string({ error: `must be ${what}` });
-const hostPort = str('HOST:PORT').superRefine(refined((v) => parseHostPort(v, 'x')));
+const address = (rules: AddressRules) => str('HOST:PORT').superRefine(refined((v) => parseAddress(v, 'x', rules)));
+/** --bind: a bare host means port 7946, as in memberlist */
+const BIND_RULES: AddressRules = { defaultPort: 7946 };
+/** --advertise: peers are told it on the wire, so an IP address */
+const ADVERTISE_RULES: AddressRules = { defaultPort: 7946, ipOnly: true };
+/** --http: the port must be written (a bare word is far more likely a typo than a host) */
+const HTTP_RULES: AddressRules = {};
 const seedList = z.array(str('a seed address').superRefine(refined((v) => parseSeed(v, 'x'))), { error: 'must be a list of seed addresses' });
 
 const agentSchema = z
   .object({
     node: str().min(1, { error: 'must not be empty' }).max(255, { error: 'must be at most 255 characters' }).optional(),
-    bind: hostPort,
-    advertise: hostPort.optional(),
+    bind: address(BIND_RULES),
+    advertise: address(ADVERTISE_RULES).optional(),
     profile: z.enum(PROFILES as [Profile, ...Profile[]], { error: `must be one of ${PROFILES.join(', ')}` }),
     tags: z.record(z.string(), str('a string (quote numbers and booleans in YAML)'), { error: 'must be a mapping of tag names to strings' }),
     encrypt: str('a base64 key').superRefine(refined((v) => Keyring.parseKey(v, 'x'))).optional(),
@@ -251,11 +271,11 @@ const agentSchema = z
     retryJoin: seedList,
     retryMax: z.number({ error: 'must be an integer >= 0' }).int({ error: 'must be an integer >= 0' }).min(0, { error: 'must be an integer >= 0' }),
     retryInterval: z
-      .number({ error: 'must be a duration (ms, or e.g. 500ms, 5s, 1m)' })
+      .number({ error: DURATION_SYNTAX })
       .int({ error: 'must be a whole number of ms' })
       .min(10, { error: 'must be at least 10 ms' })
       .max(86_400_000, { error: 'must be at most 24 h' }),
-    http: hostPort.optional(),
+    http: address(HTTP_RULES).optional(),
     httpToken: str().min(1, { error: 'must not be empty' }).optional(),
     logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
     logFormat: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).optional(),
@@ -361,6 +381,38 @@ export function loadAgentConfig(src: ConfigSources): AgentConfig {
     throw e;
   }
   return { ...a, protocol: protocol as ProtocolOverrides, effective, sources };
+}
+
+/** `key`'s name in the form `source` (how another setting was given) uses. */
+function sameSourceAs(source: string | undefined, key: string): string {
+  const s = BY_KEY.get(key)!;
+  if (source === undefined || source.startsWith('--')) return s.flag;
+  if (source.startsWith('RXSWIM_')) return s.env;
+  const i = source.lastIndexOf(': ');
+  return i < 0 ? s.flag : `${source.slice(0, i)}: ${key}`;
+}
+
+/**
+ * The address checks, including those that involve two settings and that the node
+ * would otherwise make only once it has bound its port: so that a wildcard bind
+ * without an advertise address is the same usage error whether or not the port is
+ * free. Each setting's own syntax was checked by loadAgentConfig already; the Agent
+ * runs this first thing in start(), before it creates the node or binds anything
+ * (a config file may leave `advertise` to the environment, so loading alone does not).
+ */
+export function checkAddresses(cfg: Pick<AgentConfig, 'bind' | 'advertise' | 'http' | 'sources'>): void {
+  const label = (key: string) => cfg.sources[key] ?? BY_KEY.get(key)!.flag;
+  const bind = parseAddress(cfg.bind, label('bind'), BIND_RULES);
+  if (cfg.advertise !== undefined) {
+    const adv = parseAddress(cfg.advertise, label('advertise'), ADVERTISE_RULES);
+    if (isWildcard(adv.host)) throw new ConfigError(label('advertise'), `must be a reachable address, not the wildcard ${adv.host}`);
+  } else {
+    const advLabel = sameSourceAs(cfg.sources.bind, 'advertise');
+    const given = cfg.sources.bind === undefined ? `${BY_KEY.get('bind')!.flag} defaults to ${cfg.bind}` : `${label('bind')} is ${cfg.bind}`;
+    if (isWildcard(bind.host)) throw new ConfigError(advLabel, `must be set to a reachable address when binding to ${bind.host} (${given})`);
+    if (isIP(bind.host) === 0) throw new ConfigError(advLabel, `must be set to an IP address when binding to a host name (${given})`);
+  }
+  if (cfg.http !== undefined) parseAddress(cfg.http, label('http'), HTTP_RULES);
 }
 
 /** createNode()'s names for the settings it validates again, by our key. */

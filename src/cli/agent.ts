@@ -1,20 +1,59 @@
-// `rxswim agent`: one long-running node with an optional HTTP API. Every
-// membership event becomes one log line; SIGINT/SIGTERM (or POST /v1/leave) leave
-// gracefully. Joining, with dns: seeds and retries, is done here on top of
-// node.join(), so the library keeps one plain join primitive.
+// The rxswim agent, in process: one long-running node with an optional HTTP API,
+// joining (with dns: seeds and retries) on top of node.join(), and one log line per
+// membership event. `rxswim agent` is this class plus signal handling and exit codes
+// (main.ts); the class itself never exits the process and installs no signal
+// handlers, so it can run inside a test or another program:
+//
+//   const agent = new Agent(loadAgentConfig({ flags, env: process.env }));
+//   await agent.start();                 // rejects with ConfigError, ListenError, JoinError
+//   const outcome = await agent.done;    // { kind: 'left' | 'stopped' | 'retry-join-exhausted' | ... }
+//
+// start() checks every setting before it creates the node or binds anything, and on
+// any failure releases whatever it had taken (sockets, HTTP server, inspector) before
+// it rejects.
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Logger as PinoLogger } from 'pino';
 import type { Member, MemberEvent } from '../api.js';
-import { ConfigError, JoinError } from '../errors.js';
+import { ConfigError, JoinError, StateError } from '../errors.js';
 import { startHttpApi, type HttpApi } from '../http/server.js';
-import { formatHostPort, parseHostPort } from '../membership/address.js';
-import { createNode } from '../node.js';
-import { relabel, type AgentConfig } from './agent-config.js';
+import { formatHostPort } from '../membership/address.js';
+import { createNode, type RxSwimNode } from '../node.js';
+import { parseAddress } from './address.js';
+import { checkAddresses, relabel, SETTINGS, type AgentConfig } from './agent-config.js';
+import { errnoOf, ListenError } from './errors.js';
 import { createAgentInspector } from './inspect.js';
 import { createLogger } from './logger.js';
-import { joinOnce, joinWithRetry, parseSeed, type Resolver } from './seeds.js';
+import { joinOnce, joinWithRetry, parseSeed, type Resolver, type Seed } from './seeds.js';
 
-/** Exit codes of `rxswim agent` (docs/cli.md). */
-export const AGENT_EXIT = { ok: 0, error: 1, configOrJoin: 2 } as const;
+/** How an agent's life ended; `done` resolves with it once everything is released. */
+export type AgentOutcome =
+  /** left the cluster gracefully when asked (leave(), POST /v1/leave) */
+  | { kind: 'left'; reason: string }
+  /** stopped without a leave when asked (stop()) */
+  | { kind: 'stopped'; reason: string }
+  /** --join: no seed answered; start() rejected with the same error */
+  | { kind: 'join-failed'; error: JoinError }
+  /** --retry-join gave up after --retry-max attempts; the agent left */
+  | { kind: 'retry-join-exhausted'; error: JoinError; attempts: number }
+  /** start() failed (a setting, a port in use) or something broke at run time */
+  | { kind: 'failed'; error: Error };
+
+export interface AgentOptions {
+  /** name resolution for dns: seeds; default: the system resolver */
+  resolver?: Resolver;
+  /** where log lines go; default: stdout, JSON or pretty per cfg.logFormat */
+  logger?: PinoLogger;
+  /** registry for the node's metrics and GET /metrics; default: a new one */
+  registry?: Registry;
+  /**
+   * Also export the Node.js process metrics (CPU, memory, event-loop lag, GC). They
+   * are process-wide and prom-client cannot unregister their observers, so this is
+   * for the one agent of a process (`rxswim agent`); off by default.
+   */
+  processMetrics?: boolean;
+}
+
+type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 function memberFields(m: Member) {
   return { name: m.name, address: m.address, port: m.port, state: m.state, incarnation: m.incarnation };
@@ -24,126 +63,250 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-export async function runAgent(cfg: AgentConfig, deps: { resolver?: Resolver } = {}): Promise<void> {
-  try {
-    await agent(cfg, deps);
-  } catch (e) {
-    throw e instanceof ConfigError ? relabel(cfg, e) : e;
+export class Agent {
+  /** Resolves once the agent has ended and released everything, with how it ended. */
+  readonly done: Promise<AgentOutcome>;
+  readonly log: PinoLogger;
+  readonly registry: Registry;
+  private resolveDone!: (o: AgentOutcome) => void;
+  private phase: Phase = 'new';
+  private nodeRef: RxSwimNode | undefined;
+  private httpRef: HttpApi | undefined;
+  private inspector: ReturnType<typeof createAgentInspector> | undefined;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<AgentOutcome> | undefined;
+  private stopRequested = false;
+  private joined = false;
+  private readonly retryAbort = new AbortController();
+
+  constructor(
+    readonly config: AgentConfig,
+    private readonly options: AgentOptions = {},
+  ) {
+    this.log = options.logger ?? createLogger(config.logLevel, config.logFormat === undefined ? undefined : config.logFormat === 'json');
+    this.registry = options.registry ?? new Registry();
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
-}
 
-async function agent(cfg: AgentConfig, deps: { resolver?: Resolver }): Promise<void> {
-  const log = createLogger(cfg.logLevel, cfg.logFormat === undefined ? undefined : cfg.logFormat === 'json');
-  log.debug({ event: 'config', sources: cfg.sources, protocol: cfg.effective }, 'configuration');
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const inspector = cfg.inspect ? createAgentInspector(cfg.inspect) : undefined;
-  const node = createNode({
-    ...(inspector ? { inspect: inspector.inspect } : {}),
-    ...(cfg.node ? { name: cfg.node } : {}),
-    ...(cfg.encrypt ? { keyring: [cfg.encrypt] } : {}),
-    ...(Object.keys(cfg.tags).length > 0 ? { tags: cfg.tags } : {}),
-    ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}),
-    bind: cfg.bind,
-    ...(cfg.advertise ? { advertise: cfg.advertise } : {}),
-    profile: cfg.profile,
-    config: cfg.protocol,
-    logger: log,
-    registry,
-  });
-  node.events$.subscribe((e: MemberEvent) => log.info({ event: e.type, member: memberFields(e.member) }, `${e.member.name} ${e.type}`));
-  await node.start();
-  log.info(
-    { event: 'started', member: memberFields(node.localMember), profile: cfg.profile, encrypted: node.keyring.enabled },
-    `agent ${node.name} started`,
-  );
+  /** The node, once start() has created it. */
+  get node(): RxSwimNode | undefined {
+    return this.nodeRef;
+  }
 
-  // Ready (GET /v1/health) once started and, when seeds were given, joined.
-  const wantsJoin = cfg.join.length > 0 || cfg.retryJoin.length > 0;
-  let joined = !wantsJoin;
-  let stopping = false;
-  const retryAbort = new AbortController();
-  const markJoined = () => {
-    joined = true;
-    retryAbort.abort(new Error('joined'));
-  };
+  /** The HTTP API's bound address (with the real port when --http asked for port 0). */
+  get httpAddress(): { host: string; port: number } | undefined {
+    const a = this.httpRef?.address;
+    return a ? { host: a.address, port: a.port } : undefined;
+  }
 
-  let http: HttpApi | undefined;
-  const shutdown = async (reason: string, code: number = AGENT_EXIT.ok) => {
-    if (stopping) return;
-    stopping = true;
-    retryAbort.abort(new Error('stopping'));
-    log.info({ event: 'leaving', reason }, 'leaving the cluster');
-    await node.leave();
-    await http?.close();
-    inspector?.stop();
-    log.info({ event: 'stopped' }, 'agent stopped');
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  /** Ready (GET /v1/health): started and, when seeds were given, joined. */
+  get ready(): boolean {
+    return this.phase === 'running' && this.joined;
+  }
 
-  if (cfg.http) {
-    const { host, port } = parseHostPort(cfg.http, 'http');
-    if (!cfg.httpToken && !isLoopback(host)) {
-      log.warn({ event: 'http_open', address: cfg.http }, 'HTTP API on a non-loopback address without --http-token: anyone who reaches it can make the agent join, leave or change keys');
-    }
-    http = await startHttpApi({
-      host,
-      port,
-      registry,
-      members: () => node.members(),
-      self: () => node.localMember,
-      info: () => ({ profile: cfg.profile, healthScore: node.healthScore, encrypted: node.keyring.enabled, pid: process.pid, protocol: cfg.effective }),
-      events$: node.events$,
-      health: () =>
-        stopping ? { ok: false, reason: 'leaving' } : joined ? { ok: true } : { ok: false, reason: 'not joined yet' },
-      join: async (seeds) => {
-        const n = await joinOnce(node, seeds.map((s) => parseSeed(s, 'seeds')), deps.resolver);
-        log.info({ event: 'join', seeds, contacted: n, via: 'http' }, `joined via ${n} seeds`);
-        markJoined();
-        return n;
-      },
-      leave: () => void shutdown('POST /v1/leave'),
-      keyring: node.keyring,
-      ...(cfg.httpToken ? { token: cfg.httpToken } : {}),
+  /**
+   * Check the settings, create the node, bind, serve HTTP, and join `--join` (once;
+   * `--retry-join` goes on in the background). Rejects with ConfigError (a setting,
+   * named as the operator gave it), ListenError (a port in use, an address not on
+   * this host) or JoinError (no --join seed answered); everything is released first
+   * and `done` resolves with the same failure. Can be called once.
+   */
+  start(): Promise<void> {
+    if (this.phase !== 'new') return Promise.reject(new StateError(`start(): the agent is ${this.phase}; it can start only once`));
+    this.phase = 'starting';
+    this.starting = this.run().catch(async (e: unknown) => {
+      const err = this.explain(e);
+      if (this.stopRequested) return; // stopped while starting: shutdown() ends it
+      // Not logged: the caller reports the rejection (rxswim agent prints one line).
+      await this.release();
+      this.finish(err instanceof JoinError ? { kind: 'join-failed', error: err } : { kind: 'failed', error: err });
+      throw err;
     });
-    log.info({ event: 'http', address: formatHostPort(http.address.address, http.address.port), auth: cfg.httpToken !== undefined }, 'HTTP API listening');
+    return this.starting;
   }
 
-  if (cfg.join.length > 0) {
+  /** Leave the cluster gracefully (gossip the leave, wait at most leaveTimeout), then release everything. */
+  leave(reason = 'leave()'): Promise<AgentOutcome> {
+    return this.shutdown({ kind: 'left', reason }, true);
+  }
+
+  /** Stop at once without a leave (peers will see a failure), then release everything. */
+  stop(reason = 'stop()'): Promise<AgentOutcome> {
+    return this.shutdown({ kind: 'stopped', reason }, false);
+  }
+
+  // ---- starting ----
+
+  private async run(): Promise<void> {
+    const cfg = this.config;
+    const log = this.log;
+    // Everything the operator typed, before anything is created, bound or written.
+    checkAddresses(cfg);
+    const label = (key: string) => cfg.sources[key] ?? SETTINGS.find((s) => s.key === key)!.flag;
+    const seeds = (key: 'join' | 'retryJoin'): Seed[] => cfg[key].map((s, i) => parseSeed(s, `${label(key)}[${i}]`));
+    const joinSeeds = seeds('join');
+    const retrySeeds = seeds('retryJoin');
+    const httpAt = cfg.http === undefined ? undefined : parseAddress(cfg.http, label('http'));
+
+    log.debug({ event: 'config', sources: cfg.sources, protocol: cfg.effective }, 'configuration');
+    if (this.options.processMetrics) collectDefaultMetrics({ register: this.registry });
+    this.inspector = cfg.inspect ? createAgentInspector(cfg.inspect) : undefined;
+    const node = createNode({
+      ...(this.inspector ? { inspect: this.inspector.inspect } : {}),
+      ...(cfg.node ? { name: cfg.node } : {}),
+      ...(cfg.encrypt ? { keyring: [cfg.encrypt] } : {}),
+      ...(Object.keys(cfg.tags).length > 0 ? { tags: cfg.tags } : {}),
+      ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}),
+      bind: cfg.bind,
+      ...(cfg.advertise ? { advertise: cfg.advertise } : {}),
+      profile: cfg.profile,
+      config: cfg.protocol,
+      logger: log,
+      registry: this.registry,
+    });
+    this.nodeRef = node;
+    node.events$.subscribe((e: MemberEvent) => log.info({ event: e.type, member: memberFields(e.member) }, `${e.member.name} ${e.type}`));
     try {
-      const n = await joinOnce(node, cfg.join.map((s) => parseSeed(s)), deps.resolver);
-      log.info({ event: 'join', seeds: cfg.join, contacted: n }, `joined via ${n} of ${cfg.join.length} seeds`);
-      if (cfg.retryJoin.length === 0) markJoined();
+      await node.start();
     } catch (e) {
-      log.error({ event: 'join_failed', err: (e as Error).message }, 'join failed');
-      stopping = true;
-      await node.stop();
-      await http?.close();
-      inspector?.stop();
-      process.exit(AGENT_EXIT.configOrJoin);
+      if (e instanceof ConfigError || e instanceof StateError) throw e;
+      throw new ListenError(label('bind'), cfg.bind, errnoOf(e), { cause: e });
     }
+    if (this.stopRequested) return;
+    log.info({ event: 'started', member: memberFields(node.localMember), profile: cfg.profile, encrypted: node.keyring.enabled }, `agent ${node.name} started`);
+
+    const wantsJoin = joinSeeds.length > 0 || retrySeeds.length > 0;
+    this.joined = !wantsJoin;
+    if (httpAt) {
+      if (!cfg.httpToken && !isLoopback(httpAt.host)) {
+        log.warn({ event: 'http_open', address: cfg.http }, 'HTTP API on a non-loopback address without --http-token: anyone who reaches it can make the agent join, leave or change keys');
+      }
+      try {
+        this.httpRef = await startHttpApi({
+          host: httpAt.host,
+          port: httpAt.port,
+          registry: this.registry,
+          members: () => node.members(),
+          self: () => node.localMember,
+          info: () => ({ profile: cfg.profile, healthScore: node.healthScore, encrypted: node.keyring.enabled, pid: process.pid, protocol: cfg.effective }),
+          events$: node.events$,
+          health: () =>
+            this.phase === 'stopping' || this.stopRequested ? { ok: false, reason: 'leaving' } : this.joined ? { ok: true } : { ok: false, reason: 'not joined yet' },
+          join: async (given) => {
+            const n = await joinOnce(node, given.map((s, i) => parseSeed(s, `seeds[${i}]`)), this.options.resolver);
+            log.info({ event: 'join', seeds: given, contacted: n, via: 'http' }, `joined via ${n} seeds`);
+            this.markJoined();
+            return n;
+          },
+          leave: () => void this.leave('POST /v1/leave'),
+          keyring: node.keyring,
+          ...(cfg.httpToken ? { token: cfg.httpToken } : {}),
+        });
+      } catch (e) {
+        throw new ListenError(label('http'), cfg.http!, errnoOf(e), { cause: e });
+      }
+      const a = this.httpRef.address;
+      log.info({ event: 'http', address: formatHostPort(a.address, a.port), auth: cfg.httpToken !== undefined }, 'HTTP API listening');
+    }
+    if (this.stopRequested) return;
+
+    if (joinSeeds.length > 0) {
+      try {
+        const n = await joinOnce(node, joinSeeds, this.options.resolver);
+        log.info({ event: 'join', seeds: cfg.join, contacted: n }, `joined via ${n} of ${cfg.join.length} seeds`);
+        if (retrySeeds.length === 0) this.markJoined();
+      } catch (e) {
+        if (e instanceof JoinError) log.error({ event: 'join_failed', err: e.message }, 'join failed');
+        throw e;
+      }
+    }
+    if (this.stopRequested) return;
+    this.phase = 'running';
+    if (retrySeeds.length > 0) this.retryJoin(node, retrySeeds);
   }
 
-  if (cfg.retryJoin.length > 0) {
-    const seeds = cfg.retryJoin.map((s) => parseSeed(s));
+  private retryJoin(node: RxSwimNode, seeds: Seed[]): void {
+    const cfg = this.config;
+    const log = this.log;
     joinWithRetry(node, seeds, {
       max: cfg.retryMax,
       interval: cfg.retryInterval,
-      signal: retryAbort.signal,
+      signal: this.retryAbort.signal,
+      ...(this.options.resolver ? { resolver: this.options.resolver } : {}),
       onRetry: (attempt, err, delayMs) =>
         log.warn({ event: 'retry_join', attempt, err: err.message, retryInMs: delayMs }, `retry-join attempt ${attempt} failed; next in ${delayMs} ms`),
     }).then(
       ({ contacted, attempts }) => {
         log.info({ event: 'join', seeds: cfg.retryJoin, contacted, attempts }, `joined via ${contacted} seeds after ${attempts} attempt(s)`);
-        markJoined();
+        this.markJoined();
       },
       (e: unknown) => {
-        if (retryAbort.signal.aborted) return; // joined another way, or shutting down
-        log.error({ event: 'join_failed', err: (e as Error).message, attempts: cfg.retryMax }, 'retry-join gave up');
-        void shutdown(e instanceof JoinError ? 'retry-join exhausted' : 'retry-join error', AGENT_EXIT.configOrJoin);
+        if (this.retryAbort.signal.aborted) return; // joined another way, or shutting down
+        if (e instanceof JoinError) {
+          log.error({ event: 'join_failed', err: e.message, attempts: cfg.retryMax }, 'retry-join gave up');
+          void this.shutdown({ kind: 'retry-join-exhausted', error: e, attempts: cfg.retryMax }, true);
+        } else {
+          const err = e instanceof Error ? e : new Error(String(e));
+          log.error({ event: 'join_failed', err: err.message }, 'retry-join failed');
+          void this.shutdown({ kind: 'failed', error: err }, true);
+        }
       },
     );
+  }
+
+  private markJoined(): void {
+    this.joined = true;
+    this.retryAbort.abort(new Error('joined'));
+  }
+
+  /** A failure of start(), as the operator should read it. */
+  private explain(e: unknown): Error {
+    if (e instanceof ConfigError) return relabel(this.config, e);
+    return e instanceof Error ? e : new Error(String(e));
+  }
+
+  // ---- ending ----
+
+  private shutdown(outcome: AgentOutcome, graceful: boolean): Promise<AgentOutcome> {
+    if (this.stopping) return this.stopping;
+    this.stopRequested = true;
+    this.retryAbort.abort(new Error('stopping'));
+    this.stopping = (async () => {
+      // Let a start() under way get to a point where what it took can be released.
+      await this.starting?.catch(() => undefined);
+      if (this.phase === 'stopped') return this.done; // start() failed and released everything
+      this.phase = 'stopping';
+      const reason = 'reason' in outcome ? outcome.reason : outcome.kind;
+      this.log.info({ event: 'leaving', reason, graceful }, graceful ? 'leaving the cluster' : 'stopping without a leave');
+      try {
+        if (graceful) await this.nodeRef?.leave();
+      } catch (e) {
+        this.log.warn({ event: 'leave_failed', err: (e as Error).message }, 'graceful leave failed; stopping');
+      }
+      await this.release();
+      this.log.info({ event: 'stopped' }, 'agent stopped');
+      this.finish(outcome);
+      return this.done;
+    })();
+    return this.stopping;
+  }
+
+  /** Release everything start() took; safe to call with any of it missing. */
+  private async release(): Promise<void> {
+    this.retryAbort.abort(new Error('stopping'));
+    const errors: unknown[] = [];
+    await this.nodeRef?.stop().catch((e: unknown) => errors.push(e));
+    await this.httpRef?.close().catch((e: unknown) => errors.push(e));
+    try {
+      this.inspector?.stop();
+    } catch (e) {
+      errors.push(e);
+    }
+    for (const e of errors) this.log.warn({ event: 'release_failed', err: (e as Error).message }, 'error while releasing the agent');
+  }
+
+  private finish(o: AgentOutcome): void {
+    this.phase = 'stopped';
+    this.resolveDone(o);
   }
 }

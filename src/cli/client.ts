@@ -4,12 +4,15 @@
 // line. Scripts can retry on 1 and should not on 2.
 import { isIP } from 'node:net';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
-import { ConfigError } from '../errors.js';
+import { AgentError } from './errors.js';
+import { errorLine, EXIT, exitCodeOf } from './exit.js';
 import type { EventJson, MemberJson, SelfJson } from '../http/server.js';
-import { parseHostPort } from '../membership/address.js';
+import { ConfigError } from '../errors.js';
 import { formatHostPort } from '../membership/address.js';
+import { parseAddress } from './address.js';
+import { parseSeed } from './seeds.js';
 
-export const EXIT = { ok: 0, agent: 1, usage: 2 } as const;
+export { EXIT } from './exit.js';
 
 export const DEFAULT_HTTP = '127.0.0.1:8946';
 /** environment defaults for the client commands' --http and --token */
@@ -20,8 +23,7 @@ export interface ClientOptions {
   token?: string;
 }
 
-/** A failure talking to the agent: exit 1. */
-export class AgentError extends Error {}
+export { AgentError };
 
 /** Output sinks, injectable for tests. */
 export interface Io {
@@ -36,7 +38,7 @@ export class Client {
 
   constructor(opts: ClientOptions, env: NodeJS.ProcessEnv = process.env) {
     const http = opts.http ?? (env[CLIENT_ENV.http] || DEFAULT_HTTP);
-    const { host, port } = parseHostPort(http, '--http', 8946);
+    const { host, port } = parseAddress(http, opts.http !== undefined ? '--http' : CLIENT_ENV.http, { defaultPort: 8946 });
     this.base = `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
     this.token = opts.token ?? (env[CLIENT_ENV.token] || undefined);
   }
@@ -113,15 +115,8 @@ export async function runClient(name: string, body: (io: Io) => Promise<number |
     const r = await body(io);
     return typeof r === 'number' ? r : EXIT.ok;
   } catch (e) {
-    if (e instanceof AgentError) {
-      io.err(`rxswim ${name}: ${e.message}\n`);
-      return EXIT.agent;
-    }
-    if (e instanceof ConfigError) {
-      io.err(`rxswim ${name}: ${e.message}\n`);
-      return EXIT.usage;
-    }
-    throw e;
+    io.err(errorLine(e, name));
+    return exitCodeOf(e);
   }
 }
 
@@ -186,6 +181,8 @@ export async function joinCommand(addrs: string[], opts: ClientOptions, io: Io =
   return runClient(
     'join',
     async () => {
+      // A malformed seed is a usage error here (exit 2), before the agent is asked.
+      addrs.forEach((a, i) => parseSeed(a, addrs.length === 1 ? 'ADDR' : `ADDR ${i + 1}`));
       const r = await new Client(opts).call<{ contacted: number }>('POST', '/v1/join', { seeds: addrs }, 60_000);
       // contacted counts addresses: one dns: seed may stand for several
       io.out(`joined: ${r.contacted} address(es) answered\n`);
@@ -230,6 +227,11 @@ export async function keysCommand(action: KeyAction, key: string | undefined, op
     async () => {
       if (action === 'list' && key !== undefined) throw new ConfigError('keys list', 'takes no KEY');
       if (action !== 'list' && key === undefined) throw new ConfigError(`keys ${action}`, 'needs a KEY (base64)');
+      if (key !== undefined) {
+        // A malformed key is a usage error here (exit 2), before the agent is asked.
+        const { Keyring } = await import('../security/keyring.js');
+        Keyring.parseKey(key, 'KEY');
+      }
       const c = new Client(opts);
       const r =
         action === 'list'

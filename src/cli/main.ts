@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 // rxswim command line: the agent, the operator commands that talk to its HTTP API,
-// and the local demo cluster. Exit codes (docs/cli.md): 0 ok, 1 failure talking to
-// the agent (or an agent error), 2 usage or configuration error.
+// and the local demo cluster. This file is the only one that ends the process: every
+// command's result or error becomes an exit code through the one table in exit.ts
+// (docs/cli.md: 0 ok, 1 a failure at run time, 2 usage, configuration or the
+// agent's seeds), and signal handlers are installed here and by the long-running
+// commands' runners, never by the Agent class.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { PROFILES } from '../config.js';
-import { ConfigError, JoinError } from '../errors.js';
 import { CONFIG_FLAG, loadAgentConfig, SETTINGS, type Setting } from './agent-config.js';
 import {
   CLIENT_ENV,
   DEFAULT_HTTP,
-  EXIT,
   infoCommand,
   joinCommand,
   KEY_ACTIONS,
@@ -19,6 +23,22 @@ import {
   monitorCommand,
   type KeyAction,
 } from './client.js';
+import { errorLine, EXIT, exitCodeOf, exitCodeOfOutcome, type ExitCode } from './exit.js';
+
+/** The version in rxswim's package.json: the nearest one up from this file (src/cli or dist/src/cli). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'rxswim' && pkg.version) return pkg.version;
+    } catch {
+      // not here; look further up
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
 
 function intArg(name: string, min: number, max: number) {
   return (v: string) => {
@@ -56,6 +76,7 @@ function settingOption(s: Setting): Option {
 const program = new Command()
   .name('rxswim')
   .description('SWIM cluster membership and failure detection, wire-compatible with HashiCorp memberlist and Serf')
+  .version(packageVersion(), '-V, --version', 'print the version and exit')
   .showHelpAfterError()
   // Throw instead of exiting, so that usage errors exit 2 like configuration errors.
   .exitOverride();
@@ -75,8 +96,18 @@ agent.action(async (o: Record<string, unknown>) => {
   const cfg = loadAgentConfig({ flags, env: process.env });
   // Loaded on demand: the node, metrics and state machines are not needed by the
   // client commands, which then start in a fraction of the time.
-  const { runAgent } = await import('./agent.js');
-  await runAgent(cfg);
+  const { Agent } = await import('./agent.js');
+  const a = new Agent(cfg, { processMetrics: true });
+  // SIGINT/SIGTERM: leave gracefully; a second one: stop at once.
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signals++ === 0) void a.leave(sig);
+    else void a.stop(`${sig} again`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  await a.start(); // a rejection is reported and mapped below, like any command's error
+  process.exitCode = exitCodeOfOutcome(await a.done);
 });
 
 /** --http and --token, shared by every command that talks to an agent. */
@@ -172,15 +203,17 @@ program
     process.exitCode = await runSimulate({ ...o, durationMs: o.duration });
   });
 
-program.parseAsync().catch((e: unknown) => {
-  if (e instanceof CommanderError) {
-    // commander has printed the message (or the help) already
-    process.exit(e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? EXIT.ok : EXIT.usage);
-  }
-  if (e instanceof ConfigError || e instanceof JoinError) {
-    process.stderr.write(`rxswim: ${e.message}\n`);
-    process.exit(EXIT.usage);
-  }
-  process.stderr.write(`rxswim: ${(e as Error).stack ?? String(e)}\n`);
-  process.exit(EXIT.agent);
-});
+/** The one place the process ends: after stdout and stderr have been flushed. */
+function exit(code: ExitCode): void {
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+program.parseAsync().then(
+  () => exit((process.exitCode as ExitCode | undefined) ?? EXIT.ok),
+  (e: unknown) => {
+    // commander has printed its own message (or the help, or the version) already
+    if (!(e instanceof CommanderError)) process.stderr.write(errorLine(e));
+    exit(exitCodeOf(e));
+  },
+);

@@ -5,9 +5,13 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { ConfigError, JoinError } from '../errors.js';
-import { formatHostPort, parseHostPort } from '../membership/address.js';
+import { formatHostPort } from '../membership/address.js';
+import { parseAddress } from './address.js';
 
 export const DEFAULT_PORT = 7946;
+
+/** what a seed must be, for messages about a value of the wrong type */
+export const SEED_EXPECTED = 'must be a string: a seed address such as 10.0.0.2:7946, 10.0.0.2, [fd00::2]:7946 or dns:NAME[:PORT]';
 
 export type Seed =
   | { kind: 'addr'; host: string; port: number; text: string }
@@ -29,9 +33,11 @@ export const systemResolver: Resolver = async (name) => {
 /**
  * Parses one seed: `host:port`, a bare host (port 7946), `[v6]:port`, a bare IPv6
  * address, or `dns:NAME[:PORT]` (every address NAME resolves to, at join time).
- * Throws ConfigError(field) for anything else.
+ * The host must be an IP address or a well-formed DNS name. Throws
+ * ConfigError(field) for anything else: a usage error, never a failed join.
  */
 export function parseSeed(s: string, field = 'join'): Seed {
+  if (typeof s !== 'string') throw new ConfigError(field, `${SEED_EXPECTED} (got ${JSON.stringify(s)})`);
   const text = s.trim();
   if (text.startsWith('dns:')) {
     const rest = text.slice(4);
@@ -43,7 +49,7 @@ export function parseSeed(s: string, field = 'join'): Seed {
     return { kind: 'dns', name: m[1]!, port, text };
   }
   if (text.length === 0) throw new ConfigError(field, 'must not be empty');
-  const { host, port } = parseHostPort(text, field, DEFAULT_PORT);
+  const { host, port } = parseAddress(text, field, { defaultPort: DEFAULT_PORT, shape: 'HOST:PORT, [IPv6]:PORT, HOST or dns:NAME[:PORT]' });
   if (port === 0) throw new ConfigError(field, `port must be 1-65535 (got ${JSON.stringify(s)})`);
   return { kind: 'addr', host, port, text };
 }

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { PRESETS, type ProtocolConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
-import { loadAgentConfig, parseDuration, SETTINGS, type ConfigSources } from '../../src/cli/agent-config.js';
+import { checkAddresses, loadAgentConfig, parseDuration, SETTINGS, type ConfigSources } from '../../src/cli/agent-config.js';
 import { builtCli, ProcGroup } from '../helpers/procs.js';
 import { cleanEnv, exitOf, getJson, runCli, startAgent } from '../helpers/operator.js';
 import { waitFor } from '../helpers/wait.js';
@@ -89,6 +89,42 @@ test('JSON and YAML files; durations as ms or Go-style text; booleans; tags from
   assert.equal(f.inspect, 'ws://localhost:8080');
   assert.equal(parseDuration('1h'), 3_600_000);
   assert.equal(parseDuration('soon'), 'soon');
+});
+
+test('durations: days (the ranges reach 365 d), sums like 1h30m, and errors that show the syntax', () => {
+  assert.equal(parseDuration('2d'), 172_800_000);
+  assert.equal(parseDuration('1h30m'), 5_400_000);
+  assert.equal(parseDuration('1m30s'), 90_000);
+  assert.equal(parseDuration('250ms'), 250);
+  assert.equal(parseDuration('0.5d'), 43_200_000);
+  for (const bad of ['', '2 d', '2w', '1h-5m', 'ms', '-5', '1.5']) assert.equal(parseDuration(bad), bad, bad);
+  const c = loadAgentConfig({ flags: { node: 'n', reconnectTimeout: '2d' }, env: { RXSWIM_TOMBSTONE_TIMEOUT: '365d' } });
+  assert.equal(c.effective.reconnectTimeout, 172_800_000);
+  assert.equal(c.effective.tombstoneTimeout, 365 * 86_400_000);
+  assert.equal(loadAgentConfig({ file: file('d.yaml', 'node: n\nretryInterval: 1d\n') }).retryInterval, 86_400_000);
+  const syntax = /must be a duration like 500ms, 2s, 1h or 2d, or an integer number of milliseconds/;
+  rejects({ flags: { node: 'n', probeInterval: '5 sec' } }, '--probe-interval', new RegExp(`${syntax.source} \\(got "5 sec"\\)$`));
+  rejects({ env: { RXSWIM_NODE: 'n', RXSWIM_RETRY_INTERVAL: '2w' } }, 'RXSWIM_RETRY_INTERVAL', syntax);
+  const y = file('dur.yaml', 'node: n\nleaveTimeout: soon\n');
+  rejects({ file: y }, `${y.split('/').at(-1)}: leaveTimeout`, syntax);
+  rejects({ file: file('dur.json', JSON.stringify({ node: 'n', gossipInterval: true })) }, `${fileNo - 1}-dur.json: gossipInterval`, syntax);
+  // in range and in syntax, but out of range: the range is shown
+  rejects({ flags: { node: 'n', reconnectTimeout: '366d' } }, '--reconnect-timeout', /\[0, 31536000000\]/);
+});
+
+test('addresses are checked as typed: --http needs a port, hosts are IPs or DNS names, seeds too', () => {
+  rejects({ flags: { node: 'n', http: 'nothostport' } }, '--http', /must be HOST:PORT or \[IPv6\]:PORT .*the port is missing \(got "nothostport"\)/);
+  rejects({ env: { RXSWIM_NODE: 'n', RXSWIM_HTTP: '127.0.0.1' } }, 'RXSWIM_HTTP', /the port is missing/);
+  rejects({ flags: { node: 'n', http: 'a b:8946' } }, '--http', /no spaces/);
+  assert.equal(loadAgentConfig({ flags: { node: 'n', http: 'localhost:8946' } }).http, 'localhost:8946');
+  assert.equal(loadAgentConfig({ flags: { node: 'n', http: '[::1]:8946' } }).http, '[::1]:8946');
+  rejects({ flags: { node: 'n', bind: '[::1' } }, '--bind', /HOST:PORT.*got "\[::1"/);
+  rejects({ flags: { node: 'n', bind: 'bad_host!:7946' } }, '--bind', /HOST:PORT/);
+  rejects({ flags: { node: 'n', advertise: 'myhost:7946' } }, '--advertise', /the host must be an IP address/);
+  rejects({ flags: { node: 'n', join: ['10.0.0.1', '[::1'] } }, '--join[1]', /HOST:PORT, \[IPv6\]:PORT, HOST or dns:NAME\[:PORT\].*got "\[::1"/);
+  rejects({ env: { RXSWIM_NODE: 'n', RXSWIM_RETRY_JOIN: 'good:1,[fd00::1' } }, 'RXSWIM_RETRY_JOIN[1]', /HOST:PORT/);
+  rejects({ file: file('seeds.yaml', 'node: n\njoin: ["a b:7946"]\n') }, `${fileNo - 1}-seeds.yaml: join[0]`, /no spaces/);
+  rejects({ file: file('seeds.json', JSON.stringify({ node: 'n', join: [7946] })) }, `${fileNo - 1}-seeds.json: join[0]`, /must be a seed address/);
 });
 
 test('every ProtocolConfig field is reachable as a flag, an environment variable and a file key', () => {
@@ -188,6 +224,11 @@ test('the systemd unit and the Kubernetes ConfigMap carry config files the agent
   assert.ok(k8s.retryJoin.includes(`dns:${svc.metadata.name}:7946`), 'joins the headless service by name');
   const sample = loadAgentConfig({ file: file('rxswim.yaml', readText(new URL('systemd/rxswim.yaml', root))), env: { RXSWIM_NODE: 'host-1' } });
   assert.equal(sample.dataDir, '/var/lib/rxswim');
+  // Both bind 0.0.0.0: the pod gets RXSWIM_ADVERTISE from the StatefulSet, while the
+  // systemd sample leaves `advertise:` for the operator to fill in, and says so.
+  checkAddresses(k8s);
+  assert.throws(() => checkAddresses(sample), (e: unknown) => e instanceof ConfigError && /rxswim\.yaml: advertise$/.test(e.field) && /rxswim\.yaml: bind is 0\.0\.0\.0:7946/.test(e.message));
+  checkAddresses(loadAgentConfig({ file: file('rxswim.yaml', readText(new URL('systemd/rxswim.yaml', root))), env: { RXSWIM_NODE: 'host-1', RXSWIM_ADVERTISE: '10.0.0.5:7946' } }));
 });
 
 function readText(u: URL): string {

@@ -29,9 +29,12 @@ test('seed forms parse: host:port, bare host (7946), [v6]:port, bare v6, dns:NAM
   assert.deepEqual(parseSeed('fe80::1'), { kind: 'addr', host: 'fe80::1', port: 7946, text: 'fe80::1' });
   assert.deepEqual(parseSeed('dns:rxswim-headless'), { kind: 'dns', name: 'rxswim-headless', port: 7946, text: 'dns:rxswim-headless' });
   assert.deepEqual(parseSeed('dns:seeds.svc.cluster.local:8000'), { kind: 'dns', name: 'seeds.svc.cluster.local', port: 8000, text: 'dns:seeds.svc.cluster.local:8000' });
-  for (const bad of ['dns:', 'dns:10.0.0.1', 'dns:a b', 'dns:x:0', 'h:99999', 'h:x', '', 'h:0']) {
+  for (const bad of ['dns:', 'dns:10.0.0.1', 'dns:a b', 'dns:x:0', 'h:99999', 'h:x', '', 'h:0', '[::1', '[::1]:', '[:', 'a b', 'a b:7946', '10.0.0.1 10.0.0.2', 'ho$t:7946', '-h:7946']) {
     assert.throws(() => parseSeed(bad, '--join'), (e: Error & { field?: string }) => e.field === '--join', bad);
   }
+  // a value that is not text at all (JSON bodies, config files) says what a seed is
+  assert.throws(() => parseSeed(7946 as unknown as string, 'seeds[0]'), (e: Error & { field?: string }) => e.field === 'seeds[0]' && /must be a string: a seed address.*\(got 7946\)$/.test(e.message));
+  assert.deepEqual(parseSeed(' seed-1.internal_svc.example '), { kind: 'addr', host: 'seed-1.internal_svc.example', port: 7946, text: 'seed-1.internal_svc.example' });
 });
 
 test('dns:localhost resolves through the system resolver to every address, with the port', async () => {
