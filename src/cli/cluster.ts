@@ -4,11 +4,14 @@
 // membership event, as before. Either way, quitting makes every agent leave.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { isIP } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../errors.js';
 import { formatHostPort } from '../membership/address.js';
+import { isWildcard } from './address.js';
 
 export interface ClusterOptions {
   size: number;
@@ -45,11 +48,28 @@ export interface LogLine {
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
+/**
+ * `--host` as the agents will bind it: an IP address of this host (any 127.x, ::1,
+ * or an interface's address; `localhost` means 127.0.0.1). Checked before anything
+ * starts, so that a typo is a usage error and not a row of agents failing to bind.
+ */
+export function demoHost(host: string): string {
+  if (host === 'localhost') return '127.0.0.1';
+  if (isIP(host) === 0) throw new ConfigError('--host', `must be an IP address of this host, such as 127.0.0.1 (got ${JSON.stringify(host)})`);
+  if (isWildcard(host)) throw new ConfigError('--host', `must be one address of this host, not the wildcard ${host}`);
+  const local = (isIP(host) === 4 && host.startsWith('127.')) || host === '::1' || Object.values(networkInterfaces()).some((ifs) => ifs?.some((i) => i.address === host));
+  if (!local) throw new ConfigError('--host', `${host} is not an address of this host (a loopback address such as 127.0.0.1 always works)`);
+  return host;
+}
+
 /** The agents of the demo and what can be done to them. */
 export class DemoCluster {
   readonly nodes: DemoNode[] = [];
-  private readonly dataRoot = mkdtempSync(join(tmpdir(), 'rxswim-demo-'));
+  /** the agents' data dirs; removed by dispose(), at the latest when the process exits */
+  readonly dataRoot: string;
   private quitting = false;
+  private disposed = false;
+  private readonly onExit = () => this.dispose();
   /** called when every agent has ended without being asked to */
   onIdle?: () => void;
 
@@ -57,7 +77,19 @@ export class DemoCluster {
     readonly opts: ClusterOptions,
     private readonly onLog: (l: LogLine) => void,
     private readonly onChange: () => void = () => {},
-  ) {}
+  ) {
+    this.dataRoot = mkdtempSync(join(tmpdir(), 'rxswim-demo-'));
+    // Whatever path the process takes out (an error, process.exit), the folder goes.
+    process.once('exit', this.onExit);
+  }
+
+  /** Removes the temporary folder (idempotent). Agents still running keep running. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    process.off('exit', this.onExit);
+    rmSync(this.dataRoot, { recursive: true, force: true });
+  }
 
   private log(source: string, event: string, text?: string): void {
     this.onLog({ time: Date.now(), source, event, ...(text !== undefined ? { text } : {}) });
@@ -190,7 +222,7 @@ export class DemoCluster {
     });
     this.onChange();
     const ok = await Promise.all(waits);
-    rmSync(this.dataRoot, { recursive: true, force: true });
+    this.dispose();
     return ok.every(Boolean) ? 0 : 1;
   }
 }
@@ -202,12 +234,21 @@ export function formatLogLine(l: LogLine): string {
   return `${t} [${l.source}] ${l.event}${l.text ? `: ${l.text}` : ''}`;
 }
 
-export async function runCluster(opts: ClusterOptions): Promise<number> {
+export async function runCluster(given: ClusterOptions): Promise<number> {
+  const opts = { ...given, host: demoHost(given.host) };
   if (process.stdout.isTTY && process.stdin.isTTY && !opts.plain) {
     const { runClusterView } = await import('./cluster-view.js');
     return runClusterView(opts);
   }
   const cluster = new DemoCluster(opts, (l) => process.stdout.write(`${formatLogLine(l)}\n`));
+  try {
+    return await runPlain(cluster, opts);
+  } finally {
+    cluster.dispose();
+  }
+}
+
+async function runPlain(cluster: DemoCluster, opts: ClusterOptions): Promise<number> {
   process.stdout.write(
     `rxswim demo: ${opts.size} agents on ${opts.host}:${opts.basePort}-${opts.basePort + opts.size - 1}; ` +
       `try: node ${MAIN} members --http ${formatHostPort(opts.host, opts.basePort + 1000)}   (Ctrl-C to stop)\n`,
@@ -222,6 +263,11 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     // Nothing left to show once every agent has gone by itself (a port in use, say).
-    cluster.onIdle = () => resolve(1);
+    cluster.onIdle = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      process.stderr.write('rxswim demo: every agent has exited (see the lines above)\n');
+      resolve(1);
+    };
   });
 }
