@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { firstValueFrom, filter, take, toArray } from 'rxjs';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { createNode, JoinError, ConfigError } from '../../src/index.js';
 import { sleep } from '../helpers/wait.js';
 
@@ -12,9 +13,14 @@ function handles(): Record<string, number> {
   return counts;
 }
 
-test('two nodes join over real UDP/TCP; stop() leaves no handles, timers or open streams', { timeout: 30_000 }, async () => {
+test('two nodes join over real UDP/TCP; stop() leaves no handles, timers, actors or open streams', { timeout: 30_000 }, async () => {
   const before = handles();
-  const a = createNode({ name: 'a', bind: '127.0.33.1:0', profile: 'local' });
+  // Every member actor node a creates, seen through the inspector.
+  const actors = new Map<string, AnyActorRef>();
+  const inspect = (e: InspectionEvent) => {
+    if (e.type === '@xstate.actor') actors.set(e.actorRef.sessionId, e.actorRef);
+  };
+  const a = createNode({ name: 'a', bind: '127.0.33.1:0', profile: 'local', inspect });
   const b = createNode({ name: 'b', bind: '127.0.33.2:0', profile: 'local' });
   let completed: Promise<unknown> | undefined;
   try {
@@ -40,6 +46,8 @@ test('two nodes join over real UDP/TCP; stop() leaves no handles, timers or open
     await a.stop();
   }
   await completed; // events$ completes on stop
+  assert.ok(actors.size >= 1, 'node a created a member actor for b');
+  for (const actor of actors.values()) assert.equal(actor.getSnapshot().status, 'stopped', `actor ${actor.id} still ${actor.getSnapshot().status}`);
   await new Promise((r) => setImmediate(r));
   const after = handles();
   for (const kind of ['UDPWrap', 'TCPServerWrap', 'TCPSocketWrap', 'Timeout']) {
