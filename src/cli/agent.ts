@@ -130,7 +130,10 @@ export class Agent {
     return this.shutdown({ kind: 'left', reason }, true);
   }
 
-  /** Stop at once without a leave (peers will see a failure), then release everything. */
+  /**
+   * Stop at once without a leave (peers will see a failure), then release everything.
+   * During a leave, it cuts the leave short (the outcome stays the leave's).
+   */
   stop(reason = 'stop()'): Promise<AgentOutcome> {
     return this.shutdown({ kind: 'stopped', reason }, false);
   }
@@ -268,7 +271,11 @@ export class Agent {
   // ---- ending ----
 
   private shutdown(outcome: AgentOutcome, graceful: boolean): Promise<AgentOutcome> {
-    if (this.stopping) return this.stopping;
+    if (this.stopping) {
+      // stop() during a leave (a second Ctrl-C): cut the leave's wait short.
+      if (!graceful) void this.nodeRef?.stop().catch(() => undefined);
+      return this.stopping;
+    }
     this.stopRequested = true;
     this.retryAbort.abort(new Error('stopping'));
     this.stopping = (async () => {
