@@ -9,6 +9,14 @@ import type { Address } from './transport/transport.js';
 
 export type { SendOptions, UserMessage };
 
+/** Structured logger; pino's Logger fits. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
 
 export interface Member {

@@ -10,14 +10,10 @@ import { parseHostPort, type HostPort } from './membership/address.js';
 import { encodeTags, META_MAX_SIZE } from './membership/tags.js';
 import { Keyring } from './security/keyring.js';
 import type { Address, Transport } from './transport/transport.js';
+import type { Logger } from './api.js';
 
-/** Structured logger; pino's Logger fits. */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type { Logger };
+
 
 export interface NodeOptions {
   /** unique node name in the cluster; may be omitted when `dataDir` remembers it */

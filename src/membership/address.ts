@@ -3,39 +3,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { ConfigError } from '../errors.js';
 
-export function addrToString(addr: Uint8Array | null): string {
-  if (!addr || addr.length === 0) return '';
-  if (addr.length === 4) return addr.join('.');
-  if (addr.length === 16) {
-    const mapped = addr.subarray(0, 10).every((b) => b === 0) && addr[10] === 0xff && addr[11] === 0xff;
-    if (mapped) return addr.subarray(12).join('.');
-    const groups: string[] = [];
-    for (let i = 0; i < 16; i += 2) groups.push(((addr[i]! << 8) | addr[i + 1]!).toString(16));
-    return compressIPv6(groups);
-  }
-  return `invalid(${Buffer.from(addr).toString('hex')})`;
-}
-
-function compressIPv6(groups: string[]): string {
-  // Replace the longest run of zero groups with "::" (RFC 5952).
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < groups.length; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < groups.length && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
-}
+export { addrToString, formatHostPort } from './address-text.js';
 
 export function addrFromString(host: string): Uint8Array {
   if (isIPv4(host)) return Uint8Array.from(host.split('.').map(Number));
@@ -71,11 +39,6 @@ export function addrFromString(host: string): Uint8Array {
 export interface HostPort {
   host: string;
   port: number;
-}
-
-/** `host:port`, bracketing IPv6 hosts: the one formatter, the inverse of parseHostPort */
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Parse `host:port`, `[v6]:port`, or a bare host (default port). */

@@ -4,7 +4,7 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { ProtocolConfig } from '../config.js';
 import type { NodeMetrics } from '../metrics/metrics.js';
-import type { Logger } from '../node-options.js';
+import type { Logger } from '../api.js';
 import type { SwimCore } from '../swim/core.js';
 import type { Transport } from '../transport/transport.js';
 import type { Connections } from './connections.js';

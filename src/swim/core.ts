@@ -8,7 +8,7 @@ import type { InspectionEvent, Observer } from 'xstate';
 import type { Member, MemberEvent, MemberState } from '../api.js';
 import type { XStateClock } from '../clock.js';
 import type { ProtocolConfig } from '../config.js';
-import { addrToString, formatHostPort } from '../membership/address.js';
+import { addrToString, formatHostPort } from '../membership/address-text.js';
 import type { MemberChange } from '../../machines/member.js';
 import type { Alive, Dead, GossipMessage, PushNodeState, Suspect } from '../wire/types.js';
 import { Awareness } from './awareness.js';

@@ -1,7 +1,7 @@
 // The local node: our name, address, metadata, versions and incarnation. One owned
 // value with one writer (the core); everything else reads it.
 import type { Member } from '../api.js';
-import { addrToString } from '../membership/address.js';
+import { addrToString } from '../membership/address-text.js';
 import type { Alive, PushNodeState } from '../wire/types.js';
 import { WireState } from '../wire/types.js';
 import { refutingIncarnation } from './rules.js';

@@ -5,7 +5,7 @@
 import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { Member, MemberState } from '../api.js';
 import type { XStateClock } from '../clock.js';
-import { addrToString } from '../membership/address.js';
+import { addrToString } from '../membership/address-text.js';
 import { decodeTags } from '../membership/tags.js';
 import { memberMachine, type MemberChange, type MemberContext, type MemberEvent as MachineEvent } from '../../machines/member.js';
 import type { PushNodeState } from '../wire/types.js';
@@ -153,7 +153,7 @@ export class Registry {
 
   /** at a random position, so a newcomer is probed within one pass */
   private insertIntoProbeOrder(name: string): void {
-    const pos = Math.floor(this.deps.random() * (this.probeOrder.length + 1));
+    const pos = this.probeOrder.length;
     this.probeOrder.splice(pos, 0, name);
     if (pos < this.probeIndex) this.probeIndex++;
   }
