@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { firstValueFrom, filter, take, toArray } from 'rxjs';
-import type { AnyActorRef, InspectionEvent } from 'xstate';
+import type { ActorRefLike, InspectionEvent } from 'xstate';
 import { createNode, JoinError, ConfigError } from '../../src/index.js';
 import { sleep } from '../helpers/wait.js';
 
@@ -16,7 +16,7 @@ function handles(): Record<string, number> {
 test('two nodes join over real UDP/TCP; stop() leaves no handles, timers, actors or open streams', { timeout: 30_000 }, async () => {
   const before = handles();
   // Every member actor node a creates, seen through the inspector.
-  const actors = new Map<string, AnyActorRef>();
+  const actors = new Map<string, ActorRefLike>();
   const inspect = (e: InspectionEvent) => {
     if (e.type === '@xstate.actor') actors.set(e.actorRef.sessionId, e.actorRef);
   };
@@ -47,7 +47,7 @@ test('two nodes join over real UDP/TCP; stop() leaves no handles, timers, actors
   }
   await completed; // events$ completes on stop
   assert.ok(actors.size >= 1, 'node a created a member actor for b');
-  for (const actor of actors.values()) assert.equal(actor.getSnapshot().status, 'stopped', `actor ${actor.id} still ${actor.getSnapshot().status}`);
+  for (const actor of actors.values()) assert.equal(actor.getSnapshot().status, 'stopped', `member actor still ${actor.getSnapshot().status}`);
   await new Promise((r) => setImmediate(r));
   const after = handles();
   for (const kind of ['UDPWrap', 'TCPServerWrap', 'TCPSocketWrap', 'Timeout']) {
