@@ -67,9 +67,11 @@ export interface DetectionSettings extends SuspicionSettings {
 /**
  * The longest it can take, with every node healthy, until every member holds a crashed
  * member as failed: the crashed node may be probed last in a full round-robin pass
- * (n probe intervals), then the suspicion runs its full, unconfirmed course, then the
+ * (n probe intervals), then the suspicion runs its full, unconfirmed course (max, or
+ * min when too few members can confirm, k = 0), then the
  * death is gossiped out for its retransmit limit.
  */
 export function detectionBoundMs(cfg: DetectionSettings, n: number): number {
-  return n * cfg.probeInterval + suspicionBounds(cfg, n).maxMs + retransmitLimit(cfg.retransmitMult, n) * cfg.gossipInterval;
+  const longestSuspicion = suspicionTimeoutMs(suspicionBounds(cfg, n), 0);
+  return n * cfg.probeInterval + longestSuspicion + retransmitLimit(cfg.retransmitMult, n) * cfg.gossipInterval;
 }

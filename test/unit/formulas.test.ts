@@ -68,4 +68,6 @@ test('worst-case detection bound: a probe pass, the longest suspicion, the retra
   assert.equal(detectionBoundMs(PRESETS.lan, 20), 20_000 + 6 * 5204 + 8 * 200);
   // local, n = 5: 5 × 1 s + 6 × 3 s + 2 × 1 × 100 ms
   assert.equal(detectionBoundMs(PRESETS.local, 5), 5_000 + 18_000 + 200);
+  // wan, n = 4: k = 0 (too few members to confirm), so the longest suspicion is min, 30 s
+  assert.equal(detectionBoundMs(PRESETS.wan, 4), 4 * 5_000 + 30_000 + 4 * 500);
 });
