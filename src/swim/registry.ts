@@ -153,7 +153,7 @@ export class Registry {
 
   /** at a random position, so a newcomer is probed within one pass */
   private insertIntoProbeOrder(name: string): void {
-    const pos = this.probeOrder.length;
+    const pos = Math.floor(this.deps.random() * (this.probeOrder.length + 1));
     this.probeOrder.splice(pos, 0, name);
     if (pos < this.probeIndex) this.probeIndex++;
   }

@@ -106,10 +106,13 @@ export function judgeAlive(view: View, raw: Alive): AliveVerdict {
   return { action: 'address_conflict' };
 }
 
-/** memberlist's suspectNode, before the machine's checks */
+/** memberlist's suspectNode, before the machine's checks; a leaving node is no longer alive to refute */
 export function judgeSuspect(view: View, s: Suspect): AccusationVerdict {
   if (s.node === view.local.name) {
     if (s.incarnation < view.local.incarnation) return { action: 'ignore', why: 'old_self' };
+    // After Leave() memberlist's own state is StateLeft, and suspectNode ignores non-alive
+    // nodes: refuting would gossip alive(n+1), which beats our dead(n) leave everywhere.
+    if (view.local.leaving) return { action: 'ignore', why: 'leaving' };
     return { action: 'refute', accused: s.incarnation };
   }
   const m = view.member(s.node);
