@@ -27,6 +27,9 @@ test('rxswim and Serf agents form one cluster and see each other fail and leave'
     for (const s of SERF) {
       await waitFor(`${s.name} lists all 5 alive`, () => serfMembers(s.rpc), (ms) => ms.filter((m) => m.status === 'alive').length === 5, 30_000);
       assert.deepEqual(serfMembers(s.rpc).map((m) => m.name).sort(), all);
+      // An rxswim agent without tags announces an empty tag map, so Serf shows no tags
+      // for it (a bare, empty meta would read as the legacy `role=` tag).
+      for (const r of RX) assert.deepEqual(serfMembers(s.rpc).find((m) => m.name === r.name)?.tags, {}, `${s.name}'s tags for ${r.name}`);
     }
     for (const r of RX) {
       await waitFor(`${r.name} lists all 5 alive`, () => httpMembers(r.http), (ms) => ms?.filter((m) => m.state === 'alive').length === 5, 30_000);
