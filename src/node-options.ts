@@ -11,6 +11,7 @@ import { encodeTags, META_MAX_SIZE } from './membership/tags.js';
 import { Keyring } from './security/keyring.js';
 import type { Address, Transport } from './transport/transport.js';
 import type { Logger } from './api.js';
+import type { Delegate } from './messaging/user-messages.js';
 
 export type { Logger };
 
@@ -59,10 +60,7 @@ export interface NodeOptions {
    */
   dataDir?: string;
   /** application state exchanged on join and anti-entropy (memberlist's LocalState/MergeRemoteState) */
-  delegate?: {
-    localState?(join: boolean): Uint8Array;
-    mergeRemoteState?(state: Uint8Array, join: boolean): void;
-  };
+  delegate?: Delegate;
 }
 
 export interface ResolvedOptions {

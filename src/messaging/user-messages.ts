@@ -26,6 +26,7 @@ export interface SendOptions {
   topic?: string;
 }
 
+/** memberlist's delegate for application state carried in push-pull (LocalState / MergeRemoteState) */
 export interface Delegate {
   localState?(join: boolean): Uint8Array;
   mergeRemoteState?(state: Uint8Array, join: boolean): void;

@@ -2,18 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TestScheduler } from 'rxjs/testing';
 import type { Member } from '../../src/api.js';
+import { testMember } from '../helpers/members.js';
 import { gossip$, type GossipDeps } from '../../src/shell/gossip.js';
 
-const member = (name: string): Member => ({
-  name,
-  address: '10.0.0.1',
-  port: 7946,
-  state: 'alive',
-  incarnation: 1,
-  meta: new Uint8Array(0),
-  vsn: [1, 5, 2, 2, 5, 4],
-  stateChangedAt: 0,
-});
+const member = (name: string): Member => testMember(name);
 const ALL = ['a', 'b', 'c', 'd', 'e'].map(member);
 
 const newScheduler = () => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createRandom } from '../../src/sim/random.js';
 import { test } from 'node:test';
 import { PacketBuilder, type PacketBuilderOptions } from '../../src/shell/packet-builder.js';
 import { BroadcastQueue } from '../../src/swim/broadcast-queue.js';
@@ -14,17 +15,6 @@ const ping = encodeMessage({ type: 'ping', seqNo: 42, node: 'target-node', sourc
 const user = (size: number, fill = 1) => encodeMessage({ type: 'user', payload: new Uint8Array(size - 1).fill(fill) });
 const nack = (seqNo: number) => encodeMessage({ type: 'nack', seqNo });
 
-/** deterministic PRNG (mulberry32) */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Sealing = 'none' | 'v0' | 'v1';
 
@@ -55,7 +45,7 @@ test('a packet never exceeds udpBufferSize, with and without encryption, and dec
     for (const compress of [false, true]) {
       for (const udpBufferSize of [256, 1400]) {
         for (const pmax of [2, 4, 5]) {
-          const rand = prng(udpBufferSize * 7 + pmax + (compress ? 1 : 0));
+          const rand = createRandom(udpBufferSize * 7 + pmax + (compress ? 1 : 0));
           const q = new BroadcastQueue(1000, () => 10);
           let id = 0;
           const refill = () => {

@@ -3,19 +3,11 @@ import { test } from 'node:test';
 import { EMPTY, NEVER, type Observable, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { Member } from '../../src/api.js';
+import { testMember } from '../helpers/members.js';
 import { prober$, type AckSignal, type ProberDeps, type ProbeResult } from '../../src/shell/prober.js';
 import { Awareness } from '../../src/swim/awareness.js';
 
-const member = (name: string): Member => ({
-  name,
-  address: '10.0.0.1',
-  port: 7946,
-  state: 'alive',
-  incarnation: 1,
-  meta: new Uint8Array(0),
-  vsn: [1, 5, 2, 2, 5, 4],
-  stateChangedAt: 0,
-});
+const member = (name: string): Member => testMember(name);
 const A = member('a');
 const H1 = member('h1');
 const H2 = member('h2');

@@ -3,18 +3,10 @@ import { test } from 'node:test';
 import { EMPTY, type Observable, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { Member } from '../../src/api.js';
+import { testMember } from '../helpers/members.js';
 import { reconnect$, type ReconnectDeps } from '../../src/shell/reconnect.js';
 
-const member = (name: string): Member => ({
-  name,
-  address: '10.0.0.1',
-  port: 7946,
-  state: 'dead',
-  incarnation: 1,
-  meta: new Uint8Array(0),
-  vsn: [1, 5, 2, 2, 5, 4],
-  stateChangedAt: 0,
-});
+const member = (name: string): Member => testMember(name, 'dead');
 const F1 = member('f1');
 const F2 = member('f2');
 
