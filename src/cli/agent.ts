@@ -63,6 +63,9 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
+/** how often the event-loop lag metrics sample the loop */
+const EVENT_LOOP_SAMPLE_MS = 1000;
+
 export class Agent {
   /** Resolves once the agent has ended and released everything, with how it ended. */
   readonly done: Promise<AgentOutcome>;
@@ -152,7 +155,10 @@ export class Agent {
     const httpAt = cfg.http === undefined ? undefined : parseAddress(cfg.http, label('http'));
 
     log.debug({ event: 'config', sources: cfg.sources, protocol: cfg.effective }, 'configuration');
-    if (this.options.processMetrics) collectDefaultMetrics({ register: this.registry });
+    // prom-client samples event-loop lag with a timer every 10 ms by default: 100 wakeups a
+    // second on every host of a fleet, where the protocol needs about 6. Once a second
+    // still shows a stalled loop in nodejs_eventloop_lag_* (issue 11).
+    if (this.options.processMetrics) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     this.inspector = cfg.inspect ? createAgentInspector(cfg.inspect) : undefined;
     const node = createNode({
       ...(this.inspector ? { inspect: this.inspector.inspect } : {}),
