@@ -2,6 +2,7 @@
 // Fewest transmits first; among equals the largest, then the newest. Each message is
 // sent at most RetransmitMult × ceil(log10(n+1)) times, and a newer message about a
 // node replaces the older one, whatever its type.
+import sortedBtree from 'sorted-btree';
 import { retransmitLimit } from './formulas.js';
 
 export interface QueuedBroadcast {
@@ -18,9 +19,21 @@ interface Entry extends QueuedBroadcast {
 }
 
 
+// sorted-btree is CommonJS with its class on `default`.
+const BTree = sortedBtree.default;
+
+/** memberlist's order: fewest transmits, then the longest message, then the newest */
+function byPriority(a: Entry, b: Entry): number {
+  return a.transmits - b.transmits || b.message.length - a.message.length || b.id - a.id;
+}
+
+/**
+ * The queue is a B+ tree in that order, as memberlist's is a btree: queueing, replacing,
+ * counting a transmit and dropping are O(log n), and a take walks only the front.
+ */
 export class BroadcastQueue {
-  private entries: Entry[] = [];
-  private byKey = new Map<string, Entry>();
+  private readonly tree = new BTree<Entry, true>(undefined, byPriority);
+  private readonly byKey = new Map<string, Entry>();
   private nextId = 0;
   /** total entries dropped because the queue was over maxDepth */
   dropped = 0;
@@ -33,7 +46,7 @@ export class BroadcastQueue {
   ) {}
 
   get depth(): number {
-    return this.entries.length;
+    return this.tree.size;
   }
 
   queue(b: QueuedBroadcast): void {
@@ -43,9 +56,9 @@ export class BroadcastQueue {
       old.onDone?.('replaced');
     }
     const e: Entry = { ...b, transmits: 0, id: this.nextId++ };
-    this.entries.push(e);
+    this.tree.set(e, true);
     this.byKey.set(b.key, e);
-    if (this.entries.length > this.maxDepth) this.prune();
+    while (this.tree.size > this.maxDepth) this.dropLast();
   }
 
   /**
@@ -53,55 +66,50 @@ export class BroadcastQueue {
    * one transmission for each. Entries reaching the retransmit limit leave the queue.
    */
   take(overhead: number, limit: number): Uint8Array[] {
-    if (this.entries.length === 0) return [];
-    this.sort();
+    if (this.tree.size === 0) return [];
     const max = retransmitLimit(this.retransmitMult, this.numNodes());
-    const out: Uint8Array[] = [];
-    const done: Entry[] = [];
+    const taken: Entry[] = [];
     let used = 0;
-    for (const e of this.entries) {
+    for (const e of this.tree.keys()) {
       // No memberlist message is shorter than a few bytes: stop once nothing can fit.
       if (limit - used <= overhead + 4) break;
       const cost = e.message.length + overhead;
       if (used + cost > limit) continue;
       used += cost;
-      out.push(e.message);
+      taken.push(e);
+    }
+    // The order depends on the transmit count: take each out before counting it.
+    for (const e of taken) {
+      this.tree.delete(e);
       e.transmits++;
-      if (e.transmits >= max) done.push(e);
+      if (e.transmits < max) this.tree.set(e, true);
+      else {
+        this.byKey.delete(e.key);
+        e.onDone?.('transmitted');
+      }
     }
-    for (const e of done) {
-      this.remove(e);
-      e.onDone?.('transmitted');
-    }
-    return out;
+    return taken.map((e) => e.message);
   }
 
   /** forget everything (on stop); pending onDone callbacks see 'dropped' */
   reset(): void {
-    const all = this.entries;
-    this.entries = [];
+    const all = [...this.tree.keys()];
+    this.tree.clear();
     this.byKey.clear();
     for (const e of all) e.onDone?.('dropped');
   }
 
-  private sort(): void {
-    this.entries.sort((a, b) => a.transmits - b.transmits || b.message.length - a.message.length || b.id - a.id);
-  }
-
   private remove(e: Entry): void {
-    const i = this.entries.indexOf(e);
-    if (i >= 0) this.entries.splice(i, 1);
+    this.tree.delete(e);
     if (this.byKey.get(e.key) === e) this.byKey.delete(e.key);
   }
 
-  private prune(): void {
-    this.sort();
-    while (this.entries.length > this.maxDepth) {
-      const e = this.entries.pop()!;
-      if (this.byKey.get(e.key) === e) this.byKey.delete(e.key);
-      this.dropped++;
-      e.onDone?.('dropped');
-    }
+  /** the most-sent, then smallest, then oldest entry goes first */
+  private dropLast(): void {
+    const e = this.tree.maxKey()!;
+    this.remove(e);
+    this.dropped++;
+    e.onDone?.('dropped');
   }
 }
 

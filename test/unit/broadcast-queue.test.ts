@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { BroadcastQueue } from '../../src/swim/broadcast-queue.js';
 
 const msg = (tag: number, len: number) => new Uint8Array(len).fill(tag);
@@ -53,4 +54,74 @@ test('depth is bounded; overflow drops the most-sent entries and counts them', (
   for (let i = 0; i < 5; i++) q.queue({ key: `k${i}`, message: msg(i, 10) });
   assert.equal(q.depth, 3);
   assert.equal(q.dropped, 2);
+});
+
+// The queue against the simplest correct model of memberlist's order: an array sorted
+// before every take and prune (what this queue was until the B+ tree). Any sequence of
+// queue / take / reset must give the same messages, depths, drops and callbacks.
+class ModelQueue {
+  entries: Array<{ key: string; message: Uint8Array; transmits: number; id: number; done: (w: string) => void }> = [];
+  nextId = 0;
+  dropped = 0;
+  constructor(private readonly max: number, private readonly maxDepth: number) {}
+  private sort() {
+    this.entries.sort((a, b) => a.transmits - b.transmits || b.message.length - a.message.length || b.id - a.id);
+  }
+  queue(key: string, message: Uint8Array, done: (w: string) => void) {
+    const i = this.entries.findIndex((e) => e.key === key);
+    if (i >= 0) this.entries.splice(i, 1)[0]!.done('replaced');
+    this.entries.push({ key, message, transmits: 0, id: this.nextId++, done });
+    if (this.entries.length > this.maxDepth) {
+      this.sort();
+      while (this.entries.length > this.maxDepth) {
+        this.dropped++;
+        this.entries.pop()!.done('dropped');
+      }
+    }
+  }
+  take(overhead: number, limit: number): Uint8Array[] {
+    this.sort();
+    const out: Uint8Array[] = [];
+    let used = 0;
+    for (const e of [...this.entries]) {
+      if (limit - used <= overhead + 4) break;
+      if (used + e.message.length + overhead > limit) continue;
+      used += e.message.length + overhead;
+      out.push(e.message);
+      if (++e.transmits >= this.max) {
+        this.entries.splice(this.entries.indexOf(e), 1);
+        e.done('transmitted');
+      }
+    }
+    return out;
+  }
+}
+
+test('the B+ tree queue behaves exactly as a re-sorted array (random operation sequences)', () => {
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('queue' as const), key: fc.integer({ min: 0, max: 12 }), len: fc.integer({ min: 1, max: 60 }) }),
+    fc.record({ kind: fc.constant('take' as const), limit: fc.integer({ min: 0, max: 200 }) }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { minLength: 1, maxLength: 80 }), fc.integer({ min: 2, max: 8 }), (ops, maxDepth) => {
+      const log: string[] = [];
+      const model: string[] = [];
+      const q = new BroadcastQueue(2, () => 9, maxDepth); // 2 × ceil(log10 10) = 2 transmits
+      const m = new ModelQueue(2, maxDepth);
+      let n = 0;
+      for (const o of ops) {
+        if (o.kind === 'queue') {
+          const message = msg(n++ % 250, o.len);
+          q.queue({ key: `k${o.key}`, message, onDone: (w) => log.push(`${message[0]}:${w}`) });
+          m.queue(`k${o.key}`, message, (w) => model.push(`${message[0]}:${w}`));
+        } else {
+          assert.deepEqual(q.take(2, o.limit).map((x) => x[0]), m.take(2, o.limit).map((x) => x[0]));
+        }
+        assert.equal(q.depth, m.entries.length);
+        assert.equal(q.dropped, m.dropped);
+        assert.deepEqual(log, model);
+      }
+    }),
+    { numRuns: 300 },
+  );
 });
