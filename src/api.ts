@@ -56,8 +56,11 @@ export interface SwimNode {
   /** the local member as others see it (incarnation rises on refutation) */
   readonly localMember: Member;
   /**
-   * The current list (this node first) on subscribe, then the full list after every
-   * change, one emission per change; completes on stop.
+   * The current list (this node first) on subscribe, then the full, up-to-date list
+   * after each burst of changes: changes that happen together (one push-pull, one
+   * packet of gossip, the same timer tick) give one list, emitted as soon as the burst is
+   * over (the node scheduler's next turn). Completes on stop. For every single change,
+   * subscribe to events$.
    */
   readonly members$: Observable<readonly Member[]>;
   /** membership changes of remote members; completes on stop */

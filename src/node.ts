@@ -1,7 +1,7 @@
 // createNode(): validates the options and composes the sans-IO core (src/swim), the
 // RxJS shell (src/shell), the transport, user messages and metrics, and owns their
 // lifetimes so that stop() leaves nothing running. No protocol rule lives here.
-import { asyncScheduler, firstValueFrom, Observable, race, Subject, Subscription, takeUntil, timer } from 'rxjs';
+import { asyncScheduler, auditTime, firstValueFrom, Observable, race, Subject, Subscription, takeUntil, timer } from 'rxjs';
 import type { Member, MemberEvent, MemberState, SwimNode } from './api.js';
 import { clockFromScheduler } from './clock.js';
 import type { ProtocolConfig } from './config.js';
@@ -129,11 +129,15 @@ class Node implements SwimNode {
   member(name: string): Member | undefined { return this.core.member(name); }
   countByState(): Record<MemberState, number> { return this.core.countByState(); }
 
-  /** built only for subscribers: an O(n) list per change that nobody reads would dominate a large simulation */
+  /**
+   * The list on subscribe, then one list per burst of changes: a push-pull can change
+   * thousands of members at once, and a list per change would cost O(n²). The list is
+   * built once the burst is over (auditTime 0 on the node's scheduler), only for subscribers.
+   */
   get members$(): Observable<readonly Member[]> {
     return new Observable<readonly Member[]>((sub) => {
       sub.next(this.core.members());
-      return this.changes.subscribe({ next: () => sub.next(this.core.members()), complete: () => sub.complete() });
+      return this.changes.pipe(auditTime(0, this.ctx.scheduler)).subscribe({ next: () => sub.next(this.core.members()), complete: () => sub.complete() });
     });
   }
 
