@@ -64,13 +64,19 @@ export type MemberChange = 'suspected' | 'recovered' | 'failed' | 'left' | 'join
  * declares the member dead with a dead message from itself (memberlist does the same,
  * so it is gossiped).
  */
-export type MemberEmitted = { type: 'changed'; change: MemberChange } | { type: 'suspicionExpired'; incarnation: number };
+export type MemberEmitted =
+  /** `from`: the state the member left (so owners can keep counts from events alone) */
+  | { type: 'changed'; change: MemberChange; from: MemberStateName }
+  | { type: 'suspicionExpired'; incarnation: number };
+
+/** the machine's top-level states, as users see them */
+export type MemberStateName = 'alive' | 'suspect' | 'dead' | 'left';
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-const changed = (change: MemberChange) => ({ type: 'emitChanged' as const, params: { change } });
+const changed = (change: MemberChange, from: MemberStateName) => ({ type: 'emitChanged' as const, params: { change, from } });
 
 export const memberMachine = setup({
   types: {
@@ -140,7 +146,7 @@ export const memberMachine = setup({
       return { incarnation: event.incarnation, stateChangedAt: event.at, suspicion: null };
     }),
     markReaped: assign({ reaped: true }),
-    emitChanged: emit((_, params: { change: MemberChange }) => ({ type: 'changed' as const, change: params.change })),
+    emitChanged: emit((_, params: { change: MemberChange; from: MemberStateName }) => ({ type: 'changed' as const, change: params.change, from: params.from })),
     emitExpired: emit(({ context }) => ({ type: 'suspicionExpired' as const, incarnation: context.incarnation })),
   },
   delays: {
@@ -170,39 +176,39 @@ export const memberMachine = setup({
     alive: {
       on: {
         ALIVE: [
-          { guard: and(['aliveIsNewer', 'changesInfo']), actions: ['applyAlive', changed('updated')] },
+          { guard: and(['aliveIsNewer', 'changesInfo']), actions: ['applyAlive', changed('updated', 'alive')] },
           { guard: 'aliveIsNewer', actions: 'applyAlive' },
         ],
-        SUSPECT: { guard: 'notStale', target: 'suspect', actions: ['startSuspicion', changed('suspected')] },
+        SUSPECT: { guard: 'notStale', target: 'suspect', actions: ['startSuspicion', changed('suspected', 'alive')] },
         DEAD: [
-          { guard: 'isOwnLeave', target: 'left', actions: ['applyDead', changed('left')] },
-          { guard: 'notStale', target: 'dead', actions: ['applyDead', changed('failed')] },
+          { guard: 'isOwnLeave', target: 'left', actions: ['applyDead', changed('left', 'alive')] },
+          { guard: 'notStale', target: 'dead', actions: ['applyDead', changed('failed', 'alive')] },
         ],
       },
     },
     suspect: {
       after: {
-        suspicionTimeout: { target: 'dead', actions: ['markExpired', 'emitExpired', changed('failed')] },
+        suspicionTimeout: { target: 'dead', actions: ['markExpired', 'emitExpired', changed('failed', 'suspect')] },
       },
       on: {
-        ALIVE: { guard: 'aliveIsNewer', target: 'alive', actions: ['applyAlive', 'markChanged', changed('recovered')] },
+        ALIVE: { guard: 'aliveIsNewer', target: 'alive', actions: ['applyAlive', 'markChanged', changed('recovered', 'suspect')] },
         // Re-entering re-arms the timer with the shorter remaining time.
         SUSPECT: { guard: 'isNewConfirmation', target: 'suspect', reenter: true, actions: ['addConfirmation'] },
         DEAD: [
-          { guard: 'isOwnLeave', target: 'left', actions: ['applyDead', changed('left')] },
-          { guard: 'notStale', target: 'dead', actions: ['applyDead', changed('failed')] },
+          { guard: 'isOwnLeave', target: 'left', actions: ['applyDead', changed('left', 'suspect')] },
+          { guard: 'notStale', target: 'dead', actions: ['applyDead', changed('failed', 'suspect')] },
         ],
       },
     },
     dead: {
       on: {
-        ALIVE: { guard: 'aliveIsNewer', target: 'alive', actions: ['applyAlive', 'markChanged', changed('joined')] },
+        ALIVE: { guard: 'aliveIsNewer', target: 'alive', actions: ['applyAlive', 'markChanged', changed('joined', 'dead')] },
         REAP: { guard: 'notReaped', actions: 'markReaped' },
       },
     },
     left: {
       on: {
-        ALIVE: { guard: 'aliveIsNewer', target: 'alive', actions: ['applyAlive', 'markChanged', changed('joined')] },
+        ALIVE: { guard: 'aliveIsNewer', target: 'alive', actions: ['applyAlive', 'markChanged', changed('joined', 'left')] },
         REAP: { guard: 'notReaped', actions: 'markReaped' },
       },
     },

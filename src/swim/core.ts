@@ -295,7 +295,7 @@ export class SwimCore {
     for (const d of this.registry.departed()) {
       let reaped = d.reaped;
       if (!reaped && now - d.since >= this.cfg.gossipToTheDeadTime) {
-        this.registry.deliver(d.name, { type: 'REAP' });
+        this.registry.reap(d.name);
         reaped = changed = true;
       }
       const keep = d.state === 'left' ? this.cfg.tombstoneTimeout : this.cfg.reconnectTimeout;

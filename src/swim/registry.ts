@@ -1,7 +1,8 @@
 // The member registry: one XState actor per remote member, and nothing else about
-// members. Every list, count, probe target and gossip target is read from the actors'
-// snapshots when asked; the only other structure is the probe order (names only).
-// Changes are learnt from what the machine emits, never by diffing a copy.
+// members. Lists and targets are read from the actors' snapshots when asked. Besides
+// the actors there are only indexes kept from what the machines emit (never by copying
+// or diffing their state): the probe order (names), counts by state and the names
+// memberlist has forgotten, so that n, the alive count and the metrics are O(1).
 import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { Member, MemberState } from '../api.js';
 import type { XStateClock } from '../clock.js';
@@ -59,6 +60,8 @@ export function memberFromContext(c: MemberContext, state: MemberState): Member 
 export class Registry {
   private readonly actors = new Map<string, MemberActor>();
   private probeOrder: string[] = [];
+  private readonly counts: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+  private readonly forgotten = new Set<string>();
   private probeIndex = 0;
   /** live/departing split for gossip sampling, dropped on every change */
   private liveness: { live: MemberActor[]; departing: MemberActor[] } | undefined;
@@ -67,16 +70,12 @@ export class Registry {
 
   /** memberlist's n: the local node plus every member it has not forgotten */
   get size(): number {
-    let n = 1;
-    for (const a of this.actors.values()) if (!a.getSnapshot().context.reaped) n++;
-    return n;
+    return 1 + this.actors.size - this.forgotten.size;
   }
 
   /** the local node plus every alive or suspect member */
   get aliveCount(): number {
-    let n = 1;
-    for (const a of this.actors.values()) if (isLive(stateOf(a))) n++;
-    return n;
+    return 1 + this.counts.alive + this.counts.suspect;
   }
 
   has(name: string): boolean {
@@ -109,7 +108,7 @@ export class Registry {
   }
 
   countInto(c: Record<MemberState, number>): void {
-    for (const a of this.actors.values()) c[stateOf(a)]++;
+    for (const s of ['alive', 'suspect', 'dead', 'left'] as const) c[s] += this.counts[s];
   }
 
   /** failed members worth a reconnect attempt (Serf keeps them after memberlist forgets them) */
@@ -140,12 +139,17 @@ export class Registry {
     this.actors.set(name, actor);
     actor.on('suspicionExpired', (ev) => this.deps.onExpired(name, ev.incarnation));
     actor.on('changed', (ev) => {
-      this.liveness = undefined;
+      if (ev.change !== 'updated') {
+        this.counts[ev.from]--;
+        this.counts[stateOf(actor)]++;
+        this.liveness = undefined;
+      }
       // A forgotten member that returns is a newcomer to the probe order again.
-      if (ev.change === 'joined' && !this.probeOrder.includes(name)) this.insertIntoProbeOrder(name);
+      if (ev.change === 'joined' && this.forgotten.delete(name)) this.insertIntoProbeOrder(name);
       this.deps.onChange(ev.change, this.toMember(actor));
     });
     actor.start();
+    this.counts.alive++;
     this.insertIntoProbeOrder(name);
     this.liveness = undefined;
     return this.toMember(actor);
@@ -159,13 +163,23 @@ export class Registry {
   }
 
   /** hand an event to a member's actor; true when the machine accepted it */
-  deliver(name: string, event: MachineEvent): boolean {
+  deliver(name: string, event: Exclude<MachineEvent, { type: 'REAP' }>): boolean {
+    return this.send(name, event);
+  }
+
+  private send(name: string, event: MachineEvent): boolean {
     const a = this.actors.get(name);
     if (!a) return false;
     const before = a.getSnapshot();
     a.send(event);
     // XState keeps the snapshot object when no transition was taken.
-    if (a.getSnapshot() === before) return false;
+    return a.getSnapshot() !== before;
+  }
+
+  /** memberlist forgets a member dead or left for GossipToTheDeadTime; Serf still lists it */
+  reap(name: string): boolean {
+    if (!this.send(name, { type: 'REAP' })) return false;
+    this.forgotten.add(name);
     this.liveness = undefined;
     return true;
   }
@@ -180,7 +194,7 @@ export class Registry {
     for (let checked = 0; checked <= this.probeOrder.length; checked++) {
       if (this.probeIndex >= this.probeOrder.length) {
         onWrap();
-        this.probeOrder = this.probeOrder.filter((n) => this.actors.has(n) && !this.actors.get(n)!.getSnapshot().context.reaped);
+        this.probeOrder = this.probeOrder.filter((n) => this.actors.has(n) && !this.forgotten.has(n));
         this.shuffle(this.probeOrder);
         this.probeIndex = 0;
         if (this.probeOrder.length === 0) return undefined;
@@ -205,7 +219,11 @@ export class Registry {
 
   /** stop and drop a member entirely (Serf's reconnect/tombstone timeout ran out) */
   forget(name: string): void {
-    this.actors.get(name)?.stop();
+    const a = this.actors.get(name);
+    if (!a) return;
+    this.counts[stateOf(a)]--;
+    this.forgotten.delete(name);
+    a.stop();
     this.actors.delete(name);
     this.liveness = undefined;
   }
@@ -237,6 +255,8 @@ export class Registry {
   stop(): void {
     for (const a of this.actors.values()) a.stop();
     this.actors.clear();
+    this.forgotten.clear();
+    for (const s of ['alive', 'suspect', 'dead', 'left'] as const) this.counts[s] = 0;
     this.probeOrder = [];
     this.liveness = undefined;
   }

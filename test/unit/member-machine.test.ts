@@ -35,7 +35,7 @@ test('alive: only a strictly newer incarnation is accepted', () => {
   assert.equal(m.emitted.length, 0, 'same metadata and address: nothing users see changed');
   assert.equal(m.accepts({ type: 'ALIVE', incarnation: 7, at: 1, ...info, meta: Uint8Array.of(1) }), true);
   assert.equal(m.inc(), 7);
-  assert.deepEqual(m.emitted.at(-1), { type: 'changed', change: 'updated' });
+  assert.deepEqual(m.emitted.at(-1), { type: 'changed', change: 'updated', from: 'alive' });
 });
 
 test('every state change is emitted with what it means to users', () => {
@@ -46,8 +46,8 @@ test('every state change is emitted with what it means to users', () => {
   m.a.send({ type: 'ALIVE', incarnation: 7, at: 4, ...info });
   m.a.send({ type: 'DEAD', incarnation: 7, from: 'm', at: 5 });
   assert.deepEqual(
-    m.emitted.map((e) => (e.type === 'changed' ? e.change : e.type)),
-    ['suspected', 'recovered', 'failed', 'joined', 'left'],
+    m.emitted.map((e) => (e.type === 'changed' ? `${e.from}→${e.change}` : e.type)),
+    ['alive→suspected', 'suspect→recovered', 'alive→failed', 'dead→joined', 'alive→left'],
   );
 });
 
@@ -123,7 +123,7 @@ test('suspicion timer: max without confirmations, then dead with suspicionExpire
   assert.equal(m.a.getSnapshot().context.stateChangedAt, 24000);
   assert.deepEqual(m.emitted.slice(-2), [
     { type: 'suspicionExpired', incarnation: 5 },
-    { type: 'changed', change: 'failed' },
+    { type: 'changed', change: 'failed', from: 'suspect' },
   ]);
 });
 

@@ -144,7 +144,7 @@ describe('probe order: randomized round robin', () => {
     for (const n of ['a', 'b', 'c']) h.add(n);
     h.kill('c', 0);
     const reap = () => {
-      if (h.reg.view('c')?.state === 'dead') h.reg.deliver('c', { type: 'REAP' });
+      if (h.reg.view('c')?.state === 'dead') h.reg.reap('c');
     };
     passes(h.reg, 6, reap);
     assert.equal(h.reg.view('c')?.reaped, true);
@@ -178,7 +178,7 @@ describe('gossip targets', () => {
     h.kill('e', NOW - 29_999, 'e'); // left, just within the window
     h.kill('f', NOW - 30_001); // dead for longer than the window: long dead, not yet reaped
     h.kill('g', NOW - 1_000);
-    h.reg.deliver('g', { type: 'REAP' }); // forgotten by memberlist
+    h.reg.reap('g'); // forgotten by memberlist
     return h;
   }
 
@@ -250,14 +250,14 @@ describe('deliver', () => {
     assert.equal(h.reg.deliver('a', alive(4)), false, 'older alive');
     assert.equal(h.reg.deliver('a', { type: 'SUSPECT', incarnation: 4, from: 'x', at: 1, bounds: BOUNDS }), false, 'stale suspect');
     assert.equal(h.reg.deliver('a', { type: 'DEAD', incarnation: 4, from: 'x', at: 1 }), false, 'stale dead');
-    assert.equal(h.reg.deliver('a', { type: 'REAP' }), false, 'a live member is not reaped');
+    assert.equal(h.reg.reap('a'), false, 'a live member is not reaped');
     assert.equal(h.reg.deliver('nobody', alive(9)), false, 'unknown name');
     assert.deepEqual(h.changes, []);
     assert.equal(h.reg.deliver('a', alive(6)), true, 'newer alive');
     assert.equal(h.reg.deliver('a', { type: 'DEAD', incarnation: 6, from: 'x', at: 2 }), true);
     assert.equal(h.reg.deliver('a', { type: 'DEAD', incarnation: 7, from: 'x', at: 3 }), false, 'already dead');
-    assert.equal(h.reg.deliver('a', { type: 'REAP' }), true);
-    assert.equal(h.reg.deliver('a', { type: 'REAP' }), false, 'already reaped');
+    assert.equal(h.reg.reap('a'), true);
+    assert.equal(h.reg.reap('a'), false, 'already reaped');
     assert.deepEqual(h.changes, ['failed:a']);
   });
 });
@@ -269,7 +269,7 @@ describe('counts and lists', () => {
     h.suspect('b', 0);
     h.kill('c', 0);
     h.kill('d', 0);
-    h.reg.deliver('d', { type: 'REAP' });
+    h.reg.reap('d');
     assert.equal(h.reg.size, 4, 'me + a, b, c');
     assert.equal(h.reg.aliveCount, 3, 'me + a, b');
     assert.deepEqual(sorted(h.reg.list().map((m) => m.name)), ['a', 'b', 'c', 'd']);
@@ -286,5 +286,40 @@ describe('counts and lists', () => {
     assert.equal(h.reg.member('d'), undefined);
     assert.equal(h.reg.size, 4);
     assert.equal(h.reg.list().length, 3);
+  });
+});
+
+describe('counts kept from emitted events', () => {
+  it('n, the alive count and the counts by state always equal a scan of the actors (random histories)', async () => {
+    const fc = (await import('fast-check')).default;
+    const op = fc.record({ kind: fc.constantFrom('add', 'suspect', 'kill', 'leave', 'alive', 'reap', 'forget', 'time'), who: fc.integer({ min: 0, max: 5 }) });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const h = registry();
+        let t = 0;
+        for (const o of ops) {
+          const name = `m${o.who}`;
+          const m = h.reg.member(name);
+          if (o.kind === 'add' && !m) h.add(name, 1, t);
+          else if (!m) continue;
+          else if (o.kind === 'suspect') h.suspect(name, t);
+          else if (o.kind === 'kill') h.kill(name, t);
+          else if (o.kind === 'leave') h.kill(name, t, name);
+          else if (o.kind === 'alive') h.reg.deliver(name, { type: 'ALIVE', incarnation: m.incarnation + 1, at: t, replace: h.reg.view(name)!.reaped, ...info(o.who) });
+          else if (o.kind === 'reap') h.reg.reap(name);
+          else if (o.kind === 'forget' && h.reg.view(name)!.reaped) h.reg.forget(name);
+          else if (o.kind === 'time') h.advanceTo((t += 700)); // suspicion timers (1 s) may fire
+          const list = h.reg.list();
+          const scan = { alive: 0, suspect: 0, dead: 0, left: 0 };
+          for (const x of list) scan[x.state]++;
+          const counted = { alive: 0, suspect: 0, dead: 0, left: 0 };
+          h.reg.countInto(counted);
+          assert.deepEqual(counted, scan);
+          assert.equal(h.reg.aliveCount, 1 + scan.alive + scan.suspect);
+          assert.equal(h.reg.size, 1 + list.filter((x) => !h.reg.view(x.name)!.reaped).length);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
