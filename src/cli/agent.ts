@@ -21,7 +21,6 @@ import { createNode, type RxSwimNode } from '../node.js';
 import { parseAddress } from './address.js';
 import { checkAddresses, relabel, SETTINGS, type AgentConfig } from './agent-config.js';
 import { errnoOf, ListenError } from './errors.js';
-import { createAgentInspector } from './inspect.js';
 import { createLogger } from './logger.js';
 import { joinOnce, joinWithRetry, parseSeed, type Resolver, type Seed } from './seeds.js';
 
@@ -75,7 +74,7 @@ export class Agent {
   private phase: Phase = 'new';
   private nodeRef: RxSwimNode | undefined;
   private httpRef: HttpApi | undefined;
-  private inspector: ReturnType<typeof createAgentInspector> | undefined;
+  private inspector: ReturnType<typeof import('./inspect.js').createAgentInspector> | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<AgentOutcome> | undefined;
   private stopRequested = false;
@@ -159,7 +158,8 @@ export class Agent {
     // second on every host of a fleet, where the protocol needs about 6. Once a second
     // still shows a stalled loop in nodejs_eventloop_lag_* (issue 11).
     if (this.options.processMetrics) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
-    this.inspector = cfg.inspect ? createAgentInspector(cfg.inspect) : undefined;
+    // Loaded only when asked for: the inspector client costs ~100 ms of start-up CPU.
+    this.inspector = cfg.inspect ? (await import('./inspect.js')).createAgentInspector(cfg.inspect) : undefined;
     const node = createNode({
       ...(this.inspector ? { inspect: this.inspector.inspect } : {}),
       ...(cfg.node ? { name: cfg.node } : {}),
