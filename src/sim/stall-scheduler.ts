@@ -55,7 +55,19 @@ export class StallableScheduler implements SchedulerLike {
     // A wake-up on the inner scheduler, so deferred work runs at the stall end
     // even if none of the node's own actions happens to be due then.
     this.drain?.unsubscribe();
-    this.drain = this.inner.schedule(() => this.flush(), Math.max(0, untilMs - this.inner.now()));
+    this.drain = this.inner.schedule(() => this.wake(), Math.max(0, untilMs - this.inner.now()));
+  }
+
+  /**
+   * On a real clock a timer may fire while Date.now() still reads a millisecond short of
+   * the stall end; flushing then would leave the deferred work with nothing to wake it.
+   */
+  private wake(): void {
+    if (this.isStalled()) {
+      this.drain = this.inner.schedule(() => this.wake(), Math.max(1, this.stalledUntil - this.inner.now()));
+      return;
+    }
+    this.flush();
   }
 
   isStalled(): boolean {
