@@ -3,10 +3,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VirtualTimeScheduler, asyncScheduler, interval, timer, type Subscription } from 'rxjs';
+import { VirtualTimeScheduler, asyncScheduler, interval, timer, type SchedulerLike, type Subscription } from 'rxjs';
 import { createActor, createMachine } from 'xstate';
 import fc from 'fast-check';
 import { StallableScheduler } from '../../src/sim/stall-scheduler.js';
+import { HeapVirtualScheduler } from '../../src/sim/virtual-scheduler.js';
 
 function setup(maxFrames = 2000): { inner: VirtualTimeScheduler; s: StallableScheduler; at: (ms: number, fn: () => void) => void } {
   const inner = new VirtualTimeScheduler();
@@ -196,4 +197,21 @@ test('works over a real (async) scheduler too', async () => {
   s.stall(start + 60);
   const fired = await new Promise<number>((resolve) => timer(5, s).subscribe(() => resolve(s.now())));
   assert.ok(fired >= start + 60, `fired after ${fired - start} ms`);
+});
+
+test('a wake-up that fires while the clock still reads just short of the stall end is re-armed', () => {
+  // A real clock can run the drain timer when Date.now() is a millisecond behind: model
+  // that with a virtual scheduler whose now() lags by 1 ms for the first drain.
+  const v = new HeapVirtualScheduler();
+  let lag = 0;
+  const lagging = { now: () => v.now() - lag, schedule: v.schedule.bind(v) } as unknown as SchedulerLike;
+  const s = new StallableScheduler(lagging);
+  const ran: number[] = [];
+  s.stall(100);
+  s.schedule(() => ran.push(v.now()), 10); // due during the stall: deferred
+  lag = 1;
+  v.advanceTo(100); // the drain fires, but now() reads 99: still stalled
+  lag = 0;
+  v.advanceTo(200);
+  assert.deepEqual(ran, [101], 'the deferred work ran right after the stall end, not never');
 });
