@@ -29,12 +29,12 @@ function importsOf(file: string): string[] {
 
 function closure(start: string[]): Set<string> {
   const seen = new Set<string>();
-  const todo = [...start];
-  while (todo.length) {
-    const f = todo.pop()!;
+  const pending = [...start];
+  while (pending.length) {
+    const f = pending.pop()!;
     if (seen.has(f)) continue;
     seen.add(f);
-    for (const i of importsOf(f)) if (i.endsWith('.ts')) todo.push(i);
+    for (const i of importsOf(f)) if (i.endsWith('.ts')) pending.push(i);
   }
   return seen;
 }
