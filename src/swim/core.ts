@@ -64,11 +64,23 @@ export class SwimCore {
   private readonly port: CorePort;
   private readonly now: () => number;
 
+  /** what the rules see, read live: built once, not per message (LocalNode is a LocalView) */
+  private readonly view: View;
+
   constructor(opts: CoreOptions) {
     this.cfg = opts.config;
     this.port = opts.port;
     this.now = opts.now;
     this.local = new LocalNode(opts.local);
+    const now = opts.now;
+    this.view = {
+      local: this.local,
+      member: (name) => this.registry.view(name),
+      get now() {
+        return now();
+      },
+      deadNodeReclaimTime: opts.config.deadNodeReclaimTime,
+    };
     this.awareness = new Awareness(opts.config.awarenessMaxMultiplier);
     this.registry = new Registry({
       clock: opts.clock,
@@ -206,18 +218,8 @@ export class SwimCore {
 
   // ---- the rules, carried out ----
 
-  private view(): View {
-    const l = this.local;
-    return {
-      local: { name: l.name, addr: l.addr, port: l.port, meta: l.meta, vsn: l.vsn, incarnation: l.incarnation, leaving: l.leaving },
-      member: (name) => this.registry.view(name),
-      now: this.now(),
-      deadNodeReclaimTime: this.cfg.deadNodeReclaimTime,
-    };
-  }
-
   private onAlive(raw: Alive): void {
-    const verdict = judgeAlive(this.view(), raw);
+    const verdict = judgeAlive(this.view, raw);
     const a = normalizeAlive(raw, this.local.port);
     const regossip: Alive = { ...raw, addr: a.addr, port: a.port };
     switch (verdict.action) {
@@ -256,7 +258,7 @@ export class SwimCore {
   }
 
   private onSuspect(s: Suspect): void {
-    const verdict = judgeSuspect(this.view(), s);
+    const verdict = judgeSuspect(this.view, s);
     if (verdict.action === 'refute') return this.refute(verdict.accused);
     if (verdict.action === 'ignore') return;
     const wasSuspect = this.registry.view(s.node)!.state === 'suspect';
@@ -268,7 +270,7 @@ export class SwimCore {
   }
 
   private onDead(d: Dead): void {
-    const verdict = judgeDead(this.view(), d);
+    const verdict = judgeDead(this.view, d);
     if (verdict.action === 'refute') return this.refute(verdict.accused);
     if (verdict.action === 'ignore') return;
     if (!this.registry.deliver(d.node, { type: 'DEAD', incarnation: d.incarnation, from: d.from, at: this.now() })) return;

@@ -106,29 +106,27 @@ export function judgeAlive(view: View, raw: Alive): AliveVerdict {
   return { action: 'address_conflict' };
 }
 
-/** memberlist's suspectNode, before the machine's checks; a leaving node is no longer alive to refute */
-export function judgeSuspect(view: View, s: Suspect): AccusationVerdict {
-  if (s.node === view.local.name) {
-    if (s.incarnation < view.local.incarnation) return { action: 'ignore', why: 'old_self' };
-    // After Leave() memberlist's own state is StateLeft, and suspectNode ignores non-alive
-    // nodes: refuting would gossip alive(n+1), which beats our dead(n) leave everywhere.
+/**
+ * memberlist's suspectNode and deadNode, before the machine's checks: they judge an
+ * accusation the same way. About us: older than our incarnation is stale; while leaving
+ * we let it stand (memberlist's own state is Left by then, and refuting would gossip
+ * alive(n+1), which beats our dead(n) leave everywhere); otherwise refute. About a
+ * member we do not know, or have forgotten: ignore.
+ */
+export function judgeAccusation(view: View, m: Suspect | Dead): AccusationVerdict {
+  if (m.node === view.local.name) {
+    if (m.incarnation < view.local.incarnation) return { action: 'ignore', why: 'old_self' };
     if (view.local.leaving) return { action: 'ignore', why: 'leaving' };
-    return { action: 'refute', accused: s.incarnation };
+    return { action: 'refute', accused: m.incarnation };
   }
-  const m = view.member(s.node);
-  return !m || m.reaped ? { action: 'ignore', why: 'unknown' } : { action: 'deliver' };
+  const member = view.member(m.node);
+  return !member || member.reaped ? { action: 'ignore', why: 'unknown' } : { action: 'deliver' };
 }
 
-/** memberlist's deadNode, before the machine's checks; a leaving node lets its own death stand */
-export function judgeDead(view: View, d: Dead): AccusationVerdict {
-  if (d.node === view.local.name) {
-    if (d.incarnation < view.local.incarnation) return { action: 'ignore', why: 'old_self' };
-    if (view.local.leaving) return { action: 'ignore', why: 'leaving' };
-    return { action: 'refute', accused: d.incarnation };
-  }
-  const m = view.member(d.node);
-  return !m || m.reaped ? { action: 'ignore', why: 'unknown' } : { action: 'deliver' };
-}
+/** memberlist's suspectNode (see judgeAccusation) */
+export const judgeSuspect: (view: View, s: Suspect) => AccusationVerdict = judgeAccusation;
+/** memberlist's deadNode (see judgeAccusation) */
+export const judgeDead: (view: View, d: Dead) => AccusationVerdict = judgeAccusation;
 
 /**
  * memberlist's mergeState (§8.1): a push-pull record as the message it stands for. A
