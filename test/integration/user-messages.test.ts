@@ -56,8 +56,11 @@ test('broadcast, topics, send over UDP and TCP, setTags and the push-pull delega
     for (const n of nodes) await n.start();
     const seed = `${nodes[0]!.address!.host}:${nodes[0]!.address!.port}`;
     for (let i = 1; i < N; i++) assert.equal(await nodes[i]!.join([seed]), 1);
+    // Gossip spreads each join at once with high probability, not certainty: a member that
+    // misses it learns it at its next push-pull (15 s in `local`). Seen once in CI: node-3
+    // still at 4 of 5 after 10 s. (Issue 12 is about closing that gap.)
     for (let i = 0; i < N; i++) {
-      await waitFor(`${name(i)} sees ${N} alive`, () => nodes[i]!.members().filter((m) => m.state === 'alive').length, (c) => c === N, 10_000);
+      await waitFor(`${name(i)} sees ${N} alive`, () => nodes[i]!.members().filter((m) => m.state === 'alive').length, (c) => c === N, 20_000);
     }
 
     // ---- the push-pull delegate on join ----
