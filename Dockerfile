@@ -26,5 +26,5 @@ EXPOSE 7946/tcp 7946/udp 8946/tcp
 ENV RXSWIM_HEALTH_URL=http://127.0.0.1:8946/v1/members
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.RXSWIM_HEALTH_URL,{signal:AbortSignal.timeout(2000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
+ENTRYPOINT ["node", "/app/dist/cli/main.js"]
 CMD ["cluster", "--size", "4"]

@@ -11,7 +11,7 @@ import { median, round, sleep } from './lib/stats.js';
 
 const WINDOW_S = Number(process.argv[2] ?? 20);
 const REPS = 3;
-const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 interface Sample { startCpuMs: number | null; cpuPct: number; epollPerS: number | null; rssMB: number }

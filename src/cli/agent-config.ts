@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { basename, extname } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { PRESETS, PROFILES, resolveConfig, type Profile, type ProtocolConfig, type ProtocolOverrides } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { isWildcard, parseAddress, type AddressRules } from './address.js';
@@ -238,7 +238,7 @@ function coerce(s: Setting, v: unknown, label: string, fromText: boolean): unkno
 // ---- validation ----
 
 function refined<T>(check: (v: T) => void) {
-  return (v: T, ctx: z.RefinementCtx) => {
+  return (v: T, ctx: z.core.$RefinementCtx<T>) => {
     try {
       check(v);
     } catch (e) {
@@ -248,39 +248,39 @@ function refined<T>(check: (v: T) => void) {
 }
 
 const str = (what = 'a string') => z.string({ error: `must be ${what}` });
-const address = (rules: AddressRules) => str('HOST:PORT').superRefine(refined((v) => parseAddress(v, 'x', rules)));
+const address = (rules: AddressRules) => str('HOST:PORT').check(z.superRefine(refined((v: string) => parseAddress(v, 'x', rules))));
 /** --bind: a bare host means port 7946, as in memberlist */
 const BIND_RULES: AddressRules = { defaultPort: 7946 };
 /** --advertise: peers are told it on the wire, so an IP address */
 const ADVERTISE_RULES: AddressRules = { defaultPort: 7946, ipOnly: true };
 /** --http: the port must be written (a bare word is far more likely a typo than a host) */
 const HTTP_RULES: AddressRules = {};
-const seedList = z.array(str('a seed address').superRefine(refined((v) => parseSeed(v, 'x'))), { error: 'must be a list of seed addresses' });
+const seedList = z.array(str('a seed address').check(z.superRefine(refined((v: string) => parseSeed(v, 'x')))), { error: 'must be a list of seed addresses' });
+const wholeMs = (min: number, minText: string, max: number, maxText: string) =>
+  z.number({ error: DURATION_SYNTAX }).check(
+    z.int({ error: 'must be a whole number of ms' }),
+    z.gte(min, { error: minText }),
+    z.lte(max, { error: maxText }),
+  );
 
-const agentSchema = z
-  .object({
-    node: str().min(1, { error: 'must not be empty' }).max(255, { error: 'must be at most 255 characters' }).optional(),
-    bind: address(BIND_RULES),
-    advertise: address(ADVERTISE_RULES).optional(),
-    profile: z.enum(PROFILES as [Profile, ...Profile[]], { error: `must be one of ${PROFILES.join(', ')}` }),
-    tags: z.record(z.string(), str('a string (quote numbers and booleans in YAML)'), { error: 'must be a mapping of tag names to strings' }),
-    encrypt: str('a base64 key').superRefine(refined((v) => Keyring.parseKey(v, 'x'))).optional(),
-    dataDir: str('a directory').min(1).optional(),
-    inspect: str('a ws:// URL or true').regex(/^wss?:\/\//, { error: 'must be a ws:// or wss:// URL' }).optional(),
-    join: seedList,
-    retryJoin: seedList,
-    retryMax: z.number({ error: 'must be an integer >= 0' }).int({ error: 'must be an integer >= 0' }).min(0, { error: 'must be an integer >= 0' }),
-    retryInterval: z
-      .number({ error: DURATION_SYNTAX })
-      .int({ error: 'must be a whole number of ms' })
-      .min(10, { error: 'must be at least 10 ms' })
-      .max(86_400_000, { error: 'must be at most 24 h' }),
-    http: address(HTTP_RULES).optional(),
-    httpToken: str().min(1, { error: 'must not be empty' }).optional(),
-    logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
-    logFormat: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).optional(),
-  })
-  .strict();
+const agentSchema = z.strictObject({
+  node: z.optional(str().check(z.minLength(1, { error: 'must not be empty' }), z.maxLength(255, { error: 'must be at most 255 characters' }))),
+  bind: address(BIND_RULES),
+  advertise: z.optional(address(ADVERTISE_RULES)),
+  profile: z.enum(PROFILES as [Profile, ...Profile[]], { error: `must be one of ${PROFILES.join(', ')}` }),
+  tags: z.record(z.string(), str('a string (quote numbers and booleans in YAML)'), { error: 'must be a mapping of tag names to strings' }),
+  encrypt: z.optional(str('a base64 key').check(z.superRefine(refined((v: string) => Keyring.parseKey(v, 'x'))))),
+  dataDir: z.optional(str('a directory').check(z.minLength(1, { error: 'must not be empty' }))),
+  inspect: z.optional(str('a ws:// URL or true').check(z.regex(/^wss?:\/\//, { error: 'must be a ws:// or wss:// URL' }))),
+  join: seedList,
+  retryJoin: seedList,
+  retryMax: z.int({ error: 'must be an integer >= 0' }).check(z.gte(0, { error: 'must be an integer >= 0' })),
+  retryInterval: wholeMs(10, 'must be at least 10 ms', 86_400_000, 'must be at most 24 h'),
+  http: z.optional(address(HTTP_RULES)),
+  httpToken: z.optional(str().check(z.minLength(1, { error: 'must not be empty' }))),
+  logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
+  logFormat: z.optional(z.enum(['json', 'pretty'], { error: 'must be json or pretty' })),
+});
 
 const DEFAULTS: Record<string, unknown> = {
   bind: '0.0.0.0:7946',

@@ -25,7 +25,7 @@ import {
 } from './client.js';
 import { errorLine, EXIT, exitCodeOf, exitCodeOfOutcome, type ExitCode } from './exit.js';
 
-/** The version in rxswim's package.json: the nearest one up from this file (src/cli or dist/src/cli). */
+/** The version in rxswim's package.json: the nearest one up from this file (src/cli, dist/src/cli or the bundle in dist/cli). */
 function packageVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {

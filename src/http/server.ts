@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Observable } from 'rxjs';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Member, MemberEvent, MemberState } from '../api.js';
 import { ConfigError, JoinError, KeyringError } from '../errors.js';
 import { decodeTags } from '../membership/tags.js';
@@ -92,12 +92,13 @@ const RTT_WINDOW_MS = 10_000;
 const RTT_METRIC = 'rxswim_probe_rtt_seconds';
 
 const SEED = 'must be a string: a seed address such as 10.0.0.2:7946, 10.0.0.2, [fd00::2]:7946 or dns:NAME[:PORT]';
-const joinBody = z
-  .object({ seeds: z.array(z.string({ error: SEED }), { error: 'seeds must be a list of seed addresses (strings)' }).min(1, { error: 'seeds must not be empty' }) })
-  .strict();
-const keyBody = z
-  .object({ op: z.enum(['install', 'use', 'remove'], { error: 'op must be install, use or remove' }), key: z.string({ error: 'key must be a base64 string' }) })
-  .strict();
+const joinBody = z.strictObject({
+  seeds: z.array(z.string({ error: SEED }), { error: 'seeds must be a list of seed addresses (strings)' }).check(z.minLength(1, { error: 'seeds must not be empty' })),
+});
+const keyBody = z.strictObject({
+  op: z.enum(['install', 'use', 'remove'], { error: 'op must be install, use or remove' }),
+  key: z.string({ error: 'key must be a base64 string' }),
+});
 
 class HttpError extends Error {
   constructor(
@@ -132,7 +133,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-function validate<T>(schema: z.ZodType<T>, body: unknown): T {
+function validate<T>(schema: z.ZodMiniType<T>, body: unknown): T {
   const r = schema.safeParse(body);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;

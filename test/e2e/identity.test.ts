@@ -33,7 +33,7 @@ test('a restarted agent with --data-dir is alive again at once, with a higher in
 
     // Restart with the same data dir and no --node: the name and incarnation come from disk.
     const args = ['agent', '--bind', C.bind, '--http', C.http, '--profile', 'local', '--join', A.bind, '--data-dir', dir, '--log-format', 'json'];
-    g.start('c2', process.execPath, [new URL('../../dist/src/cli/main.js', import.meta.url).pathname, ...args]);
+    g.start('c2', process.execPath, [new URL('../../dist/cli/main.js', import.meta.url).pathname, ...args]);
     const took = await waitFor(
       'a and b see c alive again',
       async () => [await stateOf(A.http, 'c'), await stateOf(B.http, 'c')],
