@@ -1,18 +1,21 @@
 // rxswim benchmarks against HashiCorp Serf (and the npm `swim` package when installed):
-//   1. loopback ping→ack RTT            3. steady-state cost per agent
-//   2. join convergence, failure detection  4. simulator speed
-// node --import tsx bench/run.ts [--quick]   (see bench/README.md)
-// Writes bench/results/latest.json and bench/results/latest.md. Measures only: no
-// figure here is asserted. Every agent is killed by PID when its phase ends.
-import { mkdirSync, writeFileSync } from 'node:fs';
+//   0. lone agents: start-up CPU, idle CPU, wakeups, RSS; the empty-Node floor
+//   1. loopback ping→ack RTT            3. steady-state cost per agent (idle CPU, wakeups, RSS)
+//   2. join convergence (concurrent and serial), failure detection  4. simulator speed
+//   5. wire RTT and 6. a big join, from lib/wire-rtt.ts and lib/big-join.ts when present
+// node --import tsx bench/run.ts [--quick] [--sim-big]   (see bench/README.md)
+// Writes bench/results/{latest,quick|full}.{json,md}, a summary against the issue's goals
+// at the top. Measures only: no figure here is asserted. Every process is killed by PID
+// when its phase ends.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { builtCli, hasSerf } from '../test/helpers/procs.js';
-import { simulate } from '../src/sim/simulate.js';
+import { hasSerf } from '../test/helpers/procs.js';
 import { PRESETS } from '../src/config.js';
 import { detectionBoundMs } from '../src/swim/formulas.js';
-import { Cluster, IpPool, PORT, swimInstalled, type Agent, type Impl, type View } from './lib/cluster.js';
+import { agentCli, builtCli, Cluster, dropCliSnapshot, IpPool, PORT, snapshotCli, swimInstalled, type Agent, type Impl, type View } from './lib/cluster.js';
 import { closeHttp } from './lib/http.js';
+import { killLone, measureLone, type LoneResults } from './lib/lone.js';
 import { describeMachine } from './lib/machine.js';
 import { CLK_TCK, cpuTicks } from './lib/procstat.js';
 import { autoNotes } from './lib/notes.js';
@@ -20,9 +23,13 @@ import { renderMarkdown } from './lib/report.js';
 import { pingRtt, summarize, type RttSummary } from './lib/rtt.js';
 import { sampleSteady, type Steady } from './lib/steady.js';
 import { median, medianOf, ratio, round, sleep } from './lib/stats.js';
+import { goalRows, type GoalRow } from './lib/summary.js';
+import { killHelpers, runBounded } from './lib/wakeups.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
+/** also simulate 2000 nodes × 120 s (may take over 10 minutes) */
+const SIM_BIG = argv.includes('--sim-big');
 /** `--flag value` (for trying parts of the bench; the committed results use the plain modes) */
 const arg = (flag: string): string | undefined => {
   const i = argv.indexOf(flag);
@@ -42,22 +49,54 @@ export interface Plan {
   /** sizes at which the swim-js peer (when installed) runs too */
   swimSizes: number[];
   steadyWindowS: number;
-  /** after convergence, before the steady-state window */
+  /** after convergence, before the steady-state window (≥ 60 s: a Node agent's CPU falls for a minute or two as its JIT warms up) */
   settleS: number;
-  simNodes: number[];
-  simDurationMs: number;
+  /** seconds of strace for the wakeups, after each CPU window */
+  epollS: number;
+  /** starts of each implementation for the start-up CPU (the first `loneAgents` stay up as lone idle agents) */
+  startReps: number;
+  loneAgents: number;
+  /** sizes at which 63 (N − 1) agents also join one seed one after another */
+  serialSizes: number[];
+  /** failure detection (the kill) at these sizes only */
+  detectSizes: number[];
+  sims: Array<{ nodes: number; durationMs: number; /** wall-clock cap, then the simulator is killed */ capS: number }>;
+  wireRtt: { n: number; seconds: number; reps: number } | null;
+  bigJoin: { members: number; reps: number } | null;
   /** the whole run is cut here: agents killed, what was measured is written */
   deadlineMin: number;
 }
 
 const PLAN: Plan = QUICK
-  ? { mode: 'quick', rttRounds: 3, rttPings: 2000, rttIntervalMs: 2, rttWarmup: 200, sizes: [8, 32], reps: { 8: 3, 32: 1 }, steadySizes: [32], swimSizes: [8], steadyWindowS: 30, settleS: 5, simNodes: [100, 200], simDurationMs: 60_000, deadlineMin: 9 }
-  : { mode: 'full', rttRounds: 3, rttPings: 2000, rttIntervalMs: 2, rttWarmup: 200, sizes: [8, 32, 64], reps: { 8: 3, 32: 3, 64: 1 }, steadySizes: [32, 64], swimSizes: [8, 32, 64], steadyWindowS: 30, settleS: 10, simNodes: [100, 200], simDurationMs: 60_000, deadlineMin: 25 };
-// --sizes 8,32  --reps 1  --skip rtt,clusters,steady,sim,swim,rxswim,serf
+  ? {
+      mode: 'quick', rttRounds: 3, rttPings: 2000, rttIntervalMs: 2, rttWarmup: 200,
+      sizes: [8, 32], reps: { 8: 3, 32: 1 }, steadySizes: [32], swimSizes: [8], steadyWindowS: 30, settleS: 60, epollS: 10,
+      startReps: 5, loneAgents: 3, serialSizes: [], detectSizes: [8, 32],
+      sims: [{ nodes: 100, durationMs: 60_000, capS: 120 }, { nodes: 200, durationMs: 60_000, capS: 180 }],
+      wireRtt: { n: 8, seconds: 20, reps: 1 }, bigJoin: { members: 64, reps: 1 }, deadlineMin: 11,
+    }
+  : {
+      mode: 'full', rttRounds: 3, rttPings: 2000, rttIntervalMs: 2, rttWarmup: 200,
+      sizes: [8, 32, 64, 128], reps: { 8: 3, 32: 3, 64: 1, 128: 1 }, steadySizes: [8, 32, 64], swimSizes: [8, 32, 64], steadyWindowS: 30, settleS: 60, epollS: 10,
+      startReps: 5, loneAgents: 3, serialSizes: [64], detectSizes: [8, 32, 64],
+      sims: [{ nodes: 100, durationMs: 60_000, capS: 120 }, { nodes: 200, durationMs: 60_000, capS: 180 }, { nodes: 500, durationMs: 120_000, capS: 600 }],
+      wireRtt: { n: 8, seconds: 30, reps: 2 }, bigJoin: { members: 64, reps: 1 }, deadlineMin: 38,
+    };
+if (SIM_BIG) {
+  PLAN.sims.push({ nodes: 2000, durationMs: 120_000, capS: 1800 });
+  PLAN.deadlineMin += 30;
+}
+// --sizes 8,32  --reps 1  --steady 8  --settle 60  --serial 64  --skip lone,rtt,clusters,steady,serial,sim,swim,rxswim,serf,wirertt,bigjoin
 if (arg('--sizes')) PLAN.sizes = arg('--sizes')!.split(',').map(Number);
 if (arg('--reps')) for (const n of PLAN.sizes) PLAN.reps[n] = Number(arg('--reps'));
+if (arg('--steady')) PLAN.steadySizes = arg('--steady')!.split(',').map(Number);
+if (arg('--settle')) PLAN.settleS = Number(arg('--settle'));
+if (arg('--serial')) PLAN.serialSizes = arg('--serial')!.split(',').map(Number);
 const SKIP = new Set((arg('--skip') ?? '').split(','));
-if (SKIP.has('sim')) PLAN.simNodes = [];
+if (SKIP.has('sim')) PLAN.sims = [];
+if (SKIP.has('serial')) PLAN.serialSizes = [];
+if (SKIP.has('wirertt')) PLAN.wireRtt = null;
+if (SKIP.has('bigjoin')) PLAN.bigJoin = null;
 
 export interface Detection {
   victim: string;
@@ -90,9 +129,46 @@ export interface ClusterRun {
   joinCpuSecPerAgent: number | null;
   /** 1-minute load average of the machine when the run started and ended (other work on the machine included) */
   load: [number, number];
+  /** ms between polling rounds (100; more at N ≥ 128, where one round asks every agent) */
+  pollMs?: number;
+  /** how long convergence was waited for */
+  convergeTimeoutMs?: number;
   detection: Detection | null;
   steady: Steady | null;
   error: string | null;
+}
+
+/** N − 1 agents join one seed one after another, each join issued once the previous one returned */
+export interface SerialJoinRun {
+  impl: Impl;
+  n: number;
+  readyMs: number | null;
+  /** ms from issuing the first join until the last one returned */
+  totalMs: number | null;
+  joinMsMedian: number | null;
+  joinMsMax: number | null;
+  joins: number;
+  joinErrors: string[];
+  /** ms from the first join until every agent lists N alive in one polling round */
+  convergeMs: number | null;
+  /** the same from the last join's answer */
+  afterLastJoinMs: number | null;
+  load: [number, number];
+  error: string | null;
+}
+
+export interface SimRun {
+  nodes: number;
+  durationMs: number;
+  nodeSecondsPerWallSecond: number;
+  bootMs: number;
+  runMs: number;
+  heapMB: number;
+  convergeMs: number;
+  firstDetectionMs: number | null;
+  fullDetectionMs: number | null;
+  /** the simulator's process from spawn to exit (Node start-up and JSON included) */
+  processWallMs?: number;
 }
 
 export interface Results {
@@ -100,6 +176,10 @@ export interface Results {
   plan: Plan;
   startedAt: string;
   durationS: number;
+  /** the figures against the issue's goals, one row per figure (computed from the rest; renderMarkdown recomputes it) */
+  summary?: GoalRow[];
+  /** lone agents: start-up CPU, idle CPU, wakeups, RSS, and the empty-Node floor */
+  lone?: LoneResults | null;
   rtt: {
     rounds: Array<Record<string, RttSummary>>;
     /** medians over the rounds of each figure */
@@ -119,7 +199,14 @@ export interface Results {
     ratio: Record<string, number | null>;
   }>;
   steady: Steady[];
-  simulator: Array<{ nodes: number; durationMs: number; nodeSecondsPerWallSecond: number; bootMs: number; runMs: number; heapMB: number; convergeMs: number; firstDetectionMs: number | null; fullDetectionMs: number | null }>;
+  serialJoins?: SerialJoinRun[];
+  simulator: SimRun[];
+  /** simulator runs that did not finish (cap, deadline, crash) */
+  simulatorErrors?: Array<{ nodes: number; durationMs: number; wallMs: number; error: string }>;
+  /** from bench/lib/wire-rtt.ts (another module): its results object and its markdown */
+  wireRtt?: { result: unknown; markdown: string } | null;
+  /** from bench/lib/big-join.ts (another module): its results object and its markdown */
+  bigJoin?: { result: unknown; markdown: string } | null;
   swimPeer: { included: boolean; note: string };
   notes: string[];
   errors: string[];
@@ -132,9 +219,15 @@ const live = new Set<Cluster>();
 let aborted = false;
 
 async function killEverything(): Promise<void> {
+  killLone();
+  killHelpers();
   await Promise.all([...live].map((c) => c.close()));
   live.clear();
+  for (const k of extraKillers) await k();
 }
+
+/** the other modules' own kill-everything functions, once loaded */
+const extraKillers: Array<() => Promise<void> | void> = [];
 
 function track(c: Cluster): Cluster {
   live.add(c);
@@ -204,11 +297,17 @@ function detectionTimeoutMs(n: number): number {
   return detectionBoundMs(PRESETS.lan, n) + 30_000;
 }
 
-async function clusterRun(impl: Impl, n: number, rep: number, ips: IpPool, steady: boolean): Promise<ClusterRun> {
-  const run: ClusterRun = { impl, n, rep, readyMs: null, joinErrors: [], convergeMs: null, converge99Ms: null, laggards: [], joinTimeline: [], joinCpuSecPerAgent: null, load: [round(loadavg()[0], 1)!, 0], detection: null, steady: null, error: null };
+/** how long every agent is waited for to answer, and then for convergence: 1 s more per agent, 2 s from N = 128 (2 cores) */
+const readyTimeoutMs = (n: number): number => 60_000 + n * 2000;
+const convergeTimeoutMs = (n: number): number => 60_000 + n * (n >= 128 ? 2000 : 1000);
+/** one polling round asks every agent: at N = 128 every 250 ms (512 requests/s from the bench process) */
+const pollMs = (n: number): number => (n >= 128 ? 250 : 100);
+
+async function clusterRun(impl: Impl, n: number, rep: number, ips: IpPool, steady: boolean, detect: boolean): Promise<ClusterRun> {
+  const run: ClusterRun = { impl, n, rep, readyMs: null, joinErrors: [], convergeMs: null, converge99Ms: null, laggards: [], joinTimeline: [], joinCpuSecPerAgent: null, load: [round(loadavg()[0], 1)!, 0], pollMs: pollMs(n), convergeTimeoutMs: convergeTimeoutMs(n), detection: null, steady: null, error: null };
   const c = track(new Cluster(impl, ips.take(n)));
   try {
-    run.readyMs = Math.round(await c.waitReady(60_000 + n * 2000));
+    run.readyMs = Math.round(await c.waitReady(readyTimeoutMs(n)));
     checkAbort();
 
     // join convergence
@@ -249,12 +348,14 @@ async function clusterRun(impl: Impl, n: number, rep: number, ips: IpPool, stead
         lastAt = 0;
         sumAlive = 0;
         missing = new Map();
-        return done;
+        return done || aborted;
       },
-      60_000 + n * 1000,
+      convergeTimeoutMs(n),
+      pollMs(n),
     );
     run.joinErrors = await joined;
-    if (!ok || allAt === null) throw new Error(`no convergence in ${60 + n} s: ${lastMissing.size}/${n} agents still missing members`);
+    checkAbort();
+    if (!ok || allAt === null) throw new Error(`no convergence in ${convergeTimeoutMs(n) / 1000} s: ${lastMissing.size}/${n} agents still missing members`);
     run.convergeMs = Math.round(allAt);
     if (run.convergeMs > 5000) {
       // who was still incomplete in the last round before convergence, and what their logs said
@@ -274,10 +375,12 @@ async function clusterRun(impl: Impl, n: number, rep: number, ips: IpPool, stead
     // steady state
     if (steady) {
       await sleep(PLAN.settleS * 1000);
-      run.steady = await sampleSteady(c, PLAN.steadyWindowS, log);
-      log(`${impl} N=${n}: steady CPU ${run.steady.cpuPctMedian} %/agent, RSS ${run.steady.rssMBMedian} MB, ${run.steady.selfPktsPerSec} pkt/s/agent (self), ${run.steady.snmpPktsPerSec} (snmp)`);
+      checkAbort();
+      run.steady = await sampleSteady(c, PLAN.steadyWindowS, log, { settleS: PLAN.settleS, epollS: PLAN.epollS });
+      log(`${impl} N=${n}: steady CPU ${run.steady.cpuPctMedian} %/agent, RSS ${run.steady.rssMBMedian} MB, ${run.steady.selfPktsPerSec} pkt/s/agent (self), ${run.steady.snmpPktsPerSec} (snmp), ${run.steady.epollPerSec} wakeups/s (${run.steady.epollAgent})`);
       checkAbort();
     }
+    if (!detect) return run;
 
     // failure detection: kill -9 one agent (not the seed)
     const victim = c.agents[Math.floor(n / 2)]!;
@@ -320,6 +423,74 @@ async function clusterRun(impl: Impl, n: number, rep: number, ips: IpPool, stead
   return run;
 }
 
+async function serialJoinRun(impl: Impl, n: number, ips: IpPool): Promise<SerialJoinRun> {
+  const run: SerialJoinRun = { impl, n, readyMs: null, totalMs: null, joinMsMedian: null, joinMsMax: null, joins: 0, joinErrors: [], convergeMs: null, afterLastJoinMs: null, load: [round(loadavg()[0], 1)!, 0], error: null };
+  const c = track(new Cluster(impl, ips.take(n)));
+  try {
+    run.readyMs = Math.round(await c.waitReady(readyTimeoutMs(n)));
+    checkAbort();
+    const t0 = performance.now();
+    const { errors, joinMs } = await c.joinSerially(() => aborted);
+    const tLast = performance.now();
+    checkAbort();
+    run.joins = joinMs.length;
+    run.joinErrors = errors;
+    run.totalMs = Math.round(tLast - t0);
+    run.joinMsMedian = round(medianOf(joinMs), 1);
+    run.joinMsMax = joinMs.length ? Math.round(Math.max(...joinMs)) : null;
+    log(`${impl} N=${n} serial: ${joinMs.length} joins in ${run.totalMs} ms (median ${run.joinMsMedian} ms, max ${run.joinMsMax} ms), ${errors.length} failed`);
+    let everyone = 0;
+    let lastAt = 0;
+    let allAt: number | null = null;
+    const ok = await c.poll(
+      c.agents,
+      t0,
+      (_a, v, at) => {
+        lastAt = Math.max(lastAt, at);
+        if (v && [...v.values()].filter((x) => x === 'alive').length === n) everyone++;
+      },
+      () => {
+        const done = everyone === n;
+        if (done) allAt = lastAt;
+        everyone = 0;
+        lastAt = 0;
+        return done || aborted;
+      },
+      run.totalMs + convergeTimeoutMs(n),
+      pollMs(n),
+    );
+    checkAbort();
+    if (!ok || allAt === null) throw new Error(`no convergence within ${convergeTimeoutMs(n) / 1000} s of the last join`);
+    run.convergeMs = Math.round(allAt);
+    run.afterLastJoinMs = Math.max(0, Math.round(allAt - (tLast - t0)));
+    log(`${impl} N=${n} serial: every view complete ${run.convergeMs} ms after the first join (${run.afterLastJoinMs} ms after the last)`);
+  } catch (e) {
+    run.error = e instanceof Error ? e.message : String(e);
+    log(`${impl} N=${n} serial: ERROR ${run.error}`);
+  } finally {
+    run.load[1] = round(loadavg()[0], 1)!;
+    await release(c);
+  }
+  return run;
+}
+
+// ---------------------------------------------------------------- 4. simulator
+
+/**
+ * `rxswim simulate --json` (the same bundle the agents run) in a process of its own:
+ * the bench process stays responsive (deadline, signals), a big run gets its own heap,
+ * and it is killed by PID at its wall-clock cap.
+ */
+async function simRun(nodes: number, durationMs: number, capS: number): Promise<SimRun> {
+  const t0 = performance.now();
+  const capMs = Math.min(capS * 1000, Math.max(0, PLAN.deadlineMin * 60_000 - (Date.now() - t0Run)));
+  const r = await runBounded(process.execPath, ['--max-old-space-size=12288', agentCli(), 'simulate', '--nodes', String(nodes), '--duration', `${durationMs / 1000}s`, '--seed', '1', '--crash', '1', '--loss', '0', '--profile', 'lan', '--json'], capMs);
+  const wallMs = Math.round(performance.now() - t0);
+  if (r.code !== 0) throw new Error(r.code === null ? `killed after ${Math.round(wallMs / 1000)} s (cap ${Math.round(capMs / 1000)} s)` : `exit ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  const rep = JSON.parse(r.stdout) as { convergeMs: number; firstDetectionMs: number | null; fullDetectionMs: number | null; wall: { bootMs: number; runMs: number; nodeSecondsPerWallSecond: number; heapMB: number } };
+  return { nodes, durationMs, ...rep.wall, convergeMs: rep.convergeMs, firstDetectionMs: rep.firstDetectionMs, fullDetectionMs: rep.fullDetectionMs, processWallMs: wallMs };
+}
+
 function summarizeMembership(runs: ClusterRun[], impls: Impl[]): Results['membership'] {
   const out: Results['membership'] = [];
   for (const n of PLAN.sizes) {
@@ -336,6 +507,8 @@ function summarizeMembership(runs: ClusterRun[], impls: Impl[]): Results['member
         lastMs: medianOf(rs.map((r) => r.detection?.lastMs)),
         firstSuspectMs: medianOf(rs.map((r) => r.detection?.firstSuspectMs)),
         joinCpuSecPerAgent: medianOf(rs.map((r) => r.joinCpuSecPerAgent)),
+        // a sum, not a median: every failed join of every repetition
+        failedJoins: rs.length ? rs.reduce((a, r) => a + r.joinErrors.length, 0) : null,
       };
     }
     const rx = figures.rxswim!;
@@ -352,10 +525,37 @@ function summarizeMembership(runs: ClusterRun[], impls: Impl[]): Results['member
 
 // ---------------------------------------------------------------- main
 
+// ---------------------------------------------------------------- 5 + 6. the other modules
+
+/** lib/wire-rtt.ts's interface, as run.ts uses it */
+interface WireRttModule {
+  measureWireRtt(opts: { n: number; seconds: number; reps: number; ipBase: string; log: (s: string) => void; deadlineAt?: number }): Promise<unknown>;
+  renderWireRtt(r: never): string;
+  killLive?: () => Promise<void> | void;
+}
+/** lib/big-join.ts's interface, as run.ts uses it */
+interface BigJoinModule {
+  measureBigJoin(opts: { members: number; reps: number; ipBase: string; log: (s: string) => void; deadlineAt?: number }): Promise<unknown>;
+  renderBigJoin(r: never): string;
+  killLive?: () => Promise<void> | void;
+}
+
+/** a module of bench/lib/ written apart from this file, when it is there */
+async function optionalModule<T>(name: string): Promise<T | null> {
+  const url = new URL(`./lib/${name}.ts`, import.meta.url);
+  if (!existsSync(fileURLToPath(url))) return null;
+  const mod = (await import(url.href)) as T & { killLive?: () => Promise<void> | void };
+  if (typeof mod.killLive === 'function') extraKillers.push(mod.killLive);
+  return mod;
+}
+
+// ---------------------------------------------------------------- main
+
 async function main(): Promise<void> {
-  if (!builtCli()) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
+  if (!builtCli()) throw new Error('dist/cli/main.js is missing: run `npm run build` first (npm run bench does)');
   if (!hasSerf()) throw new Error('serf is not installed (apt-get install -y serf)');
   const machine = describeMachine();
+  snapshotCli();
   const impls: Impl[] = ['rxswim', 'serf'];
   const swim = swimInstalled();
   if (swim && !SKIP.has('swim')) impls.push('swim');
@@ -364,11 +564,17 @@ async function main(): Promise<void> {
     plan: PLAN,
     startedAt: new Date(t0Run).toISOString(),
     durationS: 0,
+    summary: [],
+    lone: null,
     rtt: null,
     clusters: [],
     membership: [],
     steady: [],
+    serialJoins: [],
     simulator: [],
+    simulatorErrors: [],
+    wireRtt: null,
+    bigJoin: null,
     swimPeer: {
       included: impls.includes('swim'),
       note: swim
@@ -382,6 +588,7 @@ async function main(): Promise<void> {
     results.durationS = Math.round((Date.now() - t0Run) / 1000);
     results.membership = summarizeMembership(results.clusters, impls);
     results.notes = autoNotes(results);
+    results.summary = goalRows(results);
     mkdirSync(OUT, { recursive: true });
     const json = `${JSON.stringify(results, null, 2)}\n`;
     const md = renderMarkdown(results);
@@ -391,17 +598,33 @@ async function main(): Promise<void> {
       writeFileSync(`${OUT}${name}.md`, md);
     }
   };
+  const failed = (what: string, e: unknown) => {
+    const msg = `${what}: ${e instanceof Error ? e.message : String(e)}`;
+    results.errors.push(msg);
+    log(`ERROR ${msg}`);
+  };
 
-  log(`mode ${PLAN.mode}; ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, serf ${machine.serf}; swim-js peer ${swim ? 'included' : 'not installed'}`);
+  log(`mode ${PLAN.mode}; ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, serf ${machine.serf}; swim-js peer ${swim ? 'included' : 'not installed'}; agents run ${agentCli()} (a copy of dist/cli/ made at the start)`);
 
-  // 1. RTT
-  if (!SKIP.has('rtt')) {
+  // 1. RTT, run while the lone agents of section 0 settle (after their starts)
+  const rtt = async () => {
+    if (SKIP.has('rtt') || aborted) return;
     try {
       results.rtt = await benchRtt();
     } catch (e) {
-      results.errors.push(`rtt: ${e instanceof Error ? e.message : String(e)}`);
+      failed('rtt', e);
     }
-  }
+  };
+  // 0. lone agents: start-up CPU, then idle beside the floor
+  if (!SKIP.has('lone')) {
+    try {
+      results.lone = await measureLone({ startReps: PLAN.startReps, lone: PLAN.loneAgents, settleS: PLAN.settleS, windowS: PLAN.steadyWindowS, epollS: PLAN.epollS, ipBase: '127.0.95', log, during: rtt, aborted: () => aborted });
+      const m = results.lone.median;
+      log(`lone idle: CPU rxswim ${m.rxswim.cpuPct} %, serf ${m.serf.cpuPct} %, floor ${m.floor.cpuPct} %; RSS ${m.rxswim.rssMB} / ${m.serf.rssMB} / ${m.floor.rssMB} MB; wakeups/s ${m.rxswim.epollPerSec} / ${m.serf.epollPerSec} / ${m.floor.epollPerSec}`);
+    } catch (e) {
+      failed('lone agents', e);
+    }
+  } else await rtt();
   write();
 
   // 2 + 3. clusters: for each N and repetition, each implementation in turn
@@ -412,7 +635,7 @@ async function main(): Promise<void> {
         if (aborted) break;
         if ((impl === 'swim' && !PLAN.swimSizes.includes(n)) || SKIP.has(impl)) continue;
         const steady = rep === 0 && PLAN.steadySizes.includes(n) && impl !== 'swim' && !SKIP.has('steady');
-        const run = await clusterRun(impl, n, rep, ips, steady);
+        const run = await clusterRun(impl, n, rep, ips, steady, PLAN.detectSizes.includes(n));
         results.clusters.push(run);
         if (run.steady) results.steady.push(run.steady);
         if (run.error) results.errors.push(`${impl} N=${n} rep ${rep + 1}: ${run.error}`);
@@ -421,18 +644,61 @@ async function main(): Promise<void> {
     }
   }
 
-  // 4. simulator (no agent running)
-  for (const nodes of PLAN.simNodes) {
+  // 2b. serial joins
+  for (const n of PLAN.serialSizes) {
+    for (const impl of impls) {
+      if (aborted || impl === 'swim' || SKIP.has(impl)) continue;
+      const run = await serialJoinRun(impl, n, ips);
+      results.serialJoins!.push(run);
+      if (run.error) results.errors.push(`${impl} N=${n} serial joins: ${run.error}`);
+      write();
+    }
+  }
+
+  // 4. simulator (no agent running), each in a process of its own
+  for (const { nodes, durationMs, capS } of PLAN.sims) {
     if (aborted) break;
+    const t0 = performance.now();
     try {
-      const r = await simulate({ nodes, seed: 1, profile: 'lan', loss: 0, crash: 1, durationMs: PLAN.simDurationMs });
-      results.simulator.push({ nodes, durationMs: PLAN.simDurationMs, ...r.wall, convergeMs: r.convergeMs, firstDetectionMs: r.firstDetectionMs, fullDetectionMs: r.fullDetectionMs });
-      log(`simulate N=${nodes}: ${r.wall.nodeSecondsPerWallSecond} node-s per wall-s (boot ${r.wall.bootMs} ms, run ${r.wall.runMs} ms)`);
+      const r = await simRun(nodes, durationMs, capS);
+      results.simulator.push(r);
+      log(`simulate N=${nodes} × ${durationMs / 1000} s: boot ${r.bootMs} + run ${r.runMs} ms, ${r.nodeSecondsPerWallSecond} node-s per wall-s`);
     } catch (e) {
-      results.errors.push(`simulate N=${nodes}: ${e instanceof Error ? e.message : String(e)}`);
+      results.simulatorErrors!.push({ nodes, durationMs, wallMs: Math.round(performance.now() - t0), error: e instanceof Error ? e.message : String(e) });
+      failed(`simulate N=${nodes} × ${durationMs / 1000} s`, e);
     }
     write();
   }
+
+  // 5. wire RTT (bench/lib/wire-rtt.ts) and 6. a big join (bench/lib/big-join.ts): other modules
+  const deadlineAt = t0Run + PLAN.deadlineMin * 60_000 - 30_000;
+  if (PLAN.wireRtt && !aborted) {
+    try {
+      const mod = await optionalModule<WireRttModule>('wire-rtt');
+      if (!mod) results.errors.push('wire RTT: bench/lib/wire-rtt.ts is not there (yet): section 5 left out');
+      else {
+        const r = await mod.measureWireRtt({ ...PLAN.wireRtt, ipBase: '127.0.110', log, deadlineAt });
+        results.wireRtt = { result: r, markdown: mod.renderWireRtt(r as never) };
+      }
+    } catch (e) {
+      failed('wire RTT', e);
+    }
+    write();
+  }
+  if (PLAN.bigJoin && !aborted) {
+    try {
+      const mod = await optionalModule<BigJoinModule>('big-join');
+      if (!mod) results.errors.push('big join: bench/lib/big-join.ts is not there (yet): section 6 left out');
+      else {
+        const r = await mod.measureBigJoin({ ...PLAN.bigJoin, ipBase: '127.0.115', log, deadlineAt });
+        results.bigJoin = { result: r, markdown: mod.renderBigJoin(r as never) };
+      }
+    } catch (e) {
+      failed('big join', e);
+    }
+    write();
+  }
+
   if (aborted) results.errors.push(`the run was cut at its ${PLAN.deadlineMin} min deadline; later phases are missing`);
   write();
   log(`done in ${results.durationS} s: ${OUT}latest.md`);
@@ -448,7 +714,10 @@ deadline.unref();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
     log(`${sig}: killing every agent`);
-    void killEverything().finally(() => process.exit(130));
+    void killEverything().finally(() => {
+      dropCliSnapshot();
+      process.exit(130);
+    });
   });
 }
 
@@ -460,5 +729,6 @@ try {
 } finally {
   await killEverything();
   closeHttp();
+  dropCliSnapshot();
   clearTimeout(deadline);
 }

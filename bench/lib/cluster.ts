@@ -1,7 +1,8 @@
 // A cluster of N agents of one implementation on loopback, one IP per agent, started
 // without seeds so that the joins can be timed on their own (process start-up, which
 // differs a lot between Node and Go, is not part of any figure).
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kill, ProcGroup, type Proc } from '../../test/helpers/procs.js';
 import { httpJson } from './http.js';
@@ -15,6 +16,39 @@ export type View = 'alive' | 'suspect' | 'failed' | 'left' | 'other';
 export const PORT = 7946;
 export const SERF_RPC_PORT = 7373;
 export const HTTP_PORT = 8946;
+
+/** the agent's CLI: the esbuild bundle `npm run build` writes (dist/src/cli/main.js is tsc's unbundled output) */
+export const BUILT_CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+export const builtCli = (): boolean => existsSync(BUILT_CLI);
+
+let cli = BUILT_CLI;
+let snapshotDir: string | null = null;
+/** the CLI the bench's rxswim agents run: BUILT_CLI, or its snapshot once `snapshotCli` made one */
+export const agentCli = (): string => cli;
+
+/**
+ * Copies dist/cli/ (the bundle and its chunks) to a folder of its own for the length of
+ * a run, so that every agent of the run runs the same build even when dist/ is rebuilt
+ * meanwhile (the bundler deletes dist/cli/ first). The folder is under node_modules/ so
+ * that anything the bundle still resolves at run time resolves as from dist/.
+ */
+export function snapshotCli(): string {
+  const base = fileURLToPath(new URL('../../node_modules/.cache/', import.meta.url));
+  mkdirSync(base, { recursive: true });
+  snapshotDir = mkdtempSync(join(base, 'rxswim-bench-cli-'));
+  cpSync(fileURLToPath(new URL('../../dist/cli/', import.meta.url)), snapshotDir, { recursive: true });
+  cli = join(snapshotDir, 'main.js');
+  return cli;
+}
+
+export function dropCliSnapshot(): void {
+  if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });
+  snapshotDir = null;
+  cli = BUILT_CLI;
+}
+
+/** the argv of one rxswim agent, as the bench starts it */
+export const rxswimArgs = (name: string, bind: string, http: string, extra: string[] = []): string[] => [agentCli(), 'agent', '--node', name, '--bind', bind, '--http', http, '--log-format', 'json', ...extra];
 
 export const SWIM_AGENT = fileURLToPath(new URL('../peers/swim/agent.cjs', import.meta.url));
 export const swimInstalled = (): boolean => existsSync(fileURLToPath(new URL('../peers/swim/node_modules/swim/package.json', import.meta.url)));
@@ -61,7 +95,7 @@ export class Cluster {
       if (impl === 'rxswim') {
         const name = `rx-${i}`;
         const api = `${ip}:${HTTP_PORT}`;
-        this.agents.push({ name, ip, bind, api, proc: this.group.agent(name, bind, api, ['--profile', 'lan']) });
+        this.agents.push({ name, ip, bind, api, proc: this.group.start(name, process.execPath, rxswimArgs(name, bind, api, ['--profile', 'lan'])) });
       } else if (impl === 'serf') {
         const name = `serf-${i}`;
         const api = `${ip}:${SERF_RPC_PORT}`;
@@ -124,25 +158,44 @@ export class Cluster {
     return performance.now() - t0;
   }
 
+  /** `a` joins `seed` (rxswim, swim: `POST /v1/join`; serf: the `join` RPC); the error message when it fails */
+  async join(a: Agent, seed: string, timeoutMs = 30_000): Promise<string | null> {
+    try {
+      if (this.impl === 'serf') {
+        if (!a.rpc || !a.rpc.isOpen) a.rpc = await SerfRpc.connect(a.api, 2000);
+        await a.rpc.join([seed], timeoutMs);
+      } else {
+        await httpJson('POST', a.api, '/v1/join', { seeds: [seed] }, timeoutMs);
+      }
+      return null;
+    } catch (e) {
+      return `${a.name}: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+
   /** every agent but the first joins the first, all at once */
   async joinAll(): Promise<string[]> {
     const seed = this.agents[0]!.bind;
+    const results = await Promise.all(this.agents.slice(1).map((a) => this.join(a, seed)));
+    return results.filter((e): e is string => e !== null);
+  }
+
+  /**
+   * every agent but the first joins the first, one after another: each join is issued
+   * once the previous one has returned. Per join: ms from issuing it to its answer.
+   */
+  async joinSerially(stop: () => boolean = () => false): Promise<{ errors: string[]; joinMs: number[] }> {
+    const seed = this.agents[0]!.bind;
     const errors: string[] = [];
-    await Promise.all(
-      this.agents.slice(1).map(async (a) => {
-        try {
-          if (this.impl === 'serf') {
-            if (!a.rpc || !a.rpc.isOpen) a.rpc = await SerfRpc.connect(a.api, 2000);
-            await a.rpc.join([seed], 30_000);
-          } else {
-            await httpJson('POST', a.api, '/v1/join', { seeds: [seed] }, 30_000);
-          }
-        } catch (e) {
-          errors.push(`${a.name}: ${e instanceof Error ? e.message : String(e)}`);
-        }
-      }),
-    );
-    return errors;
+    const joinMs: number[] = [];
+    for (const a of this.agents.slice(1)) {
+      if (stop()) break;
+      const t0 = performance.now();
+      const e = await this.join(a, seed);
+      joinMs.push(performance.now() - t0);
+      if (e !== null) errors.push(e);
+    }
+    return { errors, joinMs };
   }
 
   /**

@@ -6,17 +6,25 @@ export function autoNotes(r: Results): string[] {
   const PLAN = r.plan;
   const notes: string[] = [];
   const reps = PLAN.sizes.map((n) => `N = ${n}: ${PLAN.reps[n] ?? 1}×`).join(', ');
-  notes.push(`Repetitions: ${reps} (${PLAN.mode} run${PLAN.mode === 'full' ? '; N = 64 once to keep the run near 20 minutes' : ''}). Steady state was sampled once per N, in the first repetition, before the kill.`);
+  const once = PLAN.sizes.filter((n) => (PLAN.reps[n] ?? 1) === 1 && n >= 64);
+  notes.push(`Repetitions: ${reps} (${PLAN.mode} run${once.length ? `; N = ${once.join(' and ')} once, to keep the run within its time` : ''}). Steady state was sampled once per N, in the first repetition, before the kill${PLAN.settleS !== undefined ? `, after ${PLAN.settleS} s of settling from convergence` : ''}.`);
   for (const c of r.clusters) {
     if (c.joinErrors.length === 0) continue;
     const reason = /\((.*?)\)"/.exec(c.joinErrors[0]!)?.[1] ?? c.joinErrors[0]!;
     notes.push(`${c.impl} N = ${c.n} rep ${c.rep + 1}: ${c.joinErrors.length} of ${c.n - 1} joins failed (first: ${reason})${c.convergeMs !== null ? '; every agent still ended up listing all N alive (the convergence time includes this)' : ''}.`);
   }
-  const big = r.clusters.filter((c) => c.n >= 64);
-  if (big.length) {
-    const parts = big.map((c) => `${c.impl}: ${c.error ? `failed (${c.error})` : `all agents up in ${((c.readyMs ?? 0) / 1000).toFixed(1)} s, converged in ${((c.convergeMs ?? 0) / 1000).toFixed(1)} s, ${c.detection?.detected}/${c.detection?.of} saw the kill`}`);
-    const st = r.steady.filter((x) => x.n >= 64).map((x) => `${x.impl} ${((x.cpuPctMean ?? 0) * x.n).toFixed(0)} % of one core in total`);
-    notes.push(`N = 64 on ${r.machine.cores} cores: ${parts.join('; ')}${st.length ? `; at steady state ${st.join(', ')}` : ''}.`);
+  for (const n of [...new Set(r.clusters.filter((c) => c.n >= 64).map((c) => c.n))]) {
+    const big = r.clusters.filter((c) => c.n === n);
+    const parts = big.map((c) => `${c.impl}: ${c.error ? `failed (${c.error})` : `all agents up in ${((c.readyMs ?? 0) / 1000).toFixed(1)} s, converged in ${((c.convergeMs ?? 0) / 1000).toFixed(1)} s${c.detection ? `, ${c.detection.detected}/${c.detection.of} saw the kill` : ''}`}`);
+    const st = r.steady.filter((x) => x.n === n).map((x) => `${x.impl} ${((x.cpuPctMean ?? 0) * x.n).toFixed(0)} % of one core in total`);
+    notes.push(`N = ${n} on ${r.machine.cores} cores: ${parts.join('; ')}${st.length ? `; at steady state ${st.join(', ')}` : ''}.`);
+  }
+  for (const j of r.serialJoins ?? []) {
+    if (j.joinErrors.length === 0) continue;
+    notes.push(`${j.impl} N = ${j.n}, serial joins: ${j.joinErrors.length} of ${j.joins} failed (first: ${j.joinErrors[0]}).`);
+  }
+  if (r.lone && r.lone.startMedian.serf.cpuMs === 0) {
+    notes.push(`serf's start-up CPU is below one clock tick (10 ms) of /proc/PID/stat's utime+stime; the schedstat figure (${r.lone.startMedian.serf.schedCpuMs} ms, run time of its live threads) is the finer one, and the start-up ratio is taken from it.`);
   }
   for (const st of r.steady) {
     if (st.selfPktsPerSec !== null && st.snmpPktsPerSec !== null && Math.abs(st.snmpPktsPerSec - st.selfPktsPerSec) > 0.2 * st.selfPktsPerSec) {

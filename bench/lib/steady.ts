@@ -2,16 +2,20 @@
 // (utime+stime), RSS, and UDP datagrams/bytes sent, counted two ways: by the agent
 // itself (rxswim: /metrics; serf: memberlist's own go-metrics counter
 // memberlist.udp.sent, dumped with SIGUSR1) and host-wide (/proc/net/snmp Udp
-// OutDatagrams delta / N, which counts every UDP datagram on the machine).
+// OutDatagrams delta / N, which counts every UDP datagram on the machine). After the
+// window (strace slows what it traces), the event-loop wakeups of one agent.
 import { metricValue } from '../../test/helpers/procs.js';
 import type { Agent, Cluster } from './cluster.js';
 import { CLK_TCK, cpuTicks, rssMB, udpCounters } from './procstat.js';
 import { mean, median, round, sleep } from './stats.js';
+import { epollPerSecond } from './wakeups.js';
 
 export interface Steady {
   n: number;
   impl: string;
   windowS: number;
+  /** seconds waited after convergence before the window (a Node agent's CPU falls for a minute or two as its JIT warms up) */
+  settleS?: number;
   /** per agent, median and mean over agents */
   cpuPctMedian: number | null;
   cpuPctMean: number | null;
@@ -25,6 +29,10 @@ export interface Steady {
   snmpPktsPerSec: number | null;
   snmpRcvbufErrors: number;
   selfCountedAgents: number;
+  /** epoll_pwait + epoll_wait returns per second over all threads of one agent (`strace -f -c`), after the window */
+  epollPerSec?: number | null;
+  epollAgent?: string;
+  epollS?: number;
 }
 
 /** `rxswim_*_sent_total{transport="udp"}` of one agent */
@@ -42,7 +50,7 @@ const SERF_LINE = /^\[(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) \+0000 UTC\]\[C\] 'serf
  * in-memory metrics are kept in 10 s intervals aligned that way, so the window is made
  * of whole intervals for serf and is the same length for rxswim).
  */
-export async function sampleSteady(c: Cluster, windowS: number, log: (s: string) => void): Promise<Steady> {
+export async function sampleSteady(c: Cluster, windowS: number, log: (s: string) => void, opts: { settleS?: number; epollS?: number } = {}): Promise<Steady> {
   const now = Date.now();
   const boundary = Math.ceil((now + 500) / 10_000) * 10_000;
   await sleep(boundary - Date.now());
@@ -109,6 +117,10 @@ export async function sampleSteady(c: Cluster, windowS: number, log: (s: string)
     if (pktRates.length < c.size) log(`  serf: memberlist.udp.sent found for ${pktRates.length}/${c.size} agents`);
   }
 
+  // one agent that is not the seed (which every join went through)
+  const traced = c.agents[Math.min(1, c.size - 1)]!;
+  const epollPerSec = opts.epollS ? await epollPerSecond(c.pid(traced), opts.epollS) : null;
+
   return {
     n: c.size,
     impl: c.impl,
@@ -123,5 +135,7 @@ export async function sampleSteady(c: Cluster, windowS: number, log: (s: string)
     snmpPktsPerSec: round((snmp1.OutDatagrams - snmp0.OutDatagrams) / c.size / secs, 2),
     snmpRcvbufErrors: snmp1.RcvbufErrors - snmp0.RcvbufErrors,
     selfCountedAgents: pktRates.length,
+    ...(opts.settleS === undefined ? {} : { settleS: opts.settleS }),
+    ...(opts.epollS ? { epollPerSec, epollAgent: traced.name, epollS: opts.epollS } : {}),
   };
 }
