@@ -96,7 +96,12 @@ class Node implements SwimNode {
     const sources = { memberCounts: () => this.core.countByState(), queueDepth: () => this.queue.depth, userQueueDepth: () => this.user.queue.depth };
     this.metrics = new NodeMetrics({ ...sources, healthScore: () => this.core.awareness.score, incarnation: () => this.core.local.incarnation }, options.registry);
     this.subs.add(countMemberEvents(this.eventsSubject, this.metrics));
-    const packets = packetBuilderFor(config, this.keyring, (limit) => takeGossip(this.queue, this.user.queue, limit));
+    const packets = packetBuilderFor(
+      config,
+      this.keyring,
+      (limit) => takeGossip(this.queue, this.user.queue, limit),
+      () => this.queue.depth > 0 || this.user.queue.depth > 0,
+    );
     this.ctx = {
       name, config, scheduler, core: this.core, metrics: this.metrics, log, packets,
       connections: new Connections(),

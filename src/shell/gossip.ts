@@ -9,6 +9,8 @@ export interface GossipDeps {
   scheduler: SchedulerLike;
   gossipInterval: number;
   gossipNodes: number;
+  /** whether any gossip is queued: a dry tick then costs no target sampling */
+  pending(): boolean;
   targets(k: number): Member[];
   /** messages that fit one packet for this target; empty when the queue is dry */
   fill(target: Member): Uint8Array[];
@@ -20,6 +22,9 @@ export function gossip$(deps: GossipDeps): Observable<number> {
   if (deps.gossipInterval <= 0 || deps.gossipNodes <= 0) return EMPTY;
   return interval(deps.gossipInterval, deps.scheduler).pipe(
     map(() => {
+      // memberlist samples its targets first and then finds nothing to send; the result
+      // is the same, and an idle cluster's ticks are mostly dry.
+      if (!deps.pending()) return 0;
       let sent = 0;
       for (const target of deps.targets(deps.gossipNodes)) {
         const msgs = deps.fill(target);

@@ -28,6 +28,8 @@ export interface PacketBuilderOptions {
   sealKey(): Uint8Array | null;
   /** gossip to piggyback: up to `limit` bytes, charging 2 bytes per message (the queues' take) */
   takeGossip(limit: number): Uint8Array[];
+  /** whether takeGossip would return anything (O(1)) */
+  hasGossip(): boolean;
   /** keys to try on receive (decode only); none: packets are read as plaintext */
   openKeys?(): readonly Uint8Array[];
   /** decode only, default true: with keys, drop packets that do not decrypt */
@@ -57,6 +59,11 @@ export class PacketBuilder {
   gossipBudget(used = 0, peerProtocolMax?: number): number {
     const crc = peerProtocolMax === undefined || peerProtocolMax >= CRC_MIN_PROTOCOL ? CRC_OVERHEAD : 0;
     return Math.max(0, this.opts.udpBufferSize - COMPOUND_HEADER_OVERHEAD - crc - this.encryptionOverhead() - used);
+  }
+
+  /** whether any gossip is queued */
+  hasGossip(): boolean {
+    return this.opts.hasGossip();
   }
 
   /** a packet's worth of gossip alone (what the gossip loop sends); empty when the queues are dry */
@@ -126,7 +133,12 @@ export class PacketBuilder {
 }
 
 /** a builder that follows a node's settings and its keyring as it changes at runtime */
-export function packetBuilderFor(config: ProtocolConfig, keyring: Keyring, takeGossip: (limit: number) => Uint8Array[]): PacketBuilder {
+export function packetBuilderFor(
+  config: ProtocolConfig,
+  keyring: Keyring,
+  takeGossip: (limit: number) => Uint8Array[],
+  hasGossip: () => boolean,
+): PacketBuilder {
   return new PacketBuilder({
     udpBufferSize: config.udpBufferSize,
     compress: config.enableCompression,
@@ -135,5 +147,6 @@ export function packetBuilderFor(config: ProtocolConfig, keyring: Keyring, takeG
     openKeys: () => (keyring.enabled ? keyring.keys : []),
     verifyIncoming: config.gossipVerifyIncoming,
     takeGossip,
+    hasGossip,
   });
 }

@@ -44,7 +44,7 @@ function isLive(s: MemberState): boolean {
 
 export function memberFromContext(c: MemberContext, state: MemberState): Member {
   const tags = decodeTags(c.meta);
-  return {
+  return Object.freeze({
     name: c.name,
     address: addrToString(c.addr),
     port: c.port,
@@ -52,10 +52,12 @@ export function memberFromContext(c: MemberContext, state: MemberState): Member 
     incarnation: c.incarnation,
     meta: c.meta,
     ...(tags ? { tags } : {}),
-    vsn: [...c.vsn],
+    vsn: Object.freeze([...c.vsn]) as number[],
     stateChangedAt: c.stateChangedAt,
-  };
+  });
 }
+
+type MemberSnapshot = ReturnType<MemberActor['getSnapshot']>;
 
 export class Registry {
   private readonly actors = new Map<string, MemberActor>();
@@ -63,6 +65,14 @@ export class Registry {
   private readonly counts: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
   private readonly forgotten = new Set<string>();
   private probeIndex = 0;
+  /**
+   * Each snapshot's Member and MemberView, made once: a snapshot never changes (XState
+   * makes a new one per transition), so a gossip tick, a probe or a members list reads
+   * what was built rather than decoding tags and formatting addresses again. Frozen,
+   * because every reader shares them.
+   */
+  private readonly memberOf = new WeakMap<MemberSnapshot, Member>();
+  private readonly viewOf = new WeakMap<MemberSnapshot, MemberView>();
   /** live/departing split for gossip sampling, dropped on every change */
   private liveness: { live: MemberActor[]; departing: MemberActor[] } | undefined;
 
@@ -88,10 +98,15 @@ export class Registry {
   }
 
   view(name: string): MemberView | undefined {
-    const a = this.actors.get(name);
-    if (!a) return undefined;
-    const c = a.getSnapshot().context;
-    return { state: stateOf(a), incarnation: c.incarnation, addr: c.addr, port: c.port, stateChangedAt: c.stateChangedAt, reaped: c.reaped };
+    const snap = this.actors.get(name)?.getSnapshot();
+    if (!snap) return undefined;
+    let v = this.viewOf.get(snap);
+    if (!v) {
+      const c = snap.context;
+      v = Object.freeze({ state: snap.value as MemberState, incarnation: c.incarnation, addr: c.addr, port: c.port, stateChangedAt: c.stateChangedAt, reaped: c.reaped });
+      this.viewOf.set(snap, v);
+    }
+    return v;
   }
 
   vsnOf(name: string): Uint8Array | undefined {
@@ -292,6 +307,12 @@ export class Registry {
   }
 
   private toMember(a: MemberActor): Member {
-    return memberFromContext(a.getSnapshot().context, stateOf(a));
+    const snap = a.getSnapshot();
+    let m = this.memberOf.get(snap);
+    if (!m) {
+      m = memberFromContext(snap.context, snap.value as MemberState);
+      this.memberOf.set(snap, m);
+    }
+    return m;
   }
 }

@@ -19,6 +19,7 @@ function deps(ts: TestScheduler, packets: number, over: Partial<GossipDeps> = {}
     scheduler: ts,
     gossipInterval: 10,
     gossipNodes: 3,
+    pending: () => left > 0,
     targets: (k) => {
       log.targets.push({ at: ts.now(), k });
       return ALL.slice(0, k);
@@ -83,7 +84,8 @@ test('stops filling when the queue is dry', () => {
   );
   assert.deepEqual(
     log.fills.filter((f) => f.at === 30).map((f) => f.to),
-    ['a'],
+    [],
+    'a dry queue at the tick: no fill at all',
   );
   assert.deepEqual(
     log.sent.map((s) => s.to),
@@ -104,4 +106,18 @@ test('nothing when gossipInterval or gossipNodes is 0', () => {
     assert.deepEqual(log.targets, [], JSON.stringify(over));
     assert.deepEqual(log.sent, []);
   }
+});
+
+test('a dry tick samples no targets and sends nothing; gossip resumes when something is queued', () => {
+  const ts = newScheduler();
+  let log!: ReturnType<typeof deps>['log'];
+  let queued = false;
+  ts.run(({ expectObservable }) => {
+    const built = deps(ts, 2, { pending: () => queued });
+    log = built.log;
+    ts.schedule(() => { queued = true; }, 25);
+    expectObservable(gossip$(built.deps), '35ms !').toBe('10ms a 9ms a 9ms b', { a: 0, b: 2 });
+  });
+  assert.deepEqual(log.targets, [{ at: 30, k: 3 }], 'targets are sampled only once gossip is pending');
+  assert.deepEqual(log.fills.map((f) => f.at), [30, 30, 30]);
 });

@@ -27,6 +27,7 @@ function builder(over: Partial<PacketBuilderOptions> & { sealing?: Sealing } = {
     protocolVersion: sealing === 'v0' ? 1 : 5,
     sealKey: () => (sealing === 'none' ? null : KEY),
     takeGossip: () => [],
+    hasGossip: () => false,
     openKeys: () => (sealing === 'none' ? [] : [KEY]),
     ...rest,
   };
@@ -210,6 +211,7 @@ test('the key is asked for at each packet, so a key rotation applies at once', (
     protocolVersion: 5,
     sealKey: () => primary,
     takeGossip: () => [],
+    hasGossip: () => false,
     openKeys: () => keys,
   });
   const first = b.encode([ping], 5)[0]!;
