@@ -15,16 +15,21 @@ export interface QueuedBroadcast {
 
 interface Entry extends QueuedBroadcast {
   transmits: number;
+  /** message.length, kept beside the other sort fields */
+  size: number;
   id: number;
 }
+
+/** the sort fields alone: a take seeks with these */
+type SortKey = Pick<Entry, 'transmits' | 'size' | 'id'>;
 
 
 // sorted-btree is CommonJS with its class on `default`.
 const BTree = sortedBtree.default;
 
 /** memberlist's order: fewest transmits, then the longest message, then the newest */
-function byPriority(a: Entry, b: Entry): number {
-  return a.transmits - b.transmits || b.message.length - a.message.length || b.id - a.id;
+function byPriority(a: SortKey, b: SortKey): number {
+  return a.transmits - b.transmits || b.size - a.size || b.id - a.id;
 }
 
 /**
@@ -32,7 +37,7 @@ function byPriority(a: Entry, b: Entry): number {
  * counting a transmit and dropping are O(log n), and a take walks only the front.
  */
 export class BroadcastQueue {
-  private readonly tree = new BTree<Entry, true>(undefined, byPriority);
+  private readonly tree = new BTree<SortKey, true>(undefined, byPriority);
   private readonly byKey = new Map<string, Entry>();
   private nextId = 0;
   /** total entries dropped because the queue was over maxDepth */
@@ -55,7 +60,7 @@ export class BroadcastQueue {
       this.remove(old);
       old.onDone?.('replaced');
     }
-    const e: Entry = { ...b, transmits: 0, id: this.nextId++ };
+    const e: Entry = { key: b.key, message: b.message, onDone: b.onDone, transmits: 0, size: b.message.length, id: this.nextId++ };
     this.tree.set(e, true);
     this.byKey.set(b.key, e);
     while (this.tree.size > this.maxDepth) this.dropLast();
@@ -69,14 +74,29 @@ export class BroadcastQueue {
     if (this.tree.size === 0) return [];
     const max = retransmitLimit(this.retransmitMult, this.numNodes());
     const taken: Entry[] = [];
-    let used = 0;
-    for (const e of this.tree.keys()) {
-      // No memberlist message is shorter than a few bytes: stop once nothing can fit.
-      if (limit - used <= overhead + 4) break;
-      const cost = e.message.length + overhead;
-      if (used + cost > limit) continue;
-      used += cost;
+    let free = limit;
+    // Walking the order and skipping what does not fit costs the whole queue once the
+    // packet is nearly full. Within one transmit count the order is longest first, so
+    // memberlist seeks instead: to the first entry of this count that still fits (a
+    // probe with this count, the room left and an id above any real one), and to the
+    // next count when this one has nothing that fits. Each seek takes an entry or moves
+    // up a count: O((taken + counts) log n), the same entries in the same order.
+    let transmits = (this.tree.minKey() as Entry).transmits;
+    let last: Entry | undefined;
+    // No memberlist message is shorter than a few bytes: stop once nothing can fit.
+    while (free > overhead + 4) {
+      const room = free - overhead;
+      // Taken entries stay in the tree until the end: never seek to or before the last one.
+      const from: SortKey = last && last.transmits === transmits && last.size <= room ? last : { transmits, size: room, id: Infinity };
+      const e = this.tree.nextHigherKey(from) as Entry | undefined;
+      if (!e) break;
+      if (e.transmits !== transmits) {
+        transmits = e.transmits;
+        continue;
+      }
+      free -= e.size + overhead;
       taken.push(e);
+      last = e;
     }
     // The order depends on the transmit count: take each out before counting it.
     for (const e of taken) {
@@ -93,7 +113,7 @@ export class BroadcastQueue {
 
   /** forget everything (on stop); pending onDone callbacks see 'dropped' */
   reset(): void {
-    const all = [...this.tree.keys()];
+    const all = [...this.tree.keys()] as Entry[];
     this.tree.clear();
     this.byKey.clear();
     for (const e of all) e.onDone?.('dropped');
@@ -106,7 +126,7 @@ export class BroadcastQueue {
 
   /** the most-sent, then smallest, then oldest entry goes first */
   private dropLast(): void {
-    const e = this.tree.maxKey()!;
+    const e = this.tree.maxKey() as Entry;
     this.remove(e);
     this.dropped++;
     e.onDone?.('dropped');
