@@ -19,84 +19,56 @@ const TABLE_MASK = TABLE_SIZE - 1;
 /** Decompressed output above this is refused: a 20 MiB push/pull is memberlist's own limit. */
 export const DEFAULT_MAX_LZW_OUTPUT = 20 * 1024 * 1024;
 
-/** Growable byte buffer; avoids an intermediate number[] for large inputs. */
-class ByteSink {
-  buf: Uint8Array;
-  len = 0;
+// Buffers below are module-level and reused: the codec is synchronous and never
+// re-entered, and per-call tables (a 64 KiB hash table for every compressed packet, 16 KiB
+// of decoder tables for every decompressed one) were most of what LZW cost.
 
-  constructor(
-    initial: number,
-    private readonly limit = Infinity,
-  ) {
-    this.buf = new Uint8Array(Math.min(Math.max(16, initial), limit));
-  }
+/** Scratch output kept between calls up to this size; larger outputs get their own buffer. */
+const KEEP_SCRATCH = 256 * 1024;
 
-  reserve(extra: number): void {
-    const need = this.len + extra;
-    if (need > this.limit) {
-      throw new DecodeError('oversize', `lzw: output exceeds ${this.limit} bytes`);
-    }
-    if (need <= this.buf.length) return;
-    let size = Math.max(16, this.buf.length * 2);
-    while (size < need) size *= 2;
-    const next = new Uint8Array(Math.min(size, this.limit));
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-  }
+// Compressor dictionary: open addressing, entry = key << 12 | code, 0 = empty (codes are
+// >= 258). `used` lists the filled slots so a reset clears those instead of 64 KiB.
+const table = new Uint32Array(TABLE_SIZE);
+const used = new Uint16Array(1 << MAX_WIDTH);
+let usedCount = 0;
+let compressOut = new Uint8Array(4096);
 
-  push(b: number): void {
-    if (this.len === this.buf.length) this.reserve(1);
-    this.buf[this.len++] = b;
-  }
-
-  result(): Uint8Array {
-    return this.buf.slice(0, this.len);
-  }
+function clearTable(): void {
+  for (let i = 0; i < usedCount; i++) table[used[i] as number] = 0;
+  usedCount = 0;
 }
 
-export function lzwCompress(data: Uint8Array): Uint8Array {
+/**
+ * Compresses into the module's scratch buffer and returns the length; the bytes stay
+ * valid until the next call. For callers that copy them straight into a larger frame.
+ */
+export function lzwCompressToScratch(data: Uint8Array): { buf: Uint8Array; length: number } {
   // Worst case is one 12-bit code per input byte plus periodic clears.
-  const out = new ByteSink(Math.ceil(data.length * 1.6) + 8);
-  const table = new Uint32Array(TABLE_SIZE); // entry = key << 12 | code; 0 = empty (codes are >= 258)
+  const bound = Math.ceil(data.length * 1.6) + 8;
+  let out = compressOut;
+  if (out.length < bound) {
+    out = new Uint8Array(Math.max(bound, out.length * 2));
+    if (out.length <= KEEP_SCRATCH) compressOut = out;
+  }
+  let o = 0;
   let bits = 0;
   let nBits = 0;
   let width = FIRST_WIDTH;
   let hi = EOF;
   let overflow = 1 << FIRST_WIDTH;
 
-  const emit = (code: number): void => {
-    bits |= code << nBits;
-    nBits += width;
-    while (nBits >= 8) {
-      out.push(bits & 0xff);
-      bits >>>= 8;
-      nBits -= 8;
-    }
-  };
-
-  // Returns false when the code space ran out and the state was reset (no insert then).
-  const incHi = (): boolean => {
-    hi++;
-    if (hi === overflow) {
-      width++;
-      overflow <<= 1;
-    }
-    if (hi === MAX_CODE) {
-      emit(CLEAR);
-      width = FIRST_WIDTH;
-      hi = EOF;
-      overflow = 1 << FIRST_WIDTH;
-      table.fill(0);
-      return false;
-    }
-    return true;
-  };
-
+  // The code emitter is written out inline at each use: as a closure it was allocated
+  // per call and kept the locals from living in registers.
   // Go always starts with a clear code (GIF's recommendation), even for empty input.
-  emit(CLEAR);
-  if (data.length > 0) {
+  bits = CLEAR;
+  nBits = FIRST_WIDTH;
+  out[o++] = bits & 0xff;
+  bits >>>= 8;
+  nBits -= 8;
+  const n = data.length;
+  if (n > 0) {
     let code = data[0] as number;
-    outer: for (let i = 1; i < data.length; i++) {
+    outer: for (let i = 1; i < n; i++) {
       const literal = data[i] as number;
       const key = (code << 8) | literal;
       let hash = ((key >>> 12) ^ key) & TABLE_MASK;
@@ -108,93 +80,176 @@ export function lzwCompress(data: Uint8Array): Uint8Array {
         h = (h + 1) & TABLE_MASK;
         t = table[h] as number;
       }
-      emit(code);
+      // emit(code)
+      bits |= code << nBits;
+      nBits += width;
+      while (nBits >= 8) {
+        out[o++] = bits & 0xff;
+        bits >>>= 8;
+        nBits -= 8;
+      }
       code = literal;
-      if (!incHi()) continue;
+      // incHi(): on running out of code space, clear and reset without inserting.
+      hi++;
+      if (hi === overflow) {
+        width++;
+        overflow <<= 1;
+      }
+      if (hi === MAX_CODE) {
+        bits |= CLEAR << nBits;
+        nBits += width;
+        while (nBits >= 8) {
+          out[o++] = bits & 0xff;
+          bits >>>= 8;
+          nBits -= 8;
+        }
+        width = FIRST_WIDTH;
+        hi = EOF;
+        overflow = 1 << FIRST_WIDTH;
+        clearTable();
+        continue;
+      }
       while (table[hash] !== 0) hash = (hash + 1) & TABLE_MASK;
       table[hash] = key * 4096 + hi;
+      used[usedCount++] = hash;
     }
-    emit(code);
-    incHi();
+    bits |= code << nBits;
+    nBits += width;
+    while (nBits >= 8) {
+      out[o++] = bits & 0xff;
+      bits >>>= 8;
+      nBits -= 8;
+    }
+    // The final incHi: only its width change matters for the EOF code after it.
+    hi++;
+    if (hi === overflow) {
+      width++;
+      overflow <<= 1;
+    }
+    if (hi === MAX_CODE) {
+      bits |= CLEAR << nBits;
+      nBits += width;
+      while (nBits >= 8) {
+        out[o++] = bits & 0xff;
+        bits >>>= 8;
+        nBits -= 8;
+      }
+      width = FIRST_WIDTH;
+    }
+    clearTable();
   }
-  emit(EOF);
-  if (nBits > 0) out.push(bits & 0xff);
-  return out.result();
+  bits |= EOF << nBits;
+  nBits += width;
+  while (nBits >= 8) {
+    out[o++] = bits & 0xff;
+    bits >>>= 8;
+    nBits -= 8;
+  }
+  if (nBits > 0) out[o++] = bits & 0xff;
+  return { buf: out, length: o };
+}
+
+export function lzwCompress(data: Uint8Array): Uint8Array {
+  const { buf, length } = lzwCompressToScratch(data);
+  return buf.slice(0, length);
 }
 
 function fail(msg: string): never {
   throw new DecodeError('decompress_failed', `lzw: ${msg}`);
 }
 
+// Decoder tables. Instead of prefix/suffix chains walked backwards through a stack, each
+// code remembers where its string already sits in the output (every dictionary entry is
+// an earlier output plus the next output's first byte), so expanding a code is one
+// forward copy, as in LZ77.
+const entryStart = new Int32Array(1 << MAX_WIDTH);
+const entryLen = new Int32Array(1 << MAX_WIDTH);
+let decompressOut = new Uint8Array(16 * 1024);
+
 /**
  * Decompresses a Go LZW (LSB, litWidth 8) stream. Data after the EOF code is
  * ignored; running out of input before EOF is an error, as in Go.
  */
 export function lzwDecompress(data: Uint8Array, maxOutput = DEFAULT_MAX_LZW_OUTPUT): Uint8Array {
-  const out = new ByteSink(data.length * 3, maxOutput);
-  const prefix = new Uint16Array(1 << MAX_WIDTH);
-  const suffix = new Uint8Array(1 << MAX_WIDTH);
-  const stack = new Uint8Array((1 << MAX_WIDTH) + 1);
+  let out = decompressOut;
+  let o = 0;
   let bits = 0;
   let nBits = 0;
   let pos = 0;
+  const end = data.length;
   let width = FIRST_WIDTH;
+  let mask = (1 << FIRST_WIDTH) - 1;
   let hi = EOF;
   let overflow = 1 << FIRST_WIDTH;
   let last = -1;
+  // Where the previous code's output starts, and its length.
+  let lastStart = 0;
+  let lastLen = 0;
 
   for (;;) {
     while (nBits < width) {
-      if (pos >= data.length) fail('unexpected end of data before EOF code');
+      if (pos >= end) fail('unexpected end of data before EOF code');
       bits |= (data[pos++] as number) << nBits;
       nBits += 8;
     }
-    const code = bits & ((1 << width) - 1);
+    const code = bits & mask;
     bits >>>= width;
     nBits -= width;
 
+    let len: number;
+    let from: number;
     if (code < CLEAR) {
-      out.push(code);
-      if (last !== -1) {
-        suffix[hi] = code;
-        prefix[hi] = last;
-      }
+      len = 1;
+      from = -1;
     } else if (code === CLEAR) {
       width = FIRST_WIDTH;
+      mask = (1 << FIRST_WIDTH) - 1;
       hi = EOF;
       overflow = 1 << FIRST_WIDTH;
       last = -1;
       continue;
     } else if (code === EOF) {
-      return out.result();
-    } else if (code <= hi) {
-      // Expand backwards into `stack`, then copy out in order.
-      let i = stack.length - 1;
-      let c = code;
-      if (code === hi) {
-        // KwKwK: the code being defined right now = last expansion + its own first byte.
-        if (last === -1) fail(`code ${code} used before it was defined`);
-        c = last;
-        while (c >= CLEAR) c = prefix[c] as number;
-        stack[i--] = c;
-        c = last;
-      }
-      while (c >= CLEAR) {
-        stack[i--] = suffix[c] as number;
-        c = prefix[c] as number;
-      }
-      stack[i] = c;
-      const run = stack.subarray(i);
-      out.reserve(run.length);
-      out.buf.set(run, out.len);
-      out.len += run.length;
-      if (last !== -1) {
-        suffix[hi] = c;
-        prefix[hi] = last;
-      }
+      const result = out.slice(0, o);
+      if (out.length <= KEEP_SCRATCH) decompressOut = out;
+      return result;
+    } else if (code < hi) {
+      len = entryLen[code] as number;
+      from = entryStart[code] as number;
+    } else if (code === hi) {
+      // KwKwK: the code being defined right now = last expansion + its own first byte.
+      if (last === -1) fail(`code ${code} used before it was defined`);
+      len = lastLen + 1;
+      from = lastStart;
     } else {
       fail(`invalid code ${code} (next free code is ${hi})`);
     }
+
+    const need = o + len;
+    if (need > out.length) {
+      if (need > maxOutput) throw new DecodeError('oversize', `lzw: output exceeds ${maxOutput} bytes`);
+      let size = out.length * 2;
+      while (size < need) size *= 2;
+      const next = new Uint8Array(Math.min(size, Math.max(maxOutput, need)));
+      next.set(out.subarray(0, o));
+      out = next;
+    } else if (need > maxOutput) {
+      throw new DecodeError('oversize', `lzw: output exceeds ${maxOutput} bytes`);
+    }
+    if (from < 0) {
+      out[o] = code;
+    } else {
+      // Forward, byte by byte: in the KwKwK case the last byte copied is the first one written.
+      for (let i = 0; i < len; i++) out[o + i] = out[from + i] as number;
+    }
+    if (last !== -1) {
+      // The entry being defined: the previous output plus this output's first byte,
+      // which sits right after it.
+      entryStart[hi] = lastStart;
+      entryLen[hi] = lastLen + 1;
+    }
+    lastStart = o;
+    lastLen = len;
+    o = need;
 
     last = code;
     hi++;
@@ -205,6 +260,7 @@ export function lzwDecompress(data: Uint8Array, maxOutput = DEFAULT_MAX_LZW_OUTP
         hi--;
       } else {
         width++;
+        mask = (1 << width) - 1;
         overflow <<= 1;
       }
     }

@@ -93,6 +93,48 @@ export function utf8Decode(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
 }
 
+// Node names arrive over and over (every alive, suspect, ping names one), so short ASCII
+// strings are interned in a small direct-mapped cache: a hit costs a hash and a compare
+// and allocates nothing. A hit is verified byte for byte, so a collision only costs a miss.
+const STRING_CACHE_SIZE = 4096;
+const STRING_CACHE_MAX_LEN = 64;
+const stringCache: Array<string | undefined> = new Array<string | undefined>(STRING_CACHE_SIZE).fill(undefined);
+
+/** utf8Decode(buf.subarray(at, at + n)) without the view, and cached for short ASCII. */
+function decodeStringAt(buf: Uint8Array, at: number, n: number): string {
+  if (n <= STRING_CACHE_MAX_LEN) {
+    let h = 0x811c9dc5 ^ n;
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      const c = buf[at + i] as number;
+      if (c >= 0x80) {
+        ascii = false;
+        break;
+      }
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    if (ascii) {
+      const slot = (h ^ (h >>> 15)) & (STRING_CACHE_SIZE - 1);
+      const hit = stringCache[slot];
+      if (hit !== undefined && hit.length === n) {
+        let same = true;
+        for (let i = 0; i < n; i++) {
+          if (hit.charCodeAt(i) !== buf[at + i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return hit;
+      }
+      let out = '';
+      for (let i = 0; i < n; i++) out += String.fromCharCode(buf[at + i] as number);
+      stringCache[slot] = out;
+      return out;
+    }
+  }
+  return Buffer.from(buf.buffer, buf.byteOffset + at, n).toString('utf8');
+}
+
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -114,12 +156,22 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 export class MsgpackWriter {
   private buf: Uint8Array;
-  private view: DataView;
+  // Only floats and 64-bit integers need a DataView; most writers never make one.
+  private dv: DataView | undefined;
   private len = 0;
 
   constructor(initialSize = 128) {
     this.buf = new Uint8Array(initialSize);
-    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.len;
+  }
+
+  /** Forgets what was written, keeping the buffer, so one writer can serve many messages. */
+  reset(): void {
+    this.len = 0;
   }
 
   private ensure(extra: number): void {
@@ -130,7 +182,11 @@ export class MsgpackWriter {
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.len));
     this.buf = next;
-    this.view = new DataView(next.buffer);
+    this.dv = undefined;
+  }
+
+  private view(): DataView {
+    return (this.dv ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
 
   private u8(v: number): void {
@@ -140,14 +196,25 @@ export class MsgpackWriter {
 
   private u16(v: number): void {
     this.ensure(2);
-    this.view.setUint16(this.len, v);
+    const b = this.buf;
+    b[this.len] = v >>> 8;
+    b[this.len + 1] = v;
     this.len += 2;
   }
 
   private u32(v: number): void {
     this.ensure(4);
-    this.view.setUint32(this.len, v);
+    const b = this.buf;
+    b[this.len] = v >>> 24;
+    b[this.len + 1] = v >>> 16;
+    b[this.len + 2] = v >>> 8;
+    b[this.len + 3] = v;
     this.len += 4;
+  }
+
+  /** One byte outside msgpack: a message type byte or a marker in front of a value. */
+  writeByte(v: number): void {
+    this.u8(v & 0xff);
   }
 
   writeNil(): void {
@@ -170,7 +237,7 @@ export class MsgpackWriter {
       if (v >= -(2n ** 63n) && v < 0n) {
         this.u8(0xd3);
         this.ensure(8);
-        this.view.setBigInt64(this.len, v);
+        this.view().setBigInt64(this.len, v);
         this.len += 8;
         return;
       }
@@ -178,7 +245,7 @@ export class MsgpackWriter {
       if (v <= 0xffffffffn) return this.writeInt(Number(v));
       this.u8(0xcf);
       this.ensure(8);
-      this.view.setBigUint64(this.len, v);
+      this.view().setBigUint64(this.len, v);
       this.len += 8;
       return;
     }
@@ -216,7 +283,7 @@ export class MsgpackWriter {
   writeFloat64(v: number): void {
     this.u8(0xcb);
     this.ensure(8);
-    this.view.setFloat64(this.len, v);
+    this.view().setFloat64(this.len, v);
     this.len += 8;
   }
 
@@ -232,11 +299,48 @@ export class MsgpackWriter {
       this.u32(n);
     } else throw new RangeError('msgpack: raw value too long');
     this.ensure(n);
-    this.buf.set(b, this.len);
+    if (n <= 16) {
+      // set() on a short array costs more than the copy.
+      const buf = this.buf;
+      for (let i = 0, at = this.len; i < n; i++) buf[at + i] = b[i] as number;
+    } else {
+      this.buf.set(b, this.len);
+    }
     this.len += n;
   }
 
+  private rawHeader(n: number): void {
+    if (n <= 31) this.u8(0xa0 | n);
+    else if (n <= 0xffff) {
+      this.u8(0xda);
+      this.u16(n);
+    } else {
+      this.u8(0xdb);
+      this.u32(n);
+    }
+  }
+
   writeString(s: string): void {
+    // Names and keys are ASCII: one byte per char, written in place instead of through
+    // a TextEncoder result (the old path allocated for every name over 16 chars).
+    const n = s.length;
+    if (n <= 0xffff) {
+      let ascii = true;
+      for (let i = 0; i < n; i++) {
+        if (s.charCodeAt(i) >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        this.rawHeader(n);
+        this.ensure(n);
+        const buf = this.buf;
+        for (let i = 0, at = this.len; i < n; i++) buf[at + i] = s.charCodeAt(i);
+        this.len += n;
+        return;
+      }
+    }
     this.writeRaw(utf8Encode(s));
   }
 
@@ -319,7 +423,9 @@ export function encodeMsgpack(value: EncodableValue): Uint8Array {
  */
 export class MsgpackReader {
   pos: number;
-  private readonly view: DataView;
+  // Made on first use (floats, 64-bit integers): building one per reader was a measurable
+  // share of decoding, and on a small on-heap array `.buffer` forces a copy out of the heap.
+  private dv: DataView | undefined;
 
   constructor(
     readonly buf: Uint8Array,
@@ -327,11 +433,15 @@ export class MsgpackReader {
     readonly maxDepth = DEFAULT_MAX_DEPTH,
   ) {
     this.pos = pos;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   get remaining(): number {
     return this.buf.length - this.pos;
+  }
+
+  private get view(): DataView {
+    const b = this.buf;
+    return (this.dv ??= new DataView(b.buffer, b.byteOffset, b.byteLength));
   }
 
   private need(n: number): void {
@@ -347,25 +457,65 @@ export class MsgpackReader {
 
   private u16(): number {
     this.need(2);
-    const v = this.view.getUint16(this.pos);
-    this.pos += 2;
-    return v;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 2;
+    return ((b[p] as number) << 8) | (b[p + 1] as number);
   }
 
   private u32(): number {
     this.need(4);
-    const v = this.view.getUint32(this.pos);
-    this.pos += 4;
-    return v;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 4;
+    return (b[p] as number) * 0x1000000 + (((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number));
   }
 
   /** Reads `n` bytes as a fresh copy, so results never alias a reused network buffer. */
   private bytes(n: number): Uint8Array {
     this.need(n);
     const out = new Uint8Array(n);
-    out.set(this.buf.subarray(this.pos, this.pos + n));
-    this.pos += n;
+    const b = this.buf;
+    const p = this.pos;
+    if (n <= 64) {
+      // Addr, Meta, Vsn: a loop beats set(), which first needs a subarray view of the source.
+      for (let i = 0; i < n; i++) out[i] = b[p + i] as number;
+    } else {
+      out.set(b.subarray(p, p + n));
+    }
+    this.pos = p + n;
     return out;
+  }
+
+  /**
+   * Reads the header of a raw (str or bin) value and returns its length, leaving `pos`
+   * at the first data byte (which is checked to be there); -1 for nil. Lets struct
+   * decoders match field names in place instead of copying and decoding each key.
+   * Throws like readBytes for anything else.
+   */
+  readRawHeader(): number {
+    const start = this.pos;
+    const b = this.u8();
+    if (b === 0xc0) return -1;
+    const n = b >= 0xa0 && b <= 0xbf ? b & 0x1f : this.rawLength(b);
+    if (n === undefined) {
+      this.pos = start;
+      throw new DecodeError('malformed', `msgpack: expected raw bytes, got 0x${b.toString(16)} at offset ${start}`);
+    }
+    this.need(n);
+    return n;
+  }
+
+  /**
+   * Any str or bin form as a view into the buffer, nil as null: for bytes used at once
+   * and not kept (the compressed payload), where a copy would be wasted.
+   */
+  readBytesView(): Uint8Array | null {
+    const n = this.readRawHeader();
+    if (n < 0) return null;
+    const p = this.pos;
+    this.pos = p + n;
+    return this.buf.subarray(p, p + n);
   }
 
   /** `n` raw bytes that are not msgpack (stream user state follows the msgpack values). */
@@ -421,8 +571,11 @@ export class MsgpackReader {
   }
 
   readString(): string {
-    const b = this.readBytes();
-    return b === null ? '' : utf8Decode(b);
+    const n = this.readRawHeader();
+    if (n <= 0) return '';
+    const p = this.pos;
+    this.pos = p + n;
+    return decodeStringAt(this.buf, p, n);
   }
 
   readBool(): boolean {
@@ -480,8 +633,18 @@ export class MsgpackReader {
    * large values are errors, as go-msgpack's overflow check makes them.
    */
   readUint(max: number): number {
-    if (this.tryReadNil()) return 0;
+    this.need(1);
     const start = this.pos;
+    const b = this.buf[start] as number;
+    // Positive fixint (seqNo is often larger, but ports and small counts are not) and nil.
+    if (b <= 0x7f && b <= max) {
+      this.pos = start + 1;
+      return b;
+    }
+    if (b === 0xc0) {
+      this.pos = start + 1;
+      return 0;
+    }
     const v = this.readInt();
     if (typeof v === 'bigint' || v < 0 || v > max) {
       throw new DecodeError('malformed', `msgpack: integer ${v} at offset ${start} out of range 0..${max}`);
