@@ -87,6 +87,7 @@ export class SwimCore {
       random: opts.random,
       ...(opts.inspect ? { inspect: opts.inspect } : {}),
       onChange: (change, member) => this.port.event({ type: CHANGE_TO_EVENT[change], member, at: this.now() }),
+      onActorError: (error) => this.port.log('warn', 'member actor failed', { err: String(error) }),
       onExpired: (name, incarnation) => {
         // The timer fired inside the actor; gossip the verdict as memberlist does.
         this.port.gossip(name, { type: 'dead', incarnation, node: name, from: this.local.name });
