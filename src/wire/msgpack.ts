@@ -212,6 +212,13 @@ export class MsgpackWriter {
     this.len += 4;
   }
 
+  /** Bytes outside msgpack, as they are (stream user state after the msgpack values). */
+  writeBytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
   /** One byte outside msgpack: a message type byte or a marker in front of a value. */
   writeByte(v: number): void {
     this.u8(v & 0xff);

@@ -13,9 +13,8 @@ import { decryptPayload, encryptPayload, encryptedLength } from './crypto.js';
 import type { EncryptionVersion } from './crypto.js';
 import {
   encodeMessage,
-  encodePushNodeState,
-  encodePushPullHeader,
-  encodeUserMsgHeader,
+  encodePushPullMessage,
+  encodeUserStreamMessage,
   readMessageBody,
   readPushNodeState,
   readPushPullHeader,
@@ -66,12 +65,11 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array {
 /** The bare message as it goes on a stream before any compress/encrypt layer. */
 export function encodeStreamMessage(msg: StreamMessage): Uint8Array {
   switch (msg.type) {
-    case 'pushPull': {
-      const header = encodePushPullHeader({ nodes: msg.nodes.length, userStateLen: msg.userState.length, join: msg.join });
-      return concat([Uint8Array.of(MessageType.pushPull), header, ...msg.nodes.map(encodePushNodeState), msg.userState]);
-    }
+    case 'pushPull':
+      // Header, every node state and the user state go into one buffer, not one each.
+      return encodePushPullMessage(msg);
     case 'userStream':
-      return concat([Uint8Array.of(MessageType.user), encodeUserMsgHeader(msg.payload.length), msg.payload]);
+      return encodeUserStreamMessage(msg.payload);
     case 'ping':
     case 'ack':
     case 'err':
