@@ -7,7 +7,7 @@
 // Writes bench/results/{latest,quick|full}.{json,md}, a summary against the issue's goals
 // at the top. Measures only: no figure here is asserted. Every process is killed by PID
 // when its phase ends.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { hasSerf } from '../test/helpers/procs.js';
@@ -24,6 +24,8 @@ import { pingRtt, summarize, type RttSummary } from './lib/rtt.js';
 import { sampleSteady, type Steady } from './lib/steady.js';
 import { median, medianOf, ratio, round, sleep } from './lib/stats.js';
 import { goalRows, type GoalRow } from './lib/summary.js';
+import { measureBigJoin, renderBigJoin, type BigJoinResult } from './lib/big-join.js';
+import { killLive as killWireRttProcs, measureWireRtt, renderWireRtt, type WireRttResult } from './lib/wire-rtt.js';
 import { killHelpers, runBounded } from './lib/wakeups.js';
 
 const argv = process.argv.slice(2);
@@ -73,24 +75,25 @@ const PLAN: Plan = QUICK
       sizes: [8, 32], reps: { 8: 3, 32: 1 }, steadySizes: [32], swimSizes: [8], steadyWindowS: 30, settleS: 60, epollS: 10,
       startReps: 5, loneAgents: 3, serialSizes: [], detectSizes: [8, 32],
       sims: [{ nodes: 100, durationMs: 60_000, capS: 120 }, { nodes: 200, durationMs: 60_000, capS: 180 }],
-      wireRtt: { n: 8, seconds: 20, reps: 1 }, bigJoin: { members: 64, reps: 1 }, deadlineMin: 11,
+      wireRtt: { n: 8, seconds: 15, reps: 1 }, bigJoin: { members: 10_000, reps: 1 }, deadlineMin: 11,
     }
   : {
       mode: 'full', rttRounds: 3, rttPings: 2000, rttIntervalMs: 2, rttWarmup: 200,
       sizes: [8, 32, 64, 128], reps: { 8: 3, 32: 3, 64: 1, 128: 1 }, steadySizes: [8, 32, 64], swimSizes: [8, 32, 64], steadyWindowS: 30, settleS: 60, epollS: 10,
       startReps: 5, loneAgents: 3, serialSizes: [64], detectSizes: [8, 32, 64],
       sims: [{ nodes: 100, durationMs: 60_000, capS: 120 }, { nodes: 200, durationMs: 60_000, capS: 180 }, { nodes: 500, durationMs: 120_000, capS: 600 }],
-      wireRtt: { n: 8, seconds: 30, reps: 2 }, bigJoin: { members: 64, reps: 1 }, deadlineMin: 38,
+      wireRtt: { n: 8, seconds: 30, reps: 1 }, bigJoin: { members: 10_000, reps: 3 }, deadlineMin: 40,
     };
 if (SIM_BIG) {
   PLAN.sims.push({ nodes: 2000, durationMs: 120_000, capS: 1800 });
   PLAN.deadlineMin += 30;
 }
-// --sizes 8,32  --reps 1  --steady 8  --settle 60  --serial 64  --skip lone,rtt,clusters,steady,serial,sim,swim,rxswim,serf,wirertt,bigjoin
+// --sizes 8,32  --reps 1  --steady 8  --settle 60  --serial 64  --deadline 20  --skip lone,rtt,clusters,steady,serial,sim,swim,rxswim,serf,wirertt,bigjoin
 if (arg('--sizes')) PLAN.sizes = arg('--sizes')!.split(',').map(Number);
 if (arg('--reps')) for (const n of PLAN.sizes) PLAN.reps[n] = Number(arg('--reps'));
 if (arg('--steady')) PLAN.steadySizes = arg('--steady')!.split(',').map(Number);
 if (arg('--settle')) PLAN.settleS = Number(arg('--settle'));
+if (arg('--deadline')) PLAN.deadlineMin = Number(arg('--deadline'));
 if (arg('--serial')) PLAN.serialSizes = arg('--serial')!.split(',').map(Number);
 const SKIP = new Set((arg('--skip') ?? '').split(','));
 if (SKIP.has('sim')) PLAN.sims = [];
@@ -204,9 +207,9 @@ export interface Results {
   /** simulator runs that did not finish (cap, deadline, crash) */
   simulatorErrors?: Array<{ nodes: number; durationMs: number; wallMs: number; error: string }>;
   /** from bench/lib/wire-rtt.ts (another module): its results object and its markdown */
-  wireRtt?: { result: unknown; markdown: string } | null;
+  wireRtt?: { result: WireRttResult; markdown: string } | null;
   /** from bench/lib/big-join.ts (another module): its results object and its markdown */
-  bigJoin?: { result: unknown; markdown: string } | null;
+  bigJoin?: { result: BigJoinResult; markdown: string } | null;
   swimPeer: { included: boolean; note: string };
   notes: string[];
   errors: string[];
@@ -223,11 +226,9 @@ async function killEverything(): Promise<void> {
   killHelpers();
   await Promise.all([...live].map((c) => c.close()));
   live.clear();
-  for (const k of extraKillers) await k();
+  // lib/wire-rtt.ts's (and lib/big-join.ts's, which starts its agents through it) processes
+  await killWireRttProcs();
 }
-
-/** the other modules' own kill-everything functions, once loaded */
-const extraKillers: Array<() => Promise<void> | void> = [];
 
 function track(c: Cluster): Cluster {
   live.add(c);
@@ -525,32 +526,6 @@ function summarizeMembership(runs: ClusterRun[], impls: Impl[]): Results['member
 
 // ---------------------------------------------------------------- main
 
-// ---------------------------------------------------------------- 5 + 6. the other modules
-
-/** lib/wire-rtt.ts's interface, as run.ts uses it */
-interface WireRttModule {
-  measureWireRtt(opts: { n: number; seconds: number; reps: number; ipBase: string; log: (s: string) => void; deadlineAt?: number }): Promise<unknown>;
-  renderWireRtt(r: never): string;
-  killLive?: () => Promise<void> | void;
-}
-/** lib/big-join.ts's interface, as run.ts uses it */
-interface BigJoinModule {
-  measureBigJoin(opts: { members: number; reps: number; ipBase: string; log: (s: string) => void; deadlineAt?: number }): Promise<unknown>;
-  renderBigJoin(r: never): string;
-  killLive?: () => Promise<void> | void;
-}
-
-/** a module of bench/lib/ written apart from this file, when it is there */
-async function optionalModule<T>(name: string): Promise<T | null> {
-  const url = new URL(`./lib/${name}.ts`, import.meta.url);
-  if (!existsSync(fileURLToPath(url))) return null;
-  const mod = (await import(url.href)) as T & { killLive?: () => Promise<void> | void };
-  if (typeof mod.killLive === 'function') extraKillers.push(mod.killLive);
-  return mod;
-}
-
-// ---------------------------------------------------------------- main
-
 async function main(): Promise<void> {
   if (!builtCli()) throw new Error('dist/cli/main.js is missing: run `npm run build` first (npm run bench does)');
   if (!hasSerf()) throw new Error('serf is not installed (apt-get install -y serf)');
@@ -674,12 +649,8 @@ async function main(): Promise<void> {
   const deadlineAt = t0Run + PLAN.deadlineMin * 60_000 - 30_000;
   if (PLAN.wireRtt && !aborted) {
     try {
-      const mod = await optionalModule<WireRttModule>('wire-rtt');
-      if (!mod) results.errors.push('wire RTT: bench/lib/wire-rtt.ts is not there (yet): section 5 left out');
-      else {
-        const r = await mod.measureWireRtt({ ...PLAN.wireRtt, ipBase: '127.0.110', log, deadlineAt });
-        results.wireRtt = { result: r, markdown: mod.renderWireRtt(r as never) };
-      }
+      const r = await measureWireRtt({ ...PLAN.wireRtt, ipBase: '127.0.110', log, deadlineAt });
+      results.wireRtt = { result: r, markdown: renderWireRtt(r) };
     } catch (e) {
       failed('wire RTT', e);
     }
@@ -687,12 +658,11 @@ async function main(): Promise<void> {
   }
   if (PLAN.bigJoin && !aborted) {
     try {
-      const mod = await optionalModule<BigJoinModule>('big-join');
-      if (!mod) results.errors.push('big join: bench/lib/big-join.ts is not there (yet): section 6 left out');
-      else {
-        const r = await mod.measureBigJoin({ ...PLAN.bigJoin, ipBase: '127.0.115', log, deadlineAt });
-        results.bigJoin = { result: r, markdown: mod.renderBigJoin(r as never) };
-      }
+      // 127.0.111, not 127.0.115: lib/big-join.ts puts the members it makes up in
+      // 127.0.112.1 – 127.0.119.254 (10,000 of them reach 127.0.119), so an agent at
+      // 127.0.115.x would be sent a made-up member at its own address
+      const r = await measureBigJoin({ ...PLAN.bigJoin, ipBase: '127.0.111', log, deadlineAt });
+      results.bigJoin = { result: r, markdown: renderBigJoin(r) };
     } catch (e) {
       failed('big join', e);
     }

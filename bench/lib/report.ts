@@ -36,7 +36,7 @@ export function renderMarkdown(r: Results): string {
   const L = r.lone;
   if (L) {
     out.push(
-      `Start-up: ${L.startReps} starts of each implementation, one at a time, alternating, each on a fresh loopback IP (127.0.95.x), no seeds; CPU = utime+stime of the agent process (all threads) from /proc/PID/stat at the moment its API first answers (polled every 25 ms; rxswim: \`GET /v1/self\`; serf: \`serf members\`), and the same moment's sum of the live threads' run time from /proc/PID/task/*/schedstat (nanoseconds; a clock tick of stat is 10 ms, about what serf spends in all). Idle: the first ${L.samples.filter((s) => s.kind === 'rxswim').length} agents of each kind stay up, alone (not joined), beside as many floor processes: \`node --input-type=module -e\` importing ${L.floorDeps.join(', ')} (rxswim's runtime dependencies) and waiting. After ${L.settleS} s of settling from the last start (the RTT bench of section 1 runs meanwhile), a ${L.windowS} s window on a 10 s wall-clock boundary: CPU % (100 % = one core), RSS (VmRSS) at its end; then wakeups = epoll_pwait + epoll_wait returns per second over all threads (\`strace -f -c\`, ${L.epollS} s, every process at once, after the CPU window since strace slows what it traces). Medians over the processes of each kind.`,
+      `Start-up: ${L.startReps} starts of each implementation, one at a time, alternating, each on a fresh loopback IP (127.0.95.x), no seeds; CPU = utime+stime of the agent process (all threads) from /proc/PID/stat at the moment its API first answers (polled every 25 ms; rxswim: \`GET /v1/self\`; serf: \`serf members\`), and the same moment's sum of the live threads' run time from /proc/PID/task/*/schedstat (nanoseconds; a clock tick of stat is 10 ms, about what serf spends in all). Idle: the first ${L.samples.filter((s) => s.kind === 'rxswim').length} agents of each kind stay up, alone (not joined), beside as many floor processes: \`node --input-type=module -e\` importing ${L.floorDeps.join(', ')} (rxswim's runtime dependencies) and waiting. After ${L.settleS} s of settling from the last start${r.rtt ? ' (the RTT bench of section 1 runs meanwhile)' : ''}, a ${L.windowS} s window on a 10 s wall-clock boundary: CPU % (100 % = one core), RSS (VmRSS) at its end; then wakeups = epoll_pwait + epoll_wait returns per second over all threads (\`strace -f -c\`, ${L.epollS} s, every process at once, after the CPU window since strace slows what it traces). Medians over the processes of each kind.`,
     );
     out.push('');
     out.push('| figure | rxswim | serf | **rxswim / serf** | empty-Node floor | rxswim / floor |');
@@ -189,11 +189,13 @@ export function renderMarkdown(r: Results): string {
 
   out.push('## 5. Wire RTT at SWIM\'s own rate (bench/lib/wire-rtt.ts)');
   out.push('');
-  out.push(r.wireRtt ? r.wireRtt.markdown.trim() : 'Not in this run (skipped with `--skip wirertt`, bench/lib/wire-rtt.ts absent, or see errors).');
+  // the other modules' headings one level down, under this section's
+  const nest = (md: string) => md.trim().replace(/^(#+) /gm, '#$1 ');
+  out.push(r.wireRtt ? nest(r.wireRtt.markdown) : 'Not in this run (skipped with `--skip wirertt`, bench/lib/wire-rtt.ts absent, or see errors).');
   out.push('');
   out.push('## 6. A big join (bench/lib/big-join.ts)');
   out.push('');
-  out.push(r.bigJoin ? r.bigJoin.markdown.trim() : 'Not in this run (skipped with `--skip bigjoin`, bench/lib/big-join.ts absent, or see errors).');
+  out.push(r.bigJoin ? nest(r.bigJoin.markdown) : 'Not in this run (skipped with `--skip bigjoin`, bench/lib/big-join.ts absent, or see errors).');
   out.push('');
 
   out.push('## Notes');
