@@ -219,6 +219,10 @@ export class Registry {
     const a = this.actors.get(name);
     if (!a) return false;
     const before = a.getSnapshot();
+    // Most gossip repeats what a member already knows. The machine's own guards say so
+    // (snapshot.can evaluates them without running a macrostep), at a fraction of a
+    // refused send; a refused event would have changed nothing.
+    if (!before.can(event)) return false;
     a.send(event);
     // XState keeps the snapshot object when no transition was taken.
     return a.getSnapshot() !== before;

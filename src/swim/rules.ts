@@ -64,13 +64,15 @@ export function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
 export function vsnIsValid(vsn: Uint8Array | null): boolean {
   if (!vsn || vsn.length === 0) return true;
   if (vsn.length !== 6) return false;
-  const [pmin, pmax] = vsn as unknown as [number, number];
+  // Indexed, not destructured: a typed array's iterator is slow on this path (every alive).
+  const pmin = vsn[0]!;
+  const pmax = vsn[1]!;
   return !(pmin === 0 || pmax === 0 || pmin > pmax);
 }
 
 /** an alive as we store it: no nulls, port 0 meaning "the port we use" */
 export function normalizeAlive(a: Alive, localPort: number): Alive & { addr: Uint8Array; meta: Uint8Array; vsn: Uint8Array } {
-  return { ...a, addr: a.addr ?? EMPTY, port: a.port === 0 ? localPort : a.port, meta: a.meta ?? EMPTY, vsn: a.vsn ?? EMPTY };
+  return { type: 'alive', incarnation: a.incarnation, node: a.node, addr: a.addr ?? EMPTY, port: a.port === 0 ? localPort : a.port, meta: a.meta ?? EMPTY, vsn: a.vsn ?? EMPTY };
 }
 
 /** the incarnation that refutes an accusation at `accused`: above both it and ours */
