@@ -20,30 +20,49 @@ export const COMPOUND_PART_OVERHEAD = 2;
  * 255, an empty part (Go reads its type byte unchecked) or one over 65535.
  */
 export function encodeCompound(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(compoundLength(parts));
+  writeCompound(parts, out, 0);
+  return out;
+}
+
+/** The encoded size of a compound of `parts`, after the same checks as encodeCompound. */
+export function compoundLength(parts: readonly Uint8Array[]): number {
   if (parts.length === 0) throw new RangeError('compound: no parts');
   if (parts.length > MAX_COMPOUND_PARTS) {
     throw new RangeError(`compound: ${parts.length} parts, at most ${MAX_COMPOUND_PARTS} allowed`);
   }
   let total = COMPOUND_HEADER_OVERHEAD + COMPOUND_PART_OVERHEAD * parts.length;
-  for (const [i, p] of parts.entries()) {
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i] as Uint8Array;
     if (p.length === 0) throw new RangeError(`compound: part ${i} is empty`);
     if (p.length > MAX_COMPOUND_PART_LEN) {
       throw new RangeError(`compound: part ${i} is ${p.length} bytes, at most ${MAX_COMPOUND_PART_LEN} allowed`);
     }
     total += p.length;
   }
-  const out = new Uint8Array(total);
-  out[0] = MessageType.compound;
-  out[1] = parts.length;
-  let lenAt = 2;
-  let at = COMPOUND_HEADER_OVERHEAD + COMPOUND_PART_OVERHEAD * parts.length;
-  for (const p of parts) {
-    out[lenAt++] = p.length >>> 8;
-    out[lenAt++] = p.length & 0xff;
+  return total;
+}
+
+/**
+ * Writes the compound into `out` at `offset` (room for compoundLength(parts) bytes,
+ * which must have been called first) and returns the offset after it. Lets the packet
+ * encoder build the compound inside a buffer it reuses.
+ */
+export function writeCompound(parts: readonly Uint8Array[], out: Uint8Array, offset: number): number {
+  const n = parts.length;
+  out[offset] = MessageType.compound;
+  out[offset + 1] = n;
+  let lenAt = offset + 2;
+  let at = offset + COMPOUND_HEADER_OVERHEAD + COMPOUND_PART_OVERHEAD * n;
+  for (let i = 0; i < n; i++) {
+    const p = parts[i] as Uint8Array;
+    const len = p.length;
+    out[lenAt++] = len >>> 8;
+    out[lenAt++] = len & 0xff;
     out.set(p, at);
-    at += p.length;
+    at += len;
   }
-  return out;
+  return at;
 }
 
 /**
@@ -53,6 +72,14 @@ export function encodeCompound(parts: readonly Uint8Array[]): Uint8Array {
  * ones; bytes after the last part are ignored. Parts are copies.
  */
 export function decodeCompound(buf: Uint8Array): Compound {
+  return splitCompound(buf, true);
+}
+
+/**
+ * decodeCompound, with `copy` false giving parts as views into `buf`: for the packet
+ * decoder, which decodes each part at once and copies whatever it keeps.
+ */
+export function splitCompound(buf: Uint8Array, copy: boolean): Compound {
   if (buf.length === 0 || buf[0] !== MessageType.compound) {
     throw new DecodeError('malformed', 'compound: missing type byte 7');
   }
@@ -66,7 +93,7 @@ export function decodeCompound(buf: Uint8Array): Compound {
   for (let i = 0; i < count; i++) {
     const len = ((buf[2 + 2 * i] as number) << 8) | (buf[3 + 2 * i] as number);
     if (at + len > buf.length) return { type: 'compound', parts, truncated: count - i };
-    parts.push(new Uint8Array(buf.subarray(at, at + len)));
+    parts.push(copy ? new Uint8Array(buf.subarray(at, at + len)) : buf.subarray(at, at + len));
     at += len;
   }
   return { type: 'compound', parts, truncated: 0 };

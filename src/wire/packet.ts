@@ -8,11 +8,11 @@ import { crc32 } from 'node:zlib';
 import { DecodeError } from '../errors.js';
 import type { PacketMessage } from './types.js';
 import { MessageType } from './types.js';
-import { decodeCompound, encodeCompound } from './compound.js';
+import { compoundLength, splitCompound, writeCompound } from './compound.js';
 import { decryptPayload, encryptPayload } from './crypto.js';
 import type { EncryptionVersion } from './crypto.js';
-import { lzwCompress, lzwDecompress } from './lzw.js';
-import { decodeMessage, encodeCompressBody, readCompressBody } from './messages.js';
+import { lzwCompressToScratch, lzwDecompress } from './lzw.js';
+import { decodeMessage, readCompressBodyView } from './messages.js';
 import { MsgpackReader } from './msgpack.js';
 
 /** LZW is the only algorithm memberlist defines. */
@@ -49,12 +49,44 @@ export interface DecodedPacket {
   errors: DecodeError[];
 }
 
+// The compress message around LZW output, as go-msgpack writes msgpack{Algo: 0, Buf}:
+// 09, fixmap of 2, "Algo", 0, "Buf", then Buf as an old-spec raw. Written by hand so
+// the compressed bytes are copied once, into the packet, instead of through a writer.
+const COMPRESS_PREFIX = Uint8Array.of(MessageType.compress, 0x82, 0xa4, 0x41, 0x6c, 0x67, 0x6f, 0x00, 0xa3, 0x42, 0x75, 0x66);
+
+function rawHeaderLength(n: number): number {
+  return n <= 31 ? 1 : n <= 0xffff ? 3 : 5;
+}
+
+/** Bytes of a compress message carrying `n` bytes of LZW output. */
+function compressedLength(n: number): number {
+  return COMPRESS_PREFIX.length + rawHeaderLength(n) + n;
+}
+
+/** Writes the compress message for `lzw[0..n)` into `out` at `at`. */
+function writeCompressed(out: Uint8Array, at: number, lzw: Uint8Array, n: number): void {
+  out.set(COMPRESS_PREFIX, at);
+  let p = at + COMPRESS_PREFIX.length;
+  if (n <= 31) out[p++] = 0xa0 | n;
+  else if (n <= 0xffff) {
+    out[p++] = 0xda;
+    out[p++] = n >>> 8;
+    out[p++] = n & 0xff;
+  } else {
+    out[p++] = 0xdb;
+    out[p++] = n >>> 24;
+    out[p++] = (n >>> 16) & 0xff;
+    out[p++] = (n >>> 8) & 0xff;
+    out[p++] = n & 0xff;
+  }
+  out.set(lzw.subarray(0, n), p);
+}
+
 /** 0x09 + msgpack{Algo: 0, Buf: LZW(message)}; `message` includes its own type byte. */
 export function compressMessage(message: Uint8Array): Uint8Array {
-  const body = encodeCompressBody({ algo: LZW_ALGO, buf: lzwCompress(message) });
-  const out = new Uint8Array(body.length + 1);
-  out[0] = MessageType.compress;
-  out.set(body, 1);
+  const z = lzwCompressToScratch(message);
+  const out = new Uint8Array(compressedLength(z.length));
+  writeCompressed(out, 0, z.buf, z.length);
   return out;
 }
 
@@ -67,18 +99,33 @@ export function decompressMessage(buf: Uint8Array, maxOutput?: number): { inner:
     throw new DecodeError('malformed', 'compress: missing type byte 9');
   }
   const r = new MsgpackReader(buf, 1);
-  const c = readCompressBody(r);
+  // Buf is only read by the decompressor, which copies out of it: no need to copy it first.
+  const c = readCompressBodyView(r);
   if (c.algo !== LZW_ALGO) throw new DecodeError('decompress_failed', `compress: unknown algorithm ${c.algo}`);
   return { inner: lzwDecompress(c.buf, maxOutput), end: r.pos };
 }
 
+/** Writes 0x0c and the CRC-32 of everything after the 5-byte header into its first bytes. */
+function sealCrc(out: Uint8Array): void {
+  const sum = crc32(out.subarray(CRC_OVERHEAD));
+  out[0] = MessageType.hasCrc;
+  out[1] = sum >>> 24;
+  out[2] = (sum >>> 16) & 0xff;
+  out[3] = (sum >>> 8) & 0xff;
+  out[4] = sum & 0xff;
+}
+
 export function addCrc(payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(payload.length + CRC_OVERHEAD);
-  out[0] = MessageType.hasCrc;
-  new DataView(out.buffer).setUint32(1, crc32(payload));
   out.set(payload, CRC_OVERHEAD);
+  sealCrc(out);
   return out;
 }
+
+// A compound that is about to be compressed is built here, not in a buffer of its own:
+// only the compressed bytes (or, when compression does not pay, a copy) leave.
+const KEEP_SCRATCH = 64 * 1024;
+let compoundScratch = new Uint8Array(4096);
 
 /**
  * Builds one datagram from complete messages (each with its type byte).
@@ -87,22 +134,46 @@ export function addCrc(payload: Uint8Array): Uint8Array {
  */
 export function encodePacket(messages: Uint8Array[], opts: EncodePacketOptions): Uint8Array {
   if (messages.length === 0) throw new RangeError('packet: no messages');
-  let payload: Uint8Array;
+  // `plain` is the lone message, or the compound in compoundScratch.
+  let plain: Uint8Array;
   if (messages.length === 1) {
-    payload = messages[0] as Uint8Array;
-    if (payload.length === 0) throw new RangeError('packet: empty message');
+    plain = messages[0] as Uint8Array;
+    if (plain.length === 0) throw new RangeError('packet: empty message');
   } else {
-    payload = encodeCompound(messages);
+    const len = compoundLength(messages);
+    let scratch = compoundScratch;
+    if (scratch.length < len) {
+      scratch = new Uint8Array(Math.max(len, scratch.length * 2));
+      if (scratch.length <= KEEP_SCRATCH) compoundScratch = scratch;
+    }
+    writeCompound(messages, scratch, 0);
+    plain = scratch.subarray(0, len);
   }
+  const crc = opts.crc ? CRC_OVERHEAD : 0;
+  // Everything up to the CRC goes into one buffer of the final size, with room left
+  // in front for the CRC header.
+  let payload: Uint8Array | undefined;
   // LZW starts with 9-bit codes for literals plus clear and EOF codes, so a short
   // packet (every ping and ack) rarely comes out smaller, and then by a few bytes;
-  // trying costs a 64 KiB table per packet. memberlist always tries; sending these
+  // trying costs a pass over the packet. memberlist always tries; sending these
   // uncompressed is equally valid on the wire.
-  if (opts.compress && payload.length >= MIN_COMPRESSIBLE) {
-    const compressed = compressMessage(payload);
-    if (compressed.length < payload.length) payload = compressed;
+  if (opts.compress && plain.length >= MIN_COMPRESSIBLE) {
+    const z = lzwCompressToScratch(plain);
+    const zLen = compressedLength(z.length);
+    if (zLen < plain.length) {
+      payload = new Uint8Array(crc + zLen);
+      writeCompressed(payload, crc, z.buf, z.length);
+    }
   }
-  if (opts.crc) payload = addCrc(payload);
+  if (payload === undefined) {
+    if (crc === 0 && messages.length === 1) {
+      payload = plain;
+    } else {
+      payload = new Uint8Array(crc + plain.length);
+      payload.set(plain, crc);
+    }
+  }
+  if (crc !== 0) sealCrc(payload);
   if (opts.keyring && opts.keyring.length > 0) {
     payload = encryptPayload(opts.keyring[0] as Uint8Array, opts.encryptionVersion ?? 1, payload);
   }
@@ -129,7 +200,8 @@ function dispatch(buf: Uint8Array, depth: number, out: DecodedPacket): void {
     if (type === MessageType.compound) {
       let compound;
       try {
-        compound = decodeCompound(buf);
+        // Views, not copies: each part is decoded right here, and decoding copies what it keeps.
+        compound = splitCompound(buf, false);
       } catch (e) {
         out.errors.push(asDecodeError(e, 'malformed'));
         return;
@@ -197,7 +269,7 @@ export function decodePacket(data: Uint8Array, opts: DecodePacketOptions = {}): 
         out.errors.push(new DecodeError('truncated', 'hasCrc: packet shorter than its 5-byte header'));
         return out;
       }
-      const expected = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(1);
+      const expected = (buf[1] as number) * 0x1000000 + (((buf[2] as number) << 16) | ((buf[3] as number) << 8) | (buf[4] as number));
       const body = buf.subarray(CRC_OVERHEAD);
       const actual = crc32(body);
       if (actual !== expected) {
