@@ -22,16 +22,56 @@ export const MESSAGE_TYPES = ['ping', 'indirectPing', 'ack', 'nack', 'suspect', 
 /** every decode failure, plus what can go wrong after decoding */
 export const DROP_REASONS = [...DECODE_ERROR_REASONS, 'stream_error', 'handler_error'] as const;
 
+/**
+ * A labelled counter for the paths that count every packet and message. prom-client
+ * hashes and validates the label object on each inc, which cost more than the rest of
+ * handling a ping when the code runs cold at one probe a second; here an inc is one Map
+ * lookup by the label values and an add, and prom-client is handed the totals when it is
+ * scraped (its collect hook). Scrapes, `get()` and dashboards see the same series.
+ */
+export class TallyCounter<L extends string> {
+  private readonly totals = new Map<string, { labels: Record<L, string>; n: number }>();
+
+  constructor(
+    name: string,
+    help: string,
+    private readonly labelNames: readonly L[],
+    init: ReadonlyArray<Record<L, string>>,
+    registers: Registry[],
+  ) {
+    for (const labels of init) this.inc(labels, 0);
+    const totals = this.totals;
+    new Counter<L>({
+      name,
+      help,
+      labelNames: labelNames as L[],
+      registers,
+      collect() {
+        this.reset();
+        for (const t of totals.values()) this.inc(t.labels, t.n);
+      },
+    });
+  }
+
+  inc(labels: Record<L, string>, value = 1): void {
+    const names = this.labelNames;
+    const key = names.length === 1 ? labels[names[0]!] : names.map((n) => labels[n]).join('\u0000');
+    const t = this.totals.get(key);
+    if (t) t.n += value;
+    else this.totals.set(key, { labels: { ...labels }, n: value });
+  }
+}
+
 export class NodeMetrics {
   readonly registry: Registry;
   readonly packetsDropped: Counter<'reason'>;
-  readonly packetsReceived: Counter<'transport'>;
-  readonly udpPackets: Counter<'outcome'>;
-  readonly packetsSent: Counter<'transport'>;
-  readonly bytesReceived: Counter<'transport'>;
-  readonly bytesSent: Counter<'transport'>;
-  readonly messagesReceived: Counter<'type' | 'transport'>;
-  readonly messagesSent: Counter<'type' | 'transport'>;
+  readonly packetsReceived: TallyCounter<'transport'>;
+  readonly udpPackets: TallyCounter<'outcome'>;
+  readonly packetsSent: TallyCounter<'transport'>;
+  readonly bytesReceived: TallyCounter<'transport'>;
+  readonly bytesSent: TallyCounter<'transport'>;
+  readonly messagesReceived: TallyCounter<'type' | 'transport'>;
+  readonly messagesSent: TallyCounter<'type' | 'transport'>;
   readonly probes: Counter<'outcome'>;
   readonly probeRtt: Histogram;
   readonly indirectProbesSent: Counter;
@@ -58,24 +98,26 @@ export class NodeMetrics {
       if (labelNames.length === 0) c.inc(0);
       return c;
     };
+    const tally = <L extends string>(name: string, help: string, labelNames: readonly L[], init: ReadonlyArray<Record<L, string>>) =>
+      new TallyCounter<L>(name, help, labelNames, init, registers);
     const each = <L extends string>(label: L, values: readonly string[]) => values.map((v) => ({ [label]: v }) as Record<L, string>);
     const cross = (types: readonly string[]) => types.flatMap((type) => TRANSPORTS.map((transport) => ({ type, transport })));
 
     this.packetsDropped = counter('rxswim_packets_dropped_total', 'Inbound packets, messages or streams dropped, by reason', ['reason'], each('reason', DROP_REASONS));
-    this.packetsReceived = counter('rxswim_packets_received_total', 'UDP packets and TCP streams received', ['transport'], each('transport', TRANSPORTS));
+    this.packetsReceived = tally('rxswim_packets_received_total', 'UDP packets and TCP streams received', ['transport'], each('transport', TRANSPORTS));
     // One count per datagram (packets_dropped_total counts problems, several per packet at times),
     // so that received == decoded + partial + dropped holds exactly.
-    this.udpPackets = counter(
+    this.udpPackets = tally(
       'rxswim_udp_packets_total',
       'UDP packets received, by decode outcome: decoded (every part), partial (some messages, some parts dropped), dropped (nothing usable)',
       ['outcome'],
       each('outcome', ['decoded', 'partial', 'dropped']),
     );
-    this.packetsSent = counter('rxswim_packets_sent_total', 'UDP packets and TCP streams sent', ['transport'], each('transport', TRANSPORTS));
-    this.bytesReceived = counter('rxswim_bytes_received_total', 'Bytes received, by transport', ['transport'], each('transport', TRANSPORTS));
-    this.bytesSent = counter('rxswim_bytes_sent_total', 'Bytes sent, by transport', ['transport'], each('transport', TRANSPORTS));
-    this.messagesReceived = counter('rxswim_messages_received_total', 'Decoded messages received, by type and transport', ['type', 'transport'], cross(MESSAGE_TYPES));
-    this.messagesSent = counter('rxswim_messages_sent_total', 'Messages sent (compound parts counted one by one), by type and transport', ['type', 'transport'], cross(MESSAGE_TYPES));
+    this.packetsSent = tally('rxswim_packets_sent_total', 'UDP packets and TCP streams sent', ['transport'], each('transport', TRANSPORTS));
+    this.bytesReceived = tally('rxswim_bytes_received_total', 'Bytes received, by transport', ['transport'], each('transport', TRANSPORTS));
+    this.bytesSent = tally('rxswim_bytes_sent_total', 'Bytes sent, by transport', ['transport'], each('transport', TRANSPORTS));
+    this.messagesReceived = tally('rxswim_messages_received_total', 'Decoded messages received, by type and transport', ['type', 'transport'], cross(MESSAGE_TYPES));
+    this.messagesSent = tally('rxswim_messages_sent_total', 'Messages sent (compound parts counted one by one), by type and transport', ['type', 'transport'], cross(MESSAGE_TYPES));
     this.probes = counter('rxswim_probes_total', 'Probes by outcome: direct ack, indirect ack, TCP ping, failed', ['outcome'], each('outcome', ['direct', 'indirect', 'tcp', 'failed']));
     this.probeRtt = new Histogram({
       name: 'rxswim_probe_rtt_seconds',
