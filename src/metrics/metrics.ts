@@ -30,7 +30,9 @@ export const DROP_REASONS = [...DECODE_ERROR_REASONS, 'stream_error', 'handler_e
  * scraped (its collect hook). Scrapes, `get()` and dashboards see the same series.
  */
 export class TallyCounter<L extends string> {
-  private readonly totals = new Map<string, { labels: Record<L, string>; n: number }>();
+  /** one level of Map per label, in labelNames order; the leaves hold the totals */
+  private readonly root = new Map<string, unknown>();
+  private readonly totals: Array<{ labels: Record<L, string>; n: number }> = [];
 
   constructor(
     name: string,
@@ -48,17 +50,28 @@ export class TallyCounter<L extends string> {
       registers,
       collect() {
         this.reset();
-        for (const t of totals.values()) this.inc(t.labels, t.n);
+        for (const t of totals) this.inc(t.labels, t.n);
       },
     });
   }
 
   inc(labels: Record<L, string>, value = 1): void {
     const names = this.labelNames;
-    const key = names.length === 1 ? labels[names[0]!] : names.map((n) => labels[n]).join('\u0000');
-    const t = this.totals.get(key);
+    let level = this.root;
+    for (let i = 0; i < names.length - 1; i++) {
+      const v = labels[names[i]!];
+      let next = level.get(v) as Map<string, unknown> | undefined;
+      if (!next) level.set(v, (next = new Map()));
+      level = next;
+    }
+    const last = labels[names[names.length - 1]!];
+    const t = level.get(last) as { n: number } | undefined;
     if (t) t.n += value;
-    else this.totals.set(key, { labels: { ...labels }, n: value });
+    else {
+      const entry = { labels: { ...labels }, n: value };
+      level.set(last, entry);
+      this.totals.push(entry);
+    }
   }
 }
 

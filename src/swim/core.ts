@@ -222,7 +222,8 @@ export class SwimCore {
   private onAlive(raw: Alive): void {
     const verdict = judgeAlive(this.view, raw);
     const a = normalizeAlive(raw, this.local.port);
-    const regossip: Alive = { ...raw, addr: a.addr, port: a.port };
+    // What we pass on: the message as heard, with the address we resolved (port 0 → ours).
+    const regossip = (): Alive => ({ type: 'alive', incarnation: raw.incarnation, node: raw.node, addr: a.addr, port: a.port, meta: raw.meta, vsn: raw.vsn });
     switch (verdict.action) {
       case 'ignore':
         if (verdict.why === 'invalid_vsn') this.port.log('debug', 'ignoring alive with invalid vsn', { member: raw.node });
@@ -244,15 +245,16 @@ export class SwimCore {
       case 'create': {
         const member = this.registry.create(raw.node, { addr: a.addr, port: a.port, meta: a.meta, vsn: a.vsn, incarnation: a.incarnation, at: this.now() });
         this.port.event({ type: 'joined', member, at: this.now() });
-        this.port.gossip(raw.node, regossip);
+        this.port.gossip(raw.node, regossip());
         this.port.viewChanged();
         return;
       }
       case 'deliver': {
-        const info = { addr: a.addr, port: a.port, meta: a.meta, vsn: a.vsn };
-        const ok = this.registry.deliver(raw.node, { type: 'ALIVE', incarnation: a.incarnation, at: this.now(), replace: verdict.replace, ...info });
+        const ok = this.registry.deliver(raw.node, {
+          type: 'ALIVE', incarnation: a.incarnation, at: this.now(), replace: verdict.replace, addr: a.addr, port: a.port, meta: a.meta, vsn: a.vsn,
+        });
         if (!ok) return;
-        this.port.gossip(raw.node, regossip);
+        this.port.gossip(raw.node, regossip());
         this.port.viewChanged();
       }
     }

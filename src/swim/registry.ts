@@ -60,6 +60,12 @@ export function memberFromContext(c: MemberContext, state: MemberState): Member 
 }
 
 type MemberSnapshot = ReturnType<MemberActor['getSnapshot']>;
+/** what was built from one snapshot of a member */
+interface Slot {
+  snap: MemberSnapshot;
+  member: Member | undefined;
+  view: MemberView | undefined;
+}
 
 const membersMachine = setup({
   types: {
@@ -88,8 +94,7 @@ export class Registry {
    * what was built rather than decoding tags and formatting addresses again. Frozen,
    * because every reader shares them.
    */
-  private readonly memberOf = new WeakMap<MemberSnapshot, Member>();
-  private readonly viewOf = new WeakMap<MemberSnapshot, MemberView>();
+  private readonly cached = new Map<string, Slot>();
   /** live/departing split for gossip sampling, dropped on every change */
   private liveness: { live: MemberActor[]; departing: MemberActor[] } | undefined;
 
@@ -132,15 +137,14 @@ export class Registry {
   }
 
   view(name: string): MemberView | undefined {
-    const snap = this.actors.get(name)?.getSnapshot();
-    if (!snap) return undefined;
-    let v = this.viewOf.get(snap);
-    if (!v) {
-      const c = snap.context;
-      v = Object.freeze({ state: snap.value as MemberState, incarnation: c.incarnation, addr: c.addr, port: c.port, stateChangedAt: c.stateChangedAt, reaped: c.reaped });
-      this.viewOf.set(snap, v);
+    const a = this.actors.get(name);
+    if (!a) return undefined;
+    const slot = this.slot(name, a);
+    if (!slot.view) {
+      const c = slot.snap.context;
+      slot.view = Object.freeze({ state: slot.snap.value as MemberState, incarnation: c.incarnation, addr: c.addr, port: c.port, stateChangedAt: c.stateChangedAt, reaped: c.reaped });
     }
-    return v;
+    return slot.view;
   }
 
   vsnOf(name: string): Uint8Array | undefined {
@@ -277,6 +281,7 @@ export class Registry {
     this.forgotten.delete(name);
     this.root.send({ type: 'member.stop', member: a });
     this.actors.delete(name);
+    this.cached.delete(name);
     this.liveness = undefined;
   }
 
@@ -307,6 +312,7 @@ export class Registry {
   stop(): void {
     for (const a of this.actors.values()) this.root.send({ type: 'member.stop', member: a });
     this.root.stop();
+    this.cached.clear();
     this.actors.clear();
     this.forgotten.clear();
     for (const s of ['alive', 'suspect', 'dead', 'left'] as const) this.counts[s] = 0;
@@ -345,12 +351,20 @@ export class Registry {
   }
 
   private toMember(a: MemberActor): Member {
+    const slot = this.slot(a.getSnapshot().context.name, a);
+    return (slot.member ??= memberFromContext(slot.snap.context, slot.snap.value as MemberState));
+  }
+
+  /** the cache slot of a member's current snapshot, emptied when the snapshot changed */
+  private slot(name: string, a: MemberActor): Slot {
     const snap = a.getSnapshot();
-    let m = this.memberOf.get(snap);
-    if (!m) {
-      m = memberFromContext(snap.context, snap.value as MemberState);
-      this.memberOf.set(snap, m);
+    let slot = this.cached.get(name);
+    if (!slot) this.cached.set(name, (slot = { snap, member: undefined, view: undefined }));
+    else if (slot.snap !== snap) {
+      slot.snap = snap;
+      slot.member = undefined;
+      slot.view = undefined;
     }
-    return m;
+    return slot;
   }
 }
