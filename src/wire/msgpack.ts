@@ -164,11 +164,6 @@ export class MsgpackWriter {
     this.buf = new Uint8Array(initialSize);
   }
 
-  /** Bytes written so far. */
-  get length(): number {
-    return this.len;
-  }
-
   /** Forgets what was written, keeping the buffer, so one writer can serve many messages. */
   reset(): void {
     this.len = 0;
