@@ -91,8 +91,8 @@ export class Registry {
   /**
    * Each snapshot's Member and MemberView, made once: a snapshot never changes (XState
    * makes a new one per transition), so a gossip tick, a probe or a members list reads
-   * what was built rather than decoding tags and formatting addresses again. Frozen,
-   * because every reader shares them.
+   * what was built rather than decoding tags and formatting addresses again. Members are
+   * frozen, because every reader shares them.
    */
   private readonly cached = new Map<string, Slot>();
   /** live/departing split for gossip sampling, dropped on every change */
@@ -142,7 +142,8 @@ export class Registry {
     const slot = this.slot(name, a);
     if (!slot.view) {
       const c = slot.snap.context;
-      slot.view = Object.freeze({ state: slot.snap.value as MemberState, incarnation: c.incarnation, addr: c.addr, port: c.port, stateChangedAt: c.stateChangedAt, reaped: c.reaped });
+      // Not frozen: only the rules read it, and freezing costs more than the view.
+      slot.view = { state: slot.snap.value as MemberState, incarnation: c.incarnation, addr: c.addr, port: c.port, stateChangedAt: c.stateChangedAt, reaped: c.reaped };
     }
     return slot.view;
   }
