@@ -179,6 +179,8 @@ export interface Results {
   plan: Plan;
   startedAt: string;
   durationS: number;
+  /** when dist/cli/main.js (the agents' CLI, copied at the start) was built */
+  cliBuiltAt?: string;
   /** the figures against the issue's goals, one row per figure (computed from the rest; renderMarkdown recomputes it) */
   summary?: GoalRow[];
   /** lone agents: start-up CPU, idle CPU, wakeups, RSS, and the empty-Node floor */
@@ -530,7 +532,7 @@ async function main(): Promise<void> {
   if (!builtCli()) throw new Error('dist/cli/main.js is missing: run `npm run build` first (npm run bench does)');
   if (!hasSerf()) throw new Error('serf is not installed (apt-get install -y serf)');
   const machine = describeMachine();
-  snapshotCli();
+  const cli = snapshotCli();
   const impls: Impl[] = ['rxswim', 'serf'];
   const swim = swimInstalled();
   if (swim && !SKIP.has('swim')) impls.push('swim');
@@ -539,6 +541,7 @@ async function main(): Promise<void> {
     plan: PLAN,
     startedAt: new Date(t0Run).toISOString(),
     durationS: 0,
+    cliBuiltAt: cli.builtAt,
     summary: [],
     lone: null,
     rtt: null,
@@ -579,7 +582,7 @@ async function main(): Promise<void> {
     log(`ERROR ${msg}`);
   };
 
-  log(`mode ${PLAN.mode}; ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, serf ${machine.serf}; swim-js peer ${swim ? 'included' : 'not installed'}; agents run ${agentCli()} (a copy of dist/cli/ made at the start)`);
+  log(`mode ${PLAN.mode}; ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, serf ${machine.serf}; swim-js peer ${swim ? 'included' : 'not installed'}; agents run ${agentCli()} (a copy of dist/cli/ made at the start, built ${cli.builtAt})`);
 
   // 1. RTT, run while the lone agents of section 0 settle (after their starts)
   const rtt = async () => {

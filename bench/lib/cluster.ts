@@ -1,7 +1,7 @@
 // A cluster of N agents of one implementation on loopback, one IP per agent, started
 // without seeds so that the joins can be timed on their own (process start-up, which
 // differs a lot between Node and Go, is not part of any figure).
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kill, ProcGroup, type Proc } from '../../test/helpers/procs.js';
@@ -32,13 +32,14 @@ export const agentCli = (): string => cli;
  * meanwhile (the bundler deletes dist/cli/ first). The folder is under node_modules/ so
  * that anything the bundle still resolves at run time resolves as from dist/.
  */
-export function snapshotCli(): string {
+export function snapshotCli(): { path: string; builtAt: string } {
+  const builtAt = statSync(BUILT_CLI).mtime.toISOString();
   const base = fileURLToPath(new URL('../../node_modules/.cache/', import.meta.url));
   mkdirSync(base, { recursive: true });
   snapshotDir = mkdtempSync(join(base, 'rxswim-bench-cli-'));
   cpSync(fileURLToPath(new URL('../../dist/cli/', import.meta.url)), snapshotDir, { recursive: true });
   cli = join(snapshotDir, 'main.js');
-  return cli;
+  return { path: cli, builtAt };
 }
 
 export function dropCliSnapshot(): void {

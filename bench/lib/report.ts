@@ -14,7 +14,7 @@ export function renderMarkdown(r: Results): string {
   const swim = r.swimPeer.included;
   out.push(`# rxswim benchmarks (${r.plan.mode} run)`);
   out.push('');
-  out.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGB} GB, ${m.kernel}; Node ${m.node}; serf ${m.serf}; ${m.date}${m.commit ? `; rxswim at ${m.commit}` : ''}. Run took ${Math.round(r.durationS / 60)} min (${r.durationS} s).`);
+  out.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGB} GB, ${m.kernel}; Node ${m.node}; serf ${m.serf}; ${m.date}${m.commit ? `; rxswim at ${m.commit}` : ''}${r.cliBuiltAt ? ` (the agents' dist/cli/ built ${r.cliBuiltAt})` : ''}. Run took ${Math.round(r.durationS / 60)} min (${r.durationS} s).`);
   out.push('');
   out.push('Ratios are rxswim / serf from the same run (below 1: rxswim is faster, lighter or cheaper). The machine is small and shared: read single figures as ±10–20 %.');
   out.push('');
