@@ -7,11 +7,10 @@
 //   - idle: CPU % over a window after a settle, RSS at its end, then event-loop wakeups.
 // Every process started here is killed by PID when the section ends.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { agentCli } from './cluster.js';
 import { httpJson } from './http.js';
-import { CLK_TCK, cpuTicks, rssMB } from './procstat.js';
+import { CLK_TCK, cpuMsPrecise, cpuTicks, rssMB } from './procstat.js';
 import { medianOf, round, sleep } from './stats.js';
 import { epollPerSecond, runBounded } from './wakeups.js';
 
@@ -57,21 +56,7 @@ export interface LoneResults {
 }
 
 /** CPU ms of a process's live threads from /proc/PID/task/TID/schedstat (ns run time) */
-export function schedCpuMs(pid: number): number | undefined {
-  try {
-    let ns = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      } catch {
-        /* the thread exited meanwhile */
-      }
-    }
-    return ns / 1e6;
-  } catch {
-    return undefined;
-  }
-}
+export const schedCpuMs = cpuMsPrecise;
 
 const live = new Set<ChildProcess>();
 
@@ -175,9 +160,9 @@ export async function measureLone(opts: {
     const boundary = Math.ceil((Date.now() + 500) / 10_000) * 10_000;
     await sleep(boundary - Date.now());
     const t0 = performance.now();
-    const ticks0 = kept.map((k) => cpuTicks(k.child.pid!));
+    const ticks0 = kept.map((k) => cpuMsPrecise(k.child.pid!));
     await sleep(boundary + opts.windowS * 1000 - Date.now());
-    const ticks1 = kept.map((k) => cpuTicks(k.child.pid!));
+    const ticks1 = kept.map((k) => cpuMsPrecise(k.child.pid!));
     const secs = (performance.now() - t0) / 1000;
     const rss = kept.map((k) => rssMB(k.child.pid!));
     const epoll = await Promise.all(kept.map((k) => epollPerSecond(k.child.pid!, opts.epollS)));
@@ -187,7 +172,7 @@ export async function measureLone(opts: {
       return {
         kind: k.kind,
         ip: k.ip,
-        cpuPct: a === undefined || b === undefined ? null : round(((b - a) / CLK_TCK / secs) * 100, 2),
+        cpuPct: a === undefined || b === undefined ? null : round(((b - a) / 1000 / secs) * 100, 3),
         rssMB: round(rss[i], 1),
         epollPerSec: epoll[i] ?? null,
       };

@@ -40,7 +40,7 @@ export function autoNotes(r: Results): string[] {
   }
   if (r.steady.length) {
     const w = Math.min(...r.steady.map((x) => x.windowS));
-    notes.push(`CPU % per agent is counted in clock ticks of 10 ms (/proc/PID/stat): over a ${w} s window one tick is ${(1 / w).toFixed(3)} % of a core, so at idle (about 0.3 %, some 10 ticks per agent) a difference of one tick per agent moves a ratio by about 10 %; the medians over agents smooth this somewhat. Read idle-CPU ratios between 0.9× and 1.1× as equal.`);
+    notes.push(`Idle CPU % per agent is the scheduler's own run time of every thread (/proc/PID/task/*/schedstat, nanoseconds) over the ${w} s window, not utime+stime, whose 10 ms ticks are about a tenth of what an idle agent spends in such a window. The machine is shared: read idle-CPU ratios within ±10 % as equal.`);
   }
   const loads = r.clusters.flatMap((c) => c.load);
   if (loads.length) notes.push(`Machine load (1-min load average, this bench's own agents included) ranged ${Math.min(...loads)}–${Math.max(...loads)} on ${r.machine.cores} cores during the cluster runs: other work shared the machine.`);

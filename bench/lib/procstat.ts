@@ -1,5 +1,5 @@
 // Per-process CPU and memory from /proc, and host-wide UDP counters.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** CLK_TCK on Linux (getconf CLK_TCK); 100 on every mainstream kernel configuration */
 export const CLK_TCK = 100;
@@ -12,6 +12,28 @@ export function cpuTicks(pid: number): number | undefined {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // fields[0] is field 3 (state): utime is field 14, stime field 15
     return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * On-CPU time of a process in ms, summed over its threads from /proc/PID/task/N/schedstat
+ * (nanoseconds, the scheduler's own accounting): at idle an agent uses a few ms a second,
+ * so utime+stime's 10 ms ticks are too coarse to compare two agents. Threads that exit
+ * between two readings drop out of the sum, so read it for long-lived processes only.
+ */
+export function cpuMsPrecise(pid: number): number | undefined {
+  try {
+    let ns = 0;
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // the thread exited while we read
+      }
+    }
+    return ns / 1e6;
   } catch {
     return undefined;
   }

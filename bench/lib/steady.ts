@@ -6,7 +6,7 @@
 // window (strace slows what it traces), the event-loop wakeups of one agent.
 import { metricValue } from '../../test/helpers/procs.js';
 import type { Agent, Cluster } from './cluster.js';
-import { CLK_TCK, cpuTicks, rssMB, udpCounters } from './procstat.js';
+import { cpuMsPrecise, rssMB, udpCounters } from './procstat.js';
 import { mean, median, round, sleep } from './stats.js';
 import { epollPerSecond } from './wakeups.js';
 
@@ -58,10 +58,10 @@ export async function sampleSteady(c: Cluster, windowS: number, log: (s: string)
 
   const rxStart = c.impl === 'rxswim' ? await Promise.all(c.agents.map(rxSent)) : [];
   const snmp0 = udpCounters();
-  const cpu0 = pids.map(cpuTicks);
+  const cpu0 = pids.map(cpuMsPrecise);
   const t0 = performance.now();
   await sleep(boundary + windowS * 1000 - Date.now());
-  const cpu1 = pids.map(cpuTicks);
+  const cpu1 = pids.map(cpuMsPrecise);
   const t1 = performance.now();
   const snmp1 = udpCounters();
   const rss = pids.map(rssMB);
@@ -71,7 +71,7 @@ export async function sampleSteady(c: Cluster, windowS: number, log: (s: string)
   const cpuPct: number[] = [];
   cpu0.forEach((a, i) => {
     const b = cpu1[i];
-    if (a !== undefined && b !== undefined) cpuPct.push(((b - a) / CLK_TCK / secs) * 100);
+    if (a !== undefined && b !== undefined) cpuPct.push(((b - a) / 1000 / secs) * 100);
   });
   const rssOk = rss.filter((x): x is number => x !== undefined);
 
