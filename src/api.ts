@@ -19,6 +19,11 @@ export interface Logger {
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
 
+/**
+ * One member as it is now. Remote members are frozen and shared: every read (members(),
+ * member(), members$, events) returns the same object until that member changes, then a
+ * new one; compare by identity to see whether a member changed since you last looked.
+ */
 export interface Member {
   name: string;
   /** textual IP address the member advertises */
