@@ -323,3 +323,22 @@ describe('counts kept from emitted events', () => {
     );
   });
 });
+
+describe('members are read once per snapshot', () => {
+  it('the same frozen Member until the member changes, then a new one; a refused event keeps it', () => {
+    const { reg, add, suspect } = registry();
+    add('a');
+    const first = reg.member('a')!;
+    assert.ok(Object.isFrozen(first), 'frozen: every reader shares it');
+    assert.equal(reg.member('a'), first, 'a second read is the same object');
+    assert.equal(reg.list().find((m) => m.name === 'a'), first, 'and so is the list entry');
+    // A stale alive (incarnation 0 < 1) is refused: nothing changes.
+    assert.equal(reg.deliver('a', { type: 'ALIVE', incarnation: 0, at: 5, ...info(1) }), false);
+    assert.equal(reg.member('a'), first);
+    assert.equal(suspect('a', 10), true);
+    const second = reg.member('a')!;
+    assert.notEqual(second, first, 'a change gives a new Member');
+    assert.equal(second.state, 'suspect');
+    assert.equal(first.state, 'alive', 'the old one still says what was');
+  });
+});
