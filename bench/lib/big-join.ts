@@ -13,8 +13,7 @@ import { tryDecodeStream, encodeStream } from '../../src/wire/stream.js';
 import { WireState, type PushNodeState } from '../../src/wire/types.js';
 import type { ProcGroup, Proc } from '../../test/helpers/procs.js';
 import { CLK_TCK, cpuTicks, rssMB } from './procstat.js';
-import { decodeMsgpack, encodeMsgpack, MsgpackMap, utf8Decode } from '../../src/wire/msgpack.js';
-import { DecodeError } from '../../src/errors.js';
+import { SerfRpc } from './serf-rpc.js';
 import { medianOf, ratio, round, sleep } from './stats.js';
 import { GOSSIP_PORT, HTTP_PORT, SERF_RPC_PORT, releaseGroup, startRxswim, startSerf, trackGroup, waitForCli } from './wire-rtt.js';
 import { httpJson } from './http.js';
@@ -110,128 +109,12 @@ export function pushState(members: number, self: { name: string; ip: string }, v
   return nodes;
 }
 
-/**
- * Serf's `members` RPC (what `serf members` sends), for lists of 10,000: lib/serf-rpc.ts
- * decodes the buffer again on every TCP chunk, which for a 1.7 MB answer (≈ 27 chunks)
- * made one poll take seconds of the bench process's CPU, so the bench, not the agent,
- * set the "listed" time. Here a decode is only tried once the bytes stop coming (a 2 ms
- * lull), and only names and statuses are kept.
- */
-export class SerfLister {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  private values: unknown[] = [];
-  private wake: (() => void) | undefined;
-  private lull: NodeJS.Timeout | undefined;
-  private seq = 0;
-  private failed: Error | undefined;
-
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.chunks.push(d);
-      this.size += d.length;
-      clearTimeout(this.lull);
-      this.lull = setTimeout(() => this.parse(), 2);
-    });
-    const fail = (e: Error) => {
-      this.failed ??= e;
-      this.wake?.();
-    };
-    socket.on('error', fail);
-    socket.on('close', () => fail(new Error('serf RPC connection closed')));
-  }
-
-  static async connect(addr: string, timeoutMs: number): Promise<SerfLister> {
-    const [host, port] = addr.split(':');
-    const s = await new Promise<Socket>((resolve, reject) => {
-      const c = connect({ host: host!, port: Number(port) });
-      const t = setTimeout(() => (c.destroy(), reject(new Error(`serf RPC ${addr}: connect timed out`))), timeoutMs);
-      c.once('connect', () => (clearTimeout(t), resolve(c)));
-      c.once('error', (e) => (clearTimeout(t), reject(e)));
-    });
-    s.setNoDelay(true);
-    const l = new SerfLister(s);
-    await l.call('handshake', { Version: 1 }, false, timeoutMs);
-    return l;
-  }
-
-  private parse(): void {
-    let buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
-    for (;;) {
-      if (buf.length === 0) break;
-      let r;
-      try {
-        r = decodeMsgpack(buf);
-      } catch (e) {
-        if (e instanceof DecodeError && e.reason === 'truncated') break;
-        this.failed = e instanceof Error ? e : new Error(String(e));
-        this.socket.destroy();
-        break;
-      }
-      this.values.push(r.value);
-      buf = buf.subarray(r.end);
-    }
-    this.chunks = buf.length ? [buf] : [];
-    this.size = buf.length;
-    this.wake?.();
-  }
-
-  private async next(deadline: number): Promise<unknown> {
-    while (this.values.length === 0) {
-      if (this.failed) throw this.failed;
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        this.socket.destroy();
-        throw new Error('serf RPC timed out');
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.wake = () => (clearTimeout(t), resolve());
-      });
-      this.wake = undefined;
-    }
-    return this.values.shift();
-  }
-
-  private async call(command: string, body: Record<string, unknown> | undefined, hasBody: boolean, timeoutMs: number): Promise<unknown> {
-    if (this.failed) throw this.failed;
-    const deadline = Date.now() + timeoutMs;
-    const parts = [encodeMsgpack({ Command: command, Seq: this.seq++ })];
-    if (body) parts.push(encodeMsgpack(body as Parameters<typeof encodeMsgpack>[0]));
-    this.socket.write(Buffer.concat(parts));
-    const header = await this.next(deadline);
-    const err = header instanceof MsgpackMap ? header.get('Error') : undefined;
-    const text = err instanceof Uint8Array ? utf8Decode(err) : typeof err === 'string' ? err : '';
-    const resp = hasBody ? await this.next(deadline) : undefined;
-    if (text !== '') throw new Error(`serf RPC ${command}: ${text}`);
-    return resp;
-  }
-
-  async members(timeoutMs: number): Promise<Array<{ name: string; state: string }>> {
-    const r = await this.call('members', undefined, true, timeoutMs);
-    const list = r instanceof MsgpackMap ? r.get('Members') : undefined;
-    if (!Array.isArray(list)) return [];
-    const str = (v: unknown) => (v instanceof Uint8Array ? utf8Decode(v) : String(v ?? ''));
-    return list.map((m) => (m instanceof MsgpackMap ? { name: str(m.get('Name')), state: str(m.get('Status')) } : { name: '', state: '' }));
-  }
-
-  get isOpen(): boolean {
-    return this.failed === undefined;
-  }
-
-  close(): void {
-    this.failed ??= new Error('closed');
-    clearTimeout(this.lull);
-    this.socket.destroy();
-  }
-}
-
 /** the agent's member list (names, states); undefined when it does not answer in time */
-async function listMembers(impl: JoinImpl, ip: string, rpc: { c?: SerfLister }, timeoutMs = 2000): Promise<Array<{ name: string; state: string }> | undefined> {
+async function listMembers(impl: JoinImpl, ip: string, rpc: { c?: SerfRpc }, timeoutMs = 2000): Promise<Array<{ name: string; state: string }> | undefined> {
   try {
     if (impl === 'serf') {
-      if (!rpc.c || !rpc.c.isOpen) rpc.c = await SerfLister.connect(`${ip}:${SERF_RPC_PORT}`, 1000);
-      return await rpc.c.members(timeoutMs);
+      if (!rpc.c || !rpc.c.isOpen) rpc.c = await SerfRpc.connect(`${ip}:${SERF_RPC_PORT}`, 1000);
+      return (await rpc.c.members(timeoutMs)).map((m) => ({ name: m.name, state: m.status }));
     }
     return (await httpJson('GET', `${ip}:${HTTP_PORT}`, '/v1/members', undefined, timeoutMs)) as Array<{ name: string; state: string }>;
   } catch {
@@ -286,7 +169,7 @@ async function oneJoin(impl: JoinImpl, rep: number, ip: string, opts: { members:
   const load0 = round(loadavg()[0], 2)!;
   const r: BigJoinRep = { impl, rep, members: opts.members, sentBytes: 0, answeredMs: null, replyNodes: null, listedMs: null, cpuSec: null, rssBeforeMB: null, rssAfterMB: null, rssKBPerMember: null, notAliveAtListing: null, polls: 0, fullPollMs: null, timeline: [], load: [load0, load0], log: [], error: null };
   const g: ProcGroup = trackGroup();
-  const rpc: { c?: SerfLister } = {};
+  const rpc: { c?: SerfRpc } = {};
   let agent: Proc | undefined;
   let socket: Socket | undefined;
   try {
