@@ -55,8 +55,6 @@ export interface LoneResults {
   startMedian: Record<'rxswim' | 'serf', { cpuMs: number | null; schedCpuMs: number | null; wallMs: number | null }>;
 }
 
-/** CPU ms of a process's live threads from /proc/PID/task/TID/schedstat (ns run time) */
-export const schedCpuMs = cpuMsPrecise;
 
 const live = new Set<ChildProcess>();
 
@@ -100,7 +98,7 @@ async function startOne(kind: 'rxswim' | 'serf', ip: string, timeoutMs: number):
   while (performance.now() - t0 < timeoutMs && child.exitCode === null) {
     if (await answers(kind, ip)) {
       const ticks = cpuTicks(child.pid!);
-      sample.schedCpuMs = round(schedCpuMs(child.pid!), 1);
+      sample.schedCpuMs = round(cpuMsPrecise(child.pid!), 1);
       sample.cpuMs = ticks === undefined ? null : (ticks * 1000) / CLK_TCK;
       sample.wallMs = Math.round(performance.now() - t0);
       break;
