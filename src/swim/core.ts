@@ -16,7 +16,7 @@ import { suspicionBounds } from './formulas.js';
 import { LocalNode, type LocalNodeInit } from './local-node.js';
 import { protocolIncompatibility } from './push-pull.js';
 import { Registry } from './registry.js';
-import { judgeAlive, judgeDead, judgeSuspect, normalizeAlive, pushRecordToMessage, type View } from './rules.js';
+import { judgeNormalizedAlive, judgeDead, judgeSuspect, normalizeAlive, pushRecordToMessage, type View } from './rules.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn';
 
@@ -220,8 +220,8 @@ export class SwimCore {
   // ---- the rules, carried out ----
 
   private onAlive(raw: Alive): void {
-    const verdict = judgeAlive(this.view, raw);
     const a = normalizeAlive(raw, this.local.port);
+    const verdict = judgeNormalizedAlive(this.view, a);
     // What we pass on: the message as heard, with the address we resolved (port 0 → ours).
     const regossip = (): Alive => ({ type: 'alive', incarnation: raw.incarnation, node: raw.node, addr: a.addr, port: a.port, meta: raw.meta, vsn: raw.vsn });
     switch (verdict.action) {

@@ -82,10 +82,15 @@ export function refutingIncarnation(current: number, accused: number): number {
 
 /** memberlist's aliveNode, before the incarnation check the machine makes */
 export function judgeAlive(view: View, raw: Alive): AliveVerdict {
+  return judgeNormalizedAlive(view, normalizeAlive(raw, view.local.port));
+}
+
+/** judgeAlive of an alive already normalized: the core normalizes once, to judge and to carry out */
+export function judgeNormalizedAlive(view: View, a: ReturnType<typeof normalizeAlive>): AliveVerdict {
   const { local } = view;
-  if (raw.node === local.name && local.leaving) return { action: 'ignore', why: 'leaving' };
-  if (!vsnIsValid(raw.vsn)) return { action: 'ignore', why: 'invalid_vsn' };
-  const a = normalizeAlive(raw, local.port);
+  if (a.node === local.name && local.leaving) return { action: 'ignore', why: 'leaving' };
+  // a missing vsn was normalized to empty bytes, which vsnIsValid accepts as it accepts none
+  if (!vsnIsValid(a.vsn)) return { action: 'ignore', why: 'invalid_vsn' };
   if (a.node === local.name) {
     if (!sameBytes(a.addr, local.addr) || a.port !== local.port) return { action: 'name_conflict' };
     if (a.incarnation < local.incarnation) return { action: 'ignore', why: 'old_self' };
