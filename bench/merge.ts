@@ -38,7 +38,7 @@ function run(n: number) {
     now: () => scheduler.now(),
     clock: clockFromScheduler(scheduler),
     random: createRandom(1),
-    port: { gossip: (key, msg) => queue.queue({ key, message: encodeMessage(msg) }), event() {}, viewChanged() {}, refuted() {}, confirmed() {}, log() {} },
+    port: { gossip: (key, msg) => queue.queue({ key, message: encodeMessage(msg) }), tell() {}, event() {}, viewChanged() {}, refuted() {}, confirmed() {}, log() {} },
   });
   const state = [{ name: 'seed', addr: Uint8Array.of(10, 255, 0, 1), port: 7946, meta: new Uint8Array(0), incarnation: 1, state: WireState.alive, vsn: Uint8Array.of(1, 5, 2, 2, 5, 5) }, ...records(n)];
   gc();

@@ -38,6 +38,12 @@ export interface MemberContext extends MemberInfo {
    * ReconnectTimeout, and retried meanwhile; left ones until TombstoneTimeout).
    */
   reaped: boolean;
+  /**
+   * Serf said this member is leaving (its leave intent, which Serf sends before
+   * memberlist's leave): a failure that follows is its leave, as Serf records it.
+   * Cleared by a newer alive (a new life).
+   */
+  leaving: boolean;
 }
 
 export interface MemberInput extends MemberInfo {
@@ -52,6 +58,8 @@ export type MemberEvent =
   /** `bounds`: suspicion timeout bounds for the cluster size now, used if this starts a suspicion */
   | { type: 'SUSPECT'; incarnation: number; from: string; at: number; bounds: SuspicionBounds }
   | { type: 'DEAD'; incarnation: number; from: string; at: number }
+  /** Serf's leave intent for this member (Serf's messageLeave): it is going, on purpose */
+  | { type: 'LEAVING'; at: number }
   /** memberlist forgets a member dead for GossipToTheDeadTime */
   | { type: 'REAP' };
 
@@ -106,6 +114,10 @@ export const memberMachine = setup({
       return s.from.length - 1 < s.bounds.k;
     },
     notReaped: ({ context }) => !context.reaped,
+    notLeaving: ({ context }) => !context.leaving,
+    // A failure of a member whose leave intent we hold is its leave (Serf's StatusLeaving).
+    isAnnouncedExit: ({ context, event }) => event.type === 'DEAD' && event.incarnation >= context.incarnation && context.leaving,
+    isLeaving: ({ context }) => context.leaving,
   },
   actions: {
     applyAlive: assign(({ event }) => {
@@ -118,6 +130,7 @@ export const memberMachine = setup({
         vsn: event.vsn,
         suspicion: null,
         reaped: false,
+        leaving: false,
       };
     }),
     markChanged: assign(({ event }) => ('at' in event ? { stateChangedAt: event.at } : {})),
@@ -146,6 +159,7 @@ export const memberMachine = setup({
       return { incarnation: event.incarnation, stateChangedAt: event.at, suspicion: null };
     }),
     markReaped: assign({ reaped: true }),
+    markLeaving: assign({ leaving: true }),
     emitChanged: emit((_, params: { change: MemberChange; from: MemberStateName }) => ({ type: 'changed' as const, change: params.change, from: params.from })),
     emitExpired: emit(({ context }) => ({ type: 'suspicionExpired' as const, incarnation: context.incarnation })),
   },
@@ -170,6 +184,7 @@ export const memberMachine = setup({
     stateChangedAt: input.at,
     suspicion: null,
     reaped: false,
+    leaving: false,
   }),
   initial: 'alive',
   states: {
@@ -182,13 +197,18 @@ export const memberMachine = setup({
         SUSPECT: { guard: 'notStale', target: 'suspect', actions: ['startSuspicion', changed('suspected', 'alive')] },
         DEAD: [
           { guard: 'isOwnLeave', target: 'left', actions: ['applyDead', changed('left', 'alive')] },
+          { guard: 'isAnnouncedExit', target: 'left', actions: ['applyDead', changed('left', 'alive')] },
           { guard: 'notStale', target: 'dead', actions: ['applyDead', changed('failed', 'alive')] },
         ],
+        LEAVING: { guard: 'notLeaving', actions: 'markLeaving' },
       },
     },
     suspect: {
       after: {
-        suspicionTimeout: { target: 'dead', actions: ['markExpired', 'emitExpired', changed('failed', 'suspect')] },
+        suspicionTimeout: [
+          { guard: 'isLeaving', target: 'left', actions: ['markExpired', 'emitExpired', changed('left', 'suspect')] },
+          { target: 'dead', actions: ['markExpired', 'emitExpired', changed('failed', 'suspect')] },
+        ],
       },
       on: {
         ALIVE: { guard: 'aliveIsNewer', target: 'alive', actions: ['applyAlive', 'markChanged', changed('recovered', 'suspect')] },
@@ -196,13 +216,19 @@ export const memberMachine = setup({
         SUSPECT: { guard: 'isNewConfirmation', target: 'suspect', reenter: true, actions: ['addConfirmation'] },
         DEAD: [
           { guard: 'isOwnLeave', target: 'left', actions: ['applyDead', changed('left', 'suspect')] },
+          { guard: 'isAnnouncedExit', target: 'left', actions: ['applyDead', changed('left', 'suspect')] },
           { guard: 'notStale', target: 'dead', actions: ['applyDead', changed('failed', 'suspect')] },
         ],
+        LEAVING: { guard: 'notLeaving', actions: 'markLeaving' },
       },
     },
     dead: {
       on: {
         ALIVE: { guard: 'aliveIsNewer', target: 'alive', actions: ['applyAlive', 'markChanged', changed('joined', 'dead')] },
+        // The member's own leave, or Serf's leave intent, arriving after we declared it
+        // dead: it left, and users should see a leave, not a failure (Serf's "forced" leave).
+        DEAD: { guard: and(['isOwnLeave', 'notReaped']), target: 'left', actions: ['applyDead', changed('left', 'dead')] },
+        LEAVING: { guard: 'notReaped', target: 'left', actions: ['markLeaving', 'markChanged', changed('left', 'dead')] },
         REAP: { guard: 'notReaped', actions: 'markReaped' },
       },
     },

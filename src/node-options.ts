@@ -61,6 +61,14 @@ export interface NodeOptions {
   dataDir?: string;
   /** application state exchanged on join and anti-entropy (memberlist's LocalState/MergeRemoteState) */
   delegate?: Delegate;
+  /**
+   * Speak Serf's member intents (default true): send Serf's leave intent before
+   * memberlist's leave, so Serf agents record this node as left rather than failed;
+   * treat a member's failure after its Serf leave intent as its leave; pass new intents
+   * on. Set false in a cluster of plain memberlist applications that must not see
+   * Serf's messages.
+   */
+  serfIntents?: boolean;
 }
 
 export interface ResolvedOptions {

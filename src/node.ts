@@ -26,6 +26,8 @@ import { PushPullSync } from './shell/push-pull.js';
 import { serveConnection } from './shell/streams.js';
 import { BroadcastQueue, takeGossip } from './swim/broadcast-queue.js';
 import { SwimCore } from './swim/core.js';
+import { SerfIntents } from './serf/intents.js';
+import { isSerfMessage } from './serf/messages.js';
 import type { Address, Transport } from './transport/transport.js';
 import { createUdpTcpTransport } from './transport/udp-tcp.js';
 import { encodeMessage } from './wire/messages.js';
@@ -53,6 +55,8 @@ class Node implements SwimNode {
   private readonly ctx: ShellContext;
   private readonly out: Outbound;
   private readonly sync: PushPullSync;
+  /** Serf's member intents; undefined when `serfIntents: false` */
+  private readonly serf: SerfIntents | undefined;
   private readonly changes = new Subject<void>();
   private readonly eventsSubject = new Subject<MemberEvent>();
   private readonly acks = new Subject<AckSignal>();
@@ -83,6 +87,13 @@ class Node implements SwimNode {
       ...(options.inspect ? { inspect: options.inspect } : {}),
       port: {
         gossip: (key, msg, onDone) => this.queue.queue({ key, message: encodeMessage(msg), ...(onDone ? { onDone } : {}) }),
+        // The core tells a member one thing directly: the leave of a member it accused.
+        tell: (member, msg) => {
+          const m = this.core.member(member);
+          if (!m || member === this.name) return;
+          this.metrics.leaveAnswers.inc();
+          this.out.sendRaw(m, [encodeMessage(msg)]);
+        },
         event: (e) => this.eventsSubject.next(e),
         viewChanged: () => this.changes.next(),
         refuted: () => {
@@ -112,6 +123,20 @@ class Node implements SwimNode {
       acks$: this.acks,
     };
     this.out = new Outbound(this.ctx);
+    this.serf =
+      options.serfIntents === false
+        ? undefined
+        : new SerfIntents({
+            name,
+            leaving: (node) => this.core.leaveIntent(node),
+            applied: (type) => this.metrics.serfIntents.inc({ type }),
+            rebroadcast: (key, message) => this.user.queue.queue({ key, message: encodeMessage({ type: 'user', payload: message }) }),
+            running: () => this.phase === 'running' && !this.core.local.leaving,
+          });
+    const serf = this.serf;
+    const dropSerf = (reason: ReturnType<SerfIntents['receive']>) => {
+      if (reason) this.metrics.packetsDropped.inc({ reason });
+    };
     this.user = new UserMessaging({
       name, config, scheduler, random, metrics: this.metrics,
       numNodes: () => this.core.size,
@@ -119,6 +144,12 @@ class Node implements SwimNode {
       sendPacket: (member, message) => this.out.sendRaw(this.core.member(member)!, [message]),
       sendStream: (member, envelope) => this.out.sendStream(this.core.member(member)!, { type: 'userStream', payload: envelope }),
       ...(options.delegate ? { delegate: options.delegate } : {}),
+      ...(serf
+        ? {
+            foreign: (bytes: Uint8Array) => isSerfMessage(bytes) && dropSerf(serf.receive(bytes)),
+            foreignState: (state: Uint8Array) => state[0] === 2 && dropSerf(serf.receiveState(state)),
+          }
+        : {}),
       log: (level, msg, fields) => log[level]({ node: name, ...fields }, msg),
     });
     this.sync = new PushPullSync(this.ctx, this.out, this.user);
@@ -203,18 +234,33 @@ class Node implements SwimNode {
 
   async leave(timeoutMs = this.config.leaveTimeout): Promise<void> {
     if (this.phase === 'running' && this.core.aliveCount > 1) {
+      const deadline = this.ctx.scheduler.now() + timeoutMs;
+      const live = () => this.core.remoteMembers().filter((m) => m.state === 'alive' || m.state === 'suspect');
+      // Serf's Leave: its leave intent goes first, and memberlist's leave only once the
+      // intent has been gossiped out (or half the time is spent), so Serf agents record
+      // "left", not "failed" (they do only when the intent came first).
+      if (this.serf) {
+        const intent = encodeMessage({ type: 'user', payload: this.serf.leaveIntent() });
+        for (const m of live()) this.out.sendRaw(m, [intent]);
+        await this.queueAndWait(this.user.queue, `serf:${this.name}`, intent, timeoutMs / 2);
+      }
       // memberlist's Leave: gossip dead-about-self from self and wait (bounded) until it
       // has used its retransmits, so peers record "left" rather than "failed".
       const message = encodeMessage(this.core.leave());
       // Beyond memberlist: also tell every live member directly. With a small retransmit
       // limit (2 in `local`) gossip alone can miss a member, which then probes us,
       // finds us gone and records a failure instead of a leave.
-      for (const m of this.core.remoteMembers()) if (m.state === 'alive' || m.state === 'suspect') this.out.sendRaw(m, [message]);
-      const done = new Subject<void>();
-      this.queue.queue({ key: this.name, message, onDone: () => done.next() });
-      await firstValueFrom(race(done, timer(timeoutMs, this.ctx.scheduler)).pipe(takeUntil(this.stopped$)), { defaultValue: undefined });
+      for (const m of live()) this.out.sendRaw(m, [message]);
+      await this.queueAndWait(this.queue, this.name, message, Math.max(0, deadline - this.ctx.scheduler.now()));
     } else if (this.phase === 'running') this.core.leave();
     await this.stop();
+  }
+
+  /** queue a broadcast and wait until it has used its retransmits, at most `ms` (or until stopped) */
+  private async queueAndWait(queue: BroadcastQueue, key: string, message: Uint8Array, ms: number): Promise<void> {
+    const done = new Subject<void>();
+    queue.queue({ key, message, onDone: () => done.next() });
+    await firstValueFrom(race(done, timer(ms, this.ctx.scheduler)).pipe(takeUntil(this.stopped$)), { defaultValue: undefined });
   }
 
   async stop(): Promise<void> {

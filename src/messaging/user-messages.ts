@@ -47,6 +47,10 @@ export interface MessagingDeps {
   /** one user message to a member over its own TCP stream */
   sendStream(member: string, envelope: Uint8Array): Promise<void>;
   delegate?: Delegate;
+  /** a user message that is not in our envelope (Serf's own messages, another application's) */
+  foreign?(bytes: Uint8Array): void;
+  /** a push-pull user state that is not ours (Serf's state, another application's), before the delegate sees it */
+  foreignState?(state: Uint8Array): void;
   log(level: 'debug', msg: string, fields: Record<string, unknown>): void;
 }
 
@@ -112,8 +116,11 @@ export class UserMessaging {
       this.deps.metrics.packetsDropped.inc({ reason: e instanceof DecodeError ? e.reason : 'malformed' });
       return;
     }
-    // Not ours (Serf's events, another memberlist application): counted as received only.
-    if (!env) return;
+    // Not ours: Serf's messages, another memberlist application's.
+    if (!env) {
+      this.deps.foreign?.(bytes);
+      return;
+    }
     if (env.broadcast) {
       const key = `${env.from}:${env.id}`;
       if (this.seen.has(key)) return;
@@ -151,6 +158,7 @@ export class UserMessaging {
       return;
     }
     if (!ours) {
+      this.deps.foreignState?.(state);
       this.deps.delegate?.mergeRemoteState?.(state, join);
       return;
     }

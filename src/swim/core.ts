@@ -24,6 +24,11 @@ export type LogLevel = 'debug' | 'info' | 'warn';
 export interface CorePort {
   /** queue a gossip message about node `key`; a newer one about the same node replaces it */
   gossip(key: string, msg: GossipMessage, onDone?: (why: 'transmitted' | 'replaced' | 'dropped') => void): void;
+  /**
+   * send one gossip message straight to a member (a packet of its own, not queued):
+   * the answer to an accusation of a member we know left goes to its accuser
+   */
+  tell(member: string, msg: GossipMessage): void;
   /** a membership change of a remote member */
   event(e: MemberEvent): void;
   /** the member view changed (a member, or our own incarnation); once per change */
@@ -64,6 +69,9 @@ export class SwimCore {
   private readonly port: CorePort;
   private readonly now: () => number;
 
+  /** when we last answered an accusation of a member with its leave, by member: at most one per probe interval */
+  private readonly leaveAnswered = new Map<string, number>();
+
   /** what the rules see, read live: built once, not per message (LocalNode is a LocalView) */
   private readonly view: View;
 
@@ -103,6 +111,28 @@ export class SwimCore {
     if (msg.type === 'alive') this.onAlive(msg);
     else if (msg.type === 'suspect') this.onSuspect(msg);
     else this.onDead(msg);
+  }
+
+  /**
+   * Serf's leave intent for `name` (Serf sends it before memberlist's leave, and every
+   * Serf agent passes it on): the member is going on purpose, so a failure that follows
+   * is recorded as its leave, and a failure already recorded becomes one. True when it
+   * changed what we hold.
+   */
+  leaveIntent(name: string): boolean {
+    if (name === this.local.name) return false;
+    const ok = this.registry.deliver(name, { type: 'LEAVING', at: this.now() });
+    if (ok) this.port.viewChanged();
+    return ok;
+  }
+
+  /**
+   * memberlist's leave message of a member we know left (a dead about it, from it), to
+   * hand to whoever still thinks it is alive; undefined unless it left.
+   */
+  leaveOf(name: string): Dead | undefined {
+    const m = this.registry.view(name);
+    return m?.state === 'left' ? { type: 'dead', incarnation: m.incarnation, node: name, from: name } : undefined;
   }
 
   /** our own probe of `name` failed: suspect it as if we had received the message */
@@ -266,7 +296,10 @@ export class SwimCore {
     if (verdict.action === 'ignore') return;
     const wasSuspect = this.registry.view(s.node)!.state === 'suspect';
     const bounds = suspicionBounds(this.cfg, this.registry.size);
-    if (!this.registry.deliver(s.node, { type: 'SUSPECT', incarnation: s.incarnation, from: s.from, at: this.now(), bounds })) return;
+    if (!this.registry.deliver(s.node, { type: 'SUSPECT', incarnation: s.incarnation, from: s.from, at: this.now(), bounds })) {
+      this.answerWithLeave(s);
+      return;
+    }
     if (wasSuspect) this.port.confirmed();
     this.port.gossip(s.node, s);
     this.port.viewChanged();
@@ -276,9 +309,31 @@ export class SwimCore {
     const verdict = judgeDead(this.view, d);
     if (verdict.action === 'refute') return this.refute(verdict.accused);
     if (verdict.action === 'ignore') return;
-    if (!this.registry.deliver(d.node, { type: 'DEAD', incarnation: d.incarnation, from: d.from, at: this.now() })) return;
+    if (!this.registry.deliver(d.node, { type: 'DEAD', incarnation: d.incarnation, from: d.from, at: this.now() })) {
+      if (d.from !== d.node) this.answerWithLeave(d);
+      return;
+    }
     this.port.gossip(d.node, d);
     this.port.viewChanged();
+  }
+
+  /**
+   * Someone suspects or declared dead a member that we know left: memberlist would
+   * ignore it, and the accuser (who missed the leave) would record a failure. Tell the
+   * accuser the leave directly, and gossip it again so that others who missed it hear
+   * it too, before the accuser's suspicion runs out. The leave beats the accusation at
+   * the same incarnation (a dead from the member itself), so it is never stale there.
+   */
+  private answerWithLeave(accusation: Suspect | Dead): void {
+    const leave = this.leaveOf(accusation.node);
+    if (!leave || accusation.incarnation > leave.incarnation) return;
+    const now = this.now();
+    const last = this.leaveAnswered.get(accusation.node);
+    if (last !== undefined && now - last < this.cfg.probeInterval) return;
+    this.leaveAnswered.set(accusation.node, now);
+    if (accusation.from !== this.local.name) this.port.tell(accusation.from, leave);
+    this.port.gossip(leave.node, leave);
+    this.port.log('debug', 'answered an accusation of a member that left with its leave', { member: leave.node, accuser: accusation.from });
   }
 
   /** raise our incarnation above an accusation and gossip alive (§11.4); Lifeguard counts it */
@@ -296,6 +351,7 @@ export class SwimCore {
    */
   private reap(): void {
     const now = this.now();
+    for (const [name, at] of this.leaveAnswered) if (now - at >= this.cfg.probeInterval) this.leaveAnswered.delete(name);
     let changed = false;
     for (const d of this.registry.departed()) {
       let reaped = d.reaped;

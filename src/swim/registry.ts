@@ -293,16 +293,25 @@ export class Registry {
     return this.sample(pool, k).map((a) => this.toMember(a));
   }
 
-  /** gossip targets: alive, suspect, or dead/left for less than `deadWindowMs` */
+  /**
+   * Gossip targets: alive, suspect, or dead/left for less than `deadWindowMs`, live ones
+   * first. memberlist samples all of them alike, so with few live members a broadcast
+   * (a leave, say) can spend most of its retransmits on the dead and miss a live member,
+   * which then records a failure. Here k − 1 targets are live when there are that many,
+   * and the last is drawn from everyone left, so the recently dead still hear of their
+   * death and can refute (they also learn it from push-pull and our reconnects).
+   */
   gossipTargets(k: number, now: number, deadWindowMs: number): Member[] {
     const { live, departing } = this.byLiveness();
     const recent = departing.filter((a) => now - a.getSnapshot().context.stateChangedAt < deadWindowMs);
     const n = live.length + recent.length;
-    // Rejection sampling of k indexes: k is tiny (GossipNodes) and n may be large.
+    const want = Math.min(k, n);
+    const firstLive = Math.min(live.length, Math.max(0, k - 1));
+    // Rejection sampling of indexes: k is tiny (GossipNodes) and n may be large.
     const picked = new Set<number>();
     const out: Member[] = [];
-    while (out.length < Math.min(k, n)) {
-      const i = Math.floor(this.deps.random() * n);
+    while (out.length < want) {
+      const i = out.length < firstLive ? Math.floor(this.deps.random() * live.length) : Math.floor(this.deps.random() * n);
       if (picked.has(i)) continue;
       picked.add(i);
       out.push(this.toMember(i < live.length ? live[i]! : recent[i - live.length]!));

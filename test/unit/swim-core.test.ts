@@ -35,6 +35,7 @@ interface Recorded {
   refuted: number;
   confirmed: number;
   logs: Array<{ level: LogLevel; msg: string }>;
+  told: Array<{ member: string; msg: GossipMessage }>;
 }
 
 /**
@@ -43,9 +44,10 @@ interface Recorded {
  */
 function harness(opts: { incarnation?: number; config?: ProtocolOverrides; given?: Alive[]; seed?: number } = {}) {
   const s = new VirtualTimeScheduler();
-  const rec: Recorded = { gossip: [], events: [], viewChanged: 0, refuted: 0, confirmed: 0, logs: [] };
+  const rec: Recorded = { gossip: [], events: [], viewChanged: 0, refuted: 0, confirmed: 0, logs: [], told: [] };
   const port: CorePort = {
     gossip: (key, msg) => void rec.gossip.push({ key, msg }),
+    tell: (member, msg) => void rec.told.push({ member, msg }),
     event: (e) => void rec.events.push(e),
     viewChanged: () => void rec.viewChanged++,
     refuted: () => void rec.refuted++,
@@ -440,9 +442,20 @@ describe('dead', () => {
     h.core.receive(dead('a', 1, 'b'));
     h.clear();
     h.core.receive(dead('a', 2, 'b'));
-    h.core.receive(dead('a', 2, 'a'));
     assertSilent(h.rec);
     assert.equal(h.core.member('a')?.state, 'dead');
+  });
+
+  it('its own leave after we declared it dead: left, and the leave is passed on (memberlist ignores it)', () => {
+    const h = harness({ given: [alive('a', 1)] });
+    h.core.receive(dead('a', 1, 'b'));
+    h.clear();
+    h.core.receive(dead('a', 0, 'a'));
+    assertSilent(h.rec);
+    h.core.receive(dead('a', 1, 'a'));
+    assert.equal(h.core.member('a')?.state, 'left');
+    assert.deepEqual(h.rec.events.map((e) => e.type), ['left']);
+    assert.deepEqual(h.rec.gossip, [{ key: 'a', msg: dead('a', 1, 'a') }]);
   });
 
   it('an older dead: nothing (DeadNode_OldDead)', () => {
@@ -469,6 +482,109 @@ describe('dead', () => {
     h.core.receive(dead('a', 1, 'b'));
     h.clear();
     h.advanceTo(1_000_000);
+    assertSilent(h.rec);
+  });
+});
+
+describe('a leave is never recorded as a failure where we saw it', () => {
+  /** a and b alive; a left (its own dead) */
+  function leftCluster() {
+    const h = harness({ given: [alive('a', 3), alive('b', 1)] });
+    h.core.receive(dead('a', 3, 'a'));
+    h.clear();
+    h.rec.told = [];
+    return h;
+  }
+
+  it('a suspicion of a member we know left: the accuser is told the leave and the leave is gossiped again', () => {
+    const h = leftCluster();
+    h.advanceTo(1_000);
+    h.core.receive(suspect('a', 3, 'b'));
+    assert.deepEqual(h.rec.told, [{ member: 'b', msg: dead('a', 3, 'a') }]);
+    assert.deepEqual(h.rec.gossip, [{ key: 'a', msg: dead('a', 3, 'a') }]);
+    assert.equal(h.core.member('a')?.state, 'left', 'our record is unchanged');
+    assert.deepEqual(ev(h.rec), []);
+  });
+
+  it('a dead from someone else about it: answered the same way; its own repeated leave is not an accusation', () => {
+    const h = leftCluster();
+    h.core.receive(dead('a', 3, 'a'));
+    assert.deepEqual(h.rec.told, []);
+    h.core.receive(dead('a', 3, 'b'));
+    assert.deepEqual(h.rec.told, [{ member: 'b', msg: dead('a', 3, 'a') }]);
+  });
+
+  it('at most one answer per member per probe interval (every copy of the gossip would answer otherwise)', () => {
+    const h = leftCluster();
+    h.advanceTo(10_000);
+    h.core.receive(suspect('a', 3, 'b'));
+    h.core.receive(suspect('a', 3, 'c'));
+    h.advanceTo(10_000 + h.config.probeInterval - 1);
+    h.core.receive(suspect('a', 3, 'b'));
+    assert.equal(h.rec.told.length, 1);
+    h.advanceTo(10_000 + h.config.probeInterval);
+    h.core.receive(suspect('a', 3, 'b'));
+    assert.equal(h.rec.told.length, 2);
+  });
+
+  it('an accusation at a newer incarnation than the leave is not answered (the member came back)', () => {
+    const h = leftCluster();
+    h.core.receive(suspect('a', 4, 'b'));
+    assert.deepEqual(h.rec.told, []);
+    assert.deepEqual(h.rec.gossip, []);
+  });
+
+  it('leaveOf: the leave message of a member that left, nothing for the others', () => {
+    const h = leftCluster();
+    assert.deepEqual(h.core.leaveOf('a'), dead('a', 3, 'a'));
+    assert.equal(h.core.leaveOf('b'), undefined);
+    assert.equal(h.core.leaveOf('nobody'), undefined);
+  });
+
+  it('the accuser side: a suspect member whose leave arrives is left, not failed', () => {
+    const h = harness({ given: [alive('a', 3)] });
+    h.core.probeFailed('a');
+    h.core.receive(dead('a', 3, 'a'));
+    assert.deepEqual(ev(h.rec), ['suspected:a', 'left:a']);
+  });
+});
+
+describe("Serf's leave intent (leaveIntent)", () => {
+  it('a member whose leave intent we hold and who then fails is left: by a dead from another, or when our suspicion runs out', () => {
+    const h = harness({ given: [alive('a', 1), alive('b', 1), alive('c', 1)] });
+    assert.equal(h.core.leaveIntent('a'), true);
+    assert.equal(h.core.leaveIntent('a'), false, 'a second intent changes nothing');
+    assert.equal(h.core.member('a')?.state, 'alive', 'leaving is not a state users see');
+    h.core.receive(dead('a', 1, 'b'));
+    assert.equal(h.core.leaveIntent('b'), true);
+    h.core.probeFailed('b');
+    h.advanceTo(60_000);
+    assert.deepEqual(ev(h.rec), ['left:a', 'suspected:b', 'left:b']);
+    // the expiry is still announced as memberlist does: dead from us
+    assert.ok(h.rec.gossip.some((g) => g.msg.type === 'dead' && g.msg.node === 'b' && g.msg.from === 'me'));
+  });
+
+  it('an intent for a member already recorded failed turns it into left (Serf: EventMemberLeave, forced)', () => {
+    const h = harness({ given: [alive('a', 1)] });
+    h.core.receive(dead('a', 1, 'b'));
+    h.clear();
+    assert.equal(h.core.leaveIntent('a'), true);
+    assert.deepEqual(ev(h.rec), ['left:a']);
+    assert.equal(h.rec.viewChanged, 1);
+  });
+
+  it('a newer alive is a new life: the intent no longer holds', () => {
+    const h = harness({ given: [alive('a', 1)] });
+    h.core.leaveIntent('a');
+    h.core.receive(alive('a', 2));
+    h.core.receive(dead('a', 2, 'b'));
+    assert.deepEqual(ev(h.rec), ['failed:a']);
+  });
+
+  it('an intent about ourselves or an unknown member changes nothing', () => {
+    const h = harness({ given: [alive('a', 1)] });
+    assert.equal(h.core.leaveIntent('me'), false);
+    assert.equal(h.core.leaveIntent('nobody'), false);
     assertSilent(h.rec);
   });
 });

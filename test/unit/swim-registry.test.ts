@@ -202,6 +202,20 @@ describe('gossip targets', () => {
     assert.deepEqual(h.reg.gossipTargets(0, NOW, WINDOW), []);
   });
 
+  it('live members first: with k − 1 or fewer live members, every one of them is a target every time', () => {
+    const h = registry();
+    for (const n of ['a', 'b', 'd1', 'd2', 'd3', 'd4', 'd5', 'd6']) h.add(n);
+    for (const n of ['d1', 'd2', 'd3', 'd4', 'd5', 'd6']) h.kill(n, NOW - 1_000);
+    const dead = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const got = h.reg.gossipTargets(3, NOW, WINDOW).map((m) => m.name);
+      assert.equal(new Set(got).size, 3);
+      assert.ok(got.includes('a') && got.includes('b'), `both live members in ${got.join(',')}`);
+      for (const n of got) if (n.startsWith('d')) dead.add(n);
+    }
+    assert.equal(dead.size, 6, 'the last slot still reaches every recently dead member');
+  });
+
   it('reflects changes made after it was last asked (deliveries and timer expiries)', () => {
     const h = registry();
     for (const n of ['a', 'b', 'c']) h.add(n);

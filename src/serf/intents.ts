@@ -1,0 +1,97 @@
+// Serf's member intents, the first piece of Serf's layer over memberlist. Serf marks
+// a member as left only when memberlist's leave follows Serf's own leave intent
+// (messageLeave, with a Lamport time above the last it accepted for that member);
+// without one it records the leave as a failure. So an rxswim node that leaves a
+// cluster holding Serf agents sends the intent first, and an rxswim node that hears
+// Serf's intent treats the member's coming failure as its leave (as Serf does), and
+// passes new intents on as Serf does. The Lamport clock is kept from every intent and
+// push-pull state Serf sends, so that our intents are never older than Serf's view.
+import type { DecodeErrorReason } from '../errors.js';
+import { LamportClock } from './lamport.js';
+import { decodeSerfMessage, encodeSerfIntent, type SerfIntent, type SerfPushPull } from './messages.js';
+
+export interface SerfIntentDeps {
+  name: string;
+  /** Serf says `node` is leaving on purpose (the core's leaveIntent) */
+  leaving(node: string): void;
+  /** gossip a Serf message on; a newer one with the same key replaces it */
+  rebroadcast(key: string, message: Uint8Array): void;
+  /** an intent was new to us and applied (for the metric) */
+  applied?(type: SerfIntent['type']): void;
+  /** whether we are up and not leaving: an intent saying we leave is then stale, and refuted */
+  running(): boolean;
+}
+
+/** intents remembered per member, as Serf keeps a status time per member */
+const MAX_TRACKED = 8192;
+
+export class SerfIntents {
+  readonly clock = new LamportClock();
+  /** the Lamport time of the last intent accepted per member (Serf's statusLTime) */
+  private readonly status = new Map<string, { ltime: bigint; type: SerfIntent['type'] }>();
+
+  constructor(private readonly deps: SerfIntentDeps) {}
+
+  /**
+   * A memberlist user message whose first byte is one of Serf's types. Returns why it
+   * was dropped (to be counted), or undefined. Events, queries and key messages are
+   * not handled yet and are ignored.
+   */
+  receive(bytes: Uint8Array): DecodeErrorReason | undefined {
+    const d = decodeSerfMessage(bytes);
+    if (!d.ok) return d.reason;
+    const m = d.message;
+    if (m.type === 'leave' || m.type === 'join') {
+      if (this.apply(m)) this.deps.rebroadcast(`serf:${m.node}`, bytes.slice());
+    } else if (m.type === 'pushPull') this.mergeState(m);
+    return undefined;
+  }
+
+  /** a push-pull user state that starts with Serf's push-pull type (Serf's LocalState) */
+  receiveState(bytes: Uint8Array): DecodeErrorReason | undefined {
+    const d = decodeSerfMessage(bytes);
+    if (!d.ok) return d.reason;
+    if (d.message.type !== 'pushPull') return 'unknown_type';
+    this.mergeState(d.message);
+    return undefined;
+  }
+
+  /** our leave intent, at a time above everything we have seen */
+  leaveIntent(): Uint8Array {
+    const ltime = this.clock.increment();
+    this.status.set(this.deps.name, { ltime, type: 'leave' });
+    return encodeSerfIntent({ type: 'leave', ltime, node: this.deps.name });
+  }
+
+  /** Serf's MergeRemoteState, for what we use: its clock, and who left */
+  private mergeState(s: SerfPushPull): void {
+    // Serf witnesses LTime − 1: no message with that time has been sent yet.
+    if (s.ltime > 0n) this.clock.witness(s.ltime - 1n);
+    // As Serf does: a left member's leave went one past its last status time.
+    for (const node of s.leftMembers) this.apply({ type: 'leave', ltime: (s.statusLTimes.get(node) ?? 0n) + 1n, node, prune: false });
+    for (const t of s.statusLTimes.values()) this.clock.witness(t);
+  }
+
+  /** Serf's handleNodeJoinIntent / handleNodeLeaveIntent; true when the intent was new to us */
+  private apply(i: SerfIntent): boolean {
+    this.clock.witness(i.ltime);
+    const known = this.status.get(i.node);
+    if (known && i.ltime <= known.ltime) return false;
+    if (i.node === this.deps.name) {
+      // An old intent about us (from before a restart, or forged): Serf refutes a
+      // leave while alive with a join at its now-later clock.
+      if (i.type === 'leave' && this.deps.running()) {
+        const ltime = this.clock.time();
+        this.status.set(i.node, { ltime, type: 'join' });
+        this.deps.rebroadcast(`serf:${i.node}`, encodeSerfIntent({ type: 'join', ltime, node: i.node }));
+      }
+      return false;
+    }
+    this.status.delete(i.node);
+    this.status.set(i.node, { ltime: i.ltime, type: i.type });
+    if (this.status.size > MAX_TRACKED) this.status.delete(this.status.keys().next().value!);
+    this.deps.applied?.(i.type);
+    if (i.type === 'leave') this.deps.leaving(i.node);
+    return true;
+  }
+}
