@@ -31,7 +31,10 @@ export function relayIndirectPing(ctx: ShellContext, out: Outbound, from: Addres
   // The requester's probe of a member we know left failed: it missed the leave and is
   // about to suspect it. Hand it the leave now; the relay below runs as usual.
   const leave = req.node ? ctx.core.leaveOf(req.node) : undefined;
-  if (leave) out.sendRaw(requester, [encodeMessage(leave)]);
+  if (leave) {
+    ctx.metrics.leaveAnswers.inc();
+    out.sendRaw(requester, [encodeMessage(leave)]);
+  }
   const target: Address = { host: addrToString(req.target), port: req.port === 0 ? ctx.core.local.port : req.port };
   const seqNo = ctx.nextSeqNo();
   // Listen before sending: on the in-memory network the ack can arrive synchronously.

@@ -274,6 +274,7 @@ export class MemoryNetwork {
   private readonly random: () => number;
   private readonly latency: (from: Address, to: Address) => number;
   private loss: number;
+  private dropFilter: ((from: Address, to: Address, data: Uint8Array) => boolean) | undefined;
   private readonly linkLoss = new Map<string, number>();
   private partitions: Array<{ a: Set<string>; b: Set<string> }> = [];
   private readonly paused = new Set<string>();
@@ -338,6 +339,15 @@ export class MemoryNetwork {
     else this.linkLoss.set(k, p);
   }
 
+  /**
+   * Drop exactly the datagrams a test names (by sender, receiver and bytes), counted as
+   * dropped: a scenario such as "this member misses every copy of that leave". Undefined
+   * removes it.
+   */
+  setDropFilter(f: ((from: Address, to: Address, data: Uint8Array) => boolean) | undefined): void {
+    this.dropFilter = f;
+  }
+
   /** drop everything between the two groups, both directions, until heal() */
   partition(groupA: string[], groupB: string[]): void {
     this.partitions.push({ a: new Set(groupA), b: new Set(groupB) });
@@ -383,7 +393,7 @@ export class MemoryNetwork {
       s.sent++;
       s.bytesSent += size;
     });
-    if (this.isPaused(from.address) || this.isBlocked(from.address, to)) {
+    if (this.isPaused(from.address) || this.isBlocked(from.address, to) || this.dropFilter?.(from.address, to, data)) {
       this.countDrop(to);
       return;
     }
