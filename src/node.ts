@@ -148,6 +148,8 @@ class Node implements SwimNode {
         ? {
             foreign: (bytes: Uint8Array) => isSerfMessage(bytes) && dropSerf(serf.receive(bytes)),
             foreignState: (state: Uint8Array) => state[0] === 2 && dropSerf(serf.receiveState(state)),
+            serfClock: () => serf.clock.time(),
+            serfWitness: (ltime: bigint) => serf.clock.witness(ltime - 1n),
           }
         : {}),
       log: (level, msg, fields) => log[level]({ node: name, ...fields }, msg),

@@ -15,10 +15,16 @@ export interface PushPullState {
   app: Uint8Array;
   /** user-message envelopes of recent broadcasts */
   recent: Uint8Array[];
+  /**
+   * Serf's Lamport member clock as we know it (0: none), so that an rxswim node that
+   * joined through another rxswim node knows Serf's time too: its leave intent must be
+   * above Serf's last status time for it, or Serf ignores it and records a failure.
+   */
+  serfLTime: bigint;
 }
 
 export function encodePushPullState(s: PushPullState): Uint8Array {
-  const body = encodeMsgpack({ App: s.app, Recent: s.recent });
+  const body = encodeMsgpack({ App: s.app, Recent: s.recent, ...(s.serfLTime > 0n ? { SerfLTime: s.serfLTime } : {}) });
   const out = new Uint8Array(2 + body.length);
   out[0] = ENVELOPE_MAGIC;
   out[1] = STATE_VERSION;
@@ -37,7 +43,9 @@ export function decodePushPullState(buf: Uint8Array): PushPullState | undefined 
     throw new DecodeError('malformed', 'push-pull state has missing or mistyped fields');
   }
   const list = (recent ?? []).filter((x): x is Uint8Array => x instanceof Uint8Array);
-  return { app: app ?? new Uint8Array(0), recent: list };
+  const lt = v.get('SerfLTime');
+  const serfLTime = typeof lt === 'bigint' && lt > 0n ? lt : typeof lt === 'number' && Number.isInteger(lt) && lt > 0 ? BigInt(lt) : 0n;
+  return { app: app ?? new Uint8Array(0), recent: list, serfLTime };
 }
 
 /** Recent broadcasts, bounded by count, bytes and age. */

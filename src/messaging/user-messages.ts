@@ -8,7 +8,7 @@ import { DecodeError } from '../errors.js';
 import type { NodeMetrics } from '../metrics/metrics.js';
 import { BroadcastQueue } from '../swim/broadcast-queue.js';
 import { encodeMessage } from '../wire/messages.js';
-import { decodeEnvelope, encodeEnvelope, type Envelope } from './user-envelope.js';
+import { decodeEnvelope, encodeEnvelope, ENVELOPE_MAGIC, type Envelope } from './user-envelope.js';
 import { decodePushPullState, encodePushPullState, RecentBroadcasts } from './push-pull-state.js';
 
 /** A user message as delivered to messages$. */
@@ -51,6 +51,10 @@ export interface MessagingDeps {
   foreign?(bytes: Uint8Array): void;
   /** a push-pull user state that is not ours (Serf's state, another application's), before the delegate sees it */
   foreignState?(state: Uint8Array): void;
+  /** Serf's Lamport member clock as we know it, carried to other rxswim nodes in push-pull */
+  serfClock?(): bigint;
+  /** a Serf Lamport time another rxswim node knew */
+  serfWitness?(ltime: bigint): void;
   log(level: 'debug', msg: string, fields: Record<string, unknown>): void;
 }
 
@@ -137,13 +141,22 @@ export class UserMessaging {
     this.subject.next({ from: env.from, topic: env.topic, payload: env.payload.slice(), via: how });
   }
 
-  /** the user state of a push-pull we send */
-  localState(join: boolean): Uint8Array {
+  /**
+   * The user state of a push-pull we send. `peerState`: when answering, the state the
+   * requester sent, which tells whose it is (Serf's starts with its push-pull type).
+   */
+  localState(join: boolean, peerState?: Uint8Array): Uint8Array {
     const app = this.deps.delegate?.localState?.(join) ?? new Uint8Array(0);
     const recent = this.recent.list(this.deps.scheduler.now());
-    // Without recent broadcasts, send the application's bytes as they are (nothing at
-    // all when there is none, which is what Serf expects of a plain memberlist node).
-    return recent.length > 0 ? encodePushPullState({ app, recent }) : app;
+    const serfLTime = this.deps.serfClock?.() ?? 0n;
+    if (recent.length > 0) return encodePushPullState({ app, recent, serfLTime });
+    // Serf's clock goes only in an answer to a requester that is not Serf and sent no
+    // state of its own, or ours (an rxswim node, joining or syncing), and only when
+    // Serf agents are about; otherwise the application's bytes go as they are (nothing
+    // at all when there is none, which is what Serf expects of a plain memberlist node).
+    const toRxswim = peerState !== undefined && (peerState.length === 0 || peerState[0] === ENVELOPE_MAGIC);
+    if (toRxswim && serfLTime > 0n && app.length === 0) return encodePushPullState({ app, recent, serfLTime });
+    return app;
   }
 
   /** the user state of a push-pull we received */
@@ -162,6 +175,7 @@ export class UserMessaging {
       this.deps.delegate?.mergeRemoteState?.(state, join);
       return;
     }
+    if (ours.serfLTime > 0n) this.deps.serfWitness?.(ours.serfLTime);
     for (const env of ours.recent) this.receive(env, 'udp');
     if (ours.app.length > 0) this.deps.delegate?.mergeRemoteState?.(ours.app, join);
   }

@@ -185,3 +185,14 @@ describe('SerfIntents', () => {
     assert.deepEqual(h.rebroadcast, []);
   });
 });
+
+describe("Serf's clock in rxswim's push-pull state", () => {
+  it('round trips, and a state without it (an older rxswim) reads as 0', async () => {
+    const { encodePushPullState, decodePushPullState } = await import('../../src/messaging/push-pull-state.js');
+    const s = decodePushPullState(encodePushPullState({ app: Uint8Array.of(1), recent: [], serfLTime: 42n }));
+    assert.equal(s?.serfLTime, 42n);
+    const none = decodePushPullState(encodePushPullState({ app: Uint8Array.of(1), recent: [], serfLTime: 0n }));
+    assert.equal(none?.serfLTime, 0n);
+    assert.ok(!Buffer.from(encodePushPullState({ app: new Uint8Array(0), recent: [], serfLTime: 0n })).includes('SerfLTime'), 'not written when unknown');
+  });
+});
