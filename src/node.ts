@@ -1,12 +1,12 @@
 // createNode(): validates the options and composes the sans-IO core (src/swim), the
 // RxJS shell (src/shell), the transport, user messages and metrics, and owns their
 // lifetimes so that stop() leaves nothing running. No protocol rule lives here.
-import { asyncScheduler, auditTime, firstValueFrom, Observable, race, Subject, Subscription, takeUntil, timer } from 'rxjs';
+import { asyncScheduler, auditTime, catchError, EMPTY, firstValueFrom, Observable, race, Subject, Subscription, switchMap, takeUntil, timer } from 'rxjs';
 import type { Member, MemberEvent, MemberState, SwimNode } from './api.js';
 import { clockFromScheduler } from './clock.js';
 import type { ProtocolConfig } from './config.js';
 import { StateError } from './errors.js';
-import { addrFromString } from './membership/address.js';
+import { addrFromString, formatHostPort } from './membership/address.js';
 import { saveIdentity } from './membership/identity.js';
 import { encodeTags } from './membership/tags.js';
 import { UserMessaging, type SendOptions, type UserMessage } from './messaging/user-messages.js';
@@ -36,6 +36,9 @@ export type { Logger, NodeOptions } from './node-options.js';
 export type { SendOptions, UserMessage } from './messaging/user-messages.js';
 /** the node's class name in earlier releases; the type is SwimNode */
 export type RxSwimNode = SwimNode;
+
+/** members a joiner announces itself to directly; beyond that, gossip alone */
+const ANNOUNCE_MAX = 64;
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -231,7 +234,32 @@ class Node implements SwimNode {
 
   async join(seeds: readonly string[]): Promise<number> {
     this.mustRun('join()', '; call start() first');
-    return this.sync.join(seeds);
+    const answered = await this.sync.join(seeds);
+    if (this.phase === 'running') this.afterJoin(seeds);
+    return answered;
+  }
+
+  /**
+   * Gossip carries a join to everyone with high probability, not certainly: each
+   * member passes it to random members a bounded number of times, and under load a
+   * member can miss every copy until a push-pull repairs it, 30 s or more later. So,
+   * with memberlist's own messages: the joiner announces itself once, directly, to
+   * the members it just learned (up to ANNOUNCE_MAX, at random), and a probe interval
+   * later push-pulls with one more random member (not a seed), whose view may hold
+   * members that joined at the same time as we did and that the seed did not know yet.
+   */
+  private afterJoin(seeds: readonly string[]): void {
+    const alive = encodeMessage(this.core.local.alive());
+    for (const m of this.core.randomMembers(ANNOUNCE_MAX, ['alive', 'suspect'])) this.out.sendRaw(m, [alive]);
+    const seedAddrs = new Set(seeds.map((s) => s.slice(s.indexOf('/') + 1)));
+    const second$ = timer(this.config.probeInterval, this.ctx.scheduler).pipe(
+      switchMap(() => {
+        const peer = this.core.randomMembers(8, ['alive']).find((m) => !seedAddrs.has(formatHostPort(m.address, m.port)));
+        return peer ? this.sync.exchange({ host: peer.address, port: peer.port }, false).pipe(catchError(() => EMPTY)) : EMPTY;
+      }),
+      takeUntil(this.stopped$),
+    );
+    this.subs.add(second$.subscribe());
   }
 
   async leave(timeoutMs = this.config.leaveTimeout): Promise<void> {

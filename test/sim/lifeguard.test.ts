@@ -9,9 +9,9 @@ import { test } from 'node:test';
 import { VirtualCluster } from '../../src/sim/virtual-cluster.js';
 
 // A healthy member declared failed without Lifeguard is a rare event per run (it needs
-// the slow node's short timeout to expire before it reads the refutation), so the test
-// sums four seeds.
-const SEEDS = process.env.RXSWIM_SEED ? [Number(process.env.RXSWIM_SEED)] : [1, 2, 3, 4];
+// the slow node's short timeout to expire before it reads the refutation): about one
+// seed in four, measured over seeds 1-12 (3 of 12). So the test sums twelve seeds.
+const SEEDS = process.env.RXSWIM_SEED ? [Number(process.env.RXSWIM_SEED)] : [...Array(12).keys()].map((i) => i + 1);
 /** Lifeguard off: no health multiplier, suspicion timeout fixed at its minimum */
 const OFF = { awarenessMaxMultiplier: 1, suspicionMaxTimeoutMult: 1 };
 
