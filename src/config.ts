@@ -5,8 +5,8 @@
 import * as z from 'zod/mini';
 import { ConfigError } from './errors.js';
 
-export type Profile = 'lan' | 'wan' | 'local';
-export const PROFILES: readonly Profile[] = ['lan', 'wan', 'local'];
+export type Profile = 'lan' | 'wan' | 'local' | 'adaptive';
+export const PROFILES: readonly Profile[] = ['lan', 'wan', 'local', 'adaptive'];
 
 export interface ProtocolConfig {
   /** memberlist ProtocolVersion we speak (PCur); we understand 1..5 */
@@ -42,6 +42,12 @@ export interface ProtocolConfig {
   tombstoneTimeout: number;
   /** most user broadcasts waiting to be gossiped; more are dropped and counted */
   userQueueDepth: number;
+  /**
+   * Probe and suspicion timeouts follow measured round trips and refutations, within
+   * bounds (src/swim/adaptive.ts); probeTimeout and the suspicion settings are then
+   * their caps. Off in memberlist's presets, on in `adaptive`.
+   */
+  adaptiveTimeouts: boolean;
 }
 
 // memberlist DefaultLANConfig / DefaultWANConfig / DefaultLocalConfig (wire spec §13).
@@ -73,6 +79,7 @@ const LAN: ProtocolConfig = {
   reconnectTimeout: 86_400_000,
   tombstoneTimeout: 86_400_000,
   userQueueDepth: 4096,
+  adaptiveTimeouts: false,
 };
 
 export const PRESETS: Readonly<Record<Profile, ProtocolConfig>> = {
@@ -100,12 +107,20 @@ export const PRESETS: Readonly<Record<Profile, ProtocolConfig>> = {
     gossipInterval: 100,
     gossipToTheDeadTime: 15_000,
   },
+  // Not memberlist's: lan's timing with timeouts that follow this network (adaptive.ts),
+  // capped by lan's; Lifeguard's stretch of a lone suspicion is 2× instead of 6×, since
+  // the minimum it stretches is measured rather than a blanket 4 s × log10 n.
+  adaptive: {
+    ...LAN,
+    suspicionMaxTimeoutMult: 2,
+    adaptiveTimeouts: true,
+  },
 };
 
 type Range = readonly [number, number, string];
 // Allowed ranges, stated once so that the schema and the error text agree.
-type BooleanSetting = 'disableTcpPings' | 'enableCompression' | 'gossipVerifyIncoming' | 'gossipVerifyOutgoing';
-const BOOLEANS: readonly BooleanSetting[] = ['disableTcpPings', 'enableCompression', 'gossipVerifyIncoming', 'gossipVerifyOutgoing'];
+type BooleanSetting = 'disableTcpPings' | 'enableCompression' | 'gossipVerifyIncoming' | 'gossipVerifyOutgoing' | 'adaptiveTimeouts';
+const BOOLEANS: readonly BooleanSetting[] = ['disableTcpPings', 'enableCompression', 'gossipVerifyIncoming', 'gossipVerifyOutgoing', 'adaptiveTimeouts'];
 const RANGES: Record<Exclude<keyof ProtocolConfig, BooleanSetting>, Range> = {
   protocolVersion: [1, 5, ''],
   tcpTimeout: [10, 600_000, ' ms'],

@@ -90,11 +90,10 @@ class Node implements SwimNode {
       ...(options.inspect ? { inspect: options.inspect } : {}),
       port: {
         gossip: (key, msg, onDone) => this.queue.queue({ key, message: encodeMessage(msg), ...(onDone ? { onDone } : {}) }),
-        // The core tells a member one thing directly: the leave of a member it accused.
-        tell: (member, msg) => {
+        tell: (member, msg, kind) => {
           const m = this.core.member(member);
           if (!m || member === this.name) return;
-          this.metrics.leaveAnswers.inc();
+          this.metrics.directAnswers.inc({ kind });
           this.out.sendRaw(m, [encodeMessage(msg)]);
         },
         event: (e) => this.eventsSubject.next(e),

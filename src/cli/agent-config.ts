@@ -73,6 +73,7 @@ const PROTOCOL_HELP: Record<keyof ProtocolConfig, string> = {
   reconnectTimeout: 'how long a failed member is kept and retried',
   tombstoneTimeout: 'how long a member that left stays listed',
   userQueueDepth: 'most user broadcasts queued for gossip',
+  adaptiveTimeouts: 'probe and suspicion timeouts follow measured round trips and refutations, capped by the settings above (on in the adaptive profile)',
 };
 
 /** ms settings are the ones memberlist calls *Interval, *Timeout or *Time. */

@@ -102,7 +102,7 @@ export class NodeMetrics {
   readonly userMessages: Counter<'via'>;
   readonly broadcastsDropped: Counter;
   readonly serfIntents: Counter<'type'>;
-  readonly leaveAnswers: Counter;
+  readonly directAnswers: Counter<'kind'>;
 
   constructor(sources: MetricsSources, registry?: Registry) {
     const r = (this.registry = registry ?? new Registry());
@@ -160,7 +160,7 @@ export class NodeMetrics {
     this.userMessages = counter('rxswim_user_messages_received_total', 'User messages delivered to the application, by path', ['via'], each('via', ['broadcast', 'udp', 'tcp']));
     this.broadcastsDropped = counter('rxswim_broadcasts_dropped_total', 'User broadcasts dropped because the queue was full');
     this.serfIntents = counter('rxswim_serf_intents_received_total', "Serf's join and leave intents that were new to us (applied and passed on)", ['type'], each('type', ['join', 'leave']));
-    this.leaveAnswers = counter('rxswim_leave_answers_total', 'Accusations of a member we know left, answered with its leave (to the accuser and by gossip)');
+    this.directAnswers = counter('rxswim_direct_answers_total', 'Accusers told directly what they missed: the leave of a member they accused (kind=leave), our alive refuting their accusation of us (kind=refute)', ['kind'], each('kind', ['leave', 'refute']));
     new Gauge({
       name: 'rxswim_members',
       help: 'Members listed, by state (this node included)',

@@ -19,7 +19,8 @@ export function startLoops(ctx: ShellContext, out: Outbound, sync: PushPullSync,
     prober$({
       scheduler: ctx.scheduler,
       probeInterval: cfg.probeInterval,
-      probeTimeout: cfg.probeTimeout,
+      probeTimeout: () => core.probeTimeout(),
+      ...(core.adaptive ? { probeDeadline: () => core.adaptive!.probeDeadline() } : {}),
       awareness: core.awareness,
       now: () => ctx.rttClock(),
       initialDelayMs: Math.floor(random() * cfg.probeInterval),
@@ -52,6 +53,7 @@ export function startLoops(ctx: ShellContext, out: Outbound, sync: PushPullSync,
       metrics.probes.inc({ outcome: r.outcome });
       if (r.outcome === 'indirect') metrics.indirectProbesAnswered.inc();
       if (r.rttMs !== undefined) metrics.probeRtt.observe(r.rttMs / 1000);
+      if (r.outcome === 'direct' && r.rttMs !== undefined) core.adaptive?.observeRtt(r.rttMs);
     }),
   );
   subs.add(

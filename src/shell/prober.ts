@@ -49,7 +49,13 @@ export interface ProberDeps {
    */
   now?: () => number;
   probeInterval: number;
-  probeTimeout: number;
+  /** how long to wait for the direct ack (read per probe: the adaptive profile moves it) */
+  probeTimeout(): number;
+  /**
+   * From the probe's start, when an unanswered probe fails, before health scaling;
+   * undefined: at the end of the probe interval, as memberlist does.
+   */
+  probeDeadline?(): number;
   awareness: Awareness;
   /** delay before the first probe, so nodes started together don't probe in lockstep */
   initialDelayMs: number;
@@ -75,7 +81,8 @@ function probeTarget(deps: ProberDeps, target: Member): Observable<ProbeResult> 
     const seqNo = deps.nextSeqNo();
     const start = scheduler.now();
     const rttStart = (deps.now ?? (() => scheduler.now()))();
-    const window = deps.awareness.scale(deps.probeInterval);
+    const interval = deps.awareness.scale(deps.probeInterval);
+    const window = deps.probeDeadline ? Math.min(interval, deps.awareness.scale(deps.probeDeadline())) : interval;
     const ack$ = deps.acks$.pipe(
       filter((a) => a.seqNo === seqNo),
       take(1),
@@ -87,7 +94,7 @@ function probeTarget(deps: ProberDeps, target: Member): Observable<ProbeResult> 
       sub.add(
         race(
           ack$.pipe(map((a): ProbeResult => ({ target, outcome: 'direct', rttMs: a.at - rttStart }))),
-          timer(deps.probeTimeout, scheduler).pipe(map(() => null)),
+          timer(deps.probeTimeout(), scheduler).pipe(map(() => null)),
         ).subscribe({
           next: (r) => sub.next(r),
           error: (e: unknown) => sub.error(e),

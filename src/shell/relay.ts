@@ -32,7 +32,7 @@ export function relayIndirectPing(ctx: ShellContext, out: Outbound, from: Addres
   // about to suspect it. Hand it the leave now; the relay below runs as usual.
   const leave = req.node ? ctx.core.leaveOf(req.node) : undefined;
   if (leave) {
-    ctx.metrics.leaveAnswers.inc();
+    ctx.metrics.directAnswers.inc({ kind: 'leave' });
     out.sendRaw(requester, [encodeMessage(leave)]);
   }
   const target: Address = { host: addrToString(req.target), port: req.port === 0 ? ctx.core.local.port : req.port };
@@ -43,7 +43,7 @@ export function relayIndirectPing(ctx: ShellContext, out: Outbound, from: Addres
     take(1),
     map(() => true),
   );
-  const sub = race(acked$, timer(ctx.config.probeTimeout, ctx.scheduler).pipe(map(() => false)))
+  const sub = race(acked$, timer(ctx.core.probeTimeout(), ctx.scheduler).pipe(map(() => false)))
     .pipe(takeUntil(ctx.stopped$))
     .subscribe((ok) => {
       if (ok) {

@@ -11,8 +11,9 @@ import type { ProtocolConfig } from '../config.js';
 import { addrToString, formatHostPort } from '../membership/address-text.js';
 import type { MemberChange } from '../../machines/member.js';
 import type { Alive, Dead, GossipMessage, PushNodeState, Suspect } from '../wire/types.js';
+import { AdaptiveTimeouts } from './adaptive.js';
 import { Awareness } from './awareness.js';
-import { suspicionBounds } from './formulas.js';
+import { suspicionBounds, type SuspicionBounds } from './formulas.js';
 import { LocalNode, type LocalNodeInit } from './local-node.js';
 import { protocolIncompatibility } from './push-pull.js';
 import { Registry } from './registry.js';
@@ -25,10 +26,11 @@ export interface CorePort {
   /** queue a gossip message about node `key`; a newer one about the same node replaces it */
   gossip(key: string, msg: GossipMessage, onDone?: (why: 'transmitted' | 'replaced' | 'dropped') => void): void;
   /**
-   * send one gossip message straight to a member (a packet of its own, not queued):
-   * the answer to an accusation of a member we know left goes to its accuser
+   * send one gossip message straight to a member (a packet of its own, not queued): an
+   * accuser that missed news gets it first hand. `kind`: the leave of a member it
+   * accused ('leave'), or our own alive that refutes its accusation of us ('refute').
    */
-  tell(member: string, msg: GossipMessage): void;
+  tell(member: string, msg: GossipMessage, kind: 'leave' | 'refute'): void;
   /** a membership change of a remote member */
   event(e: MemberEvent): void;
   /** the member view changed (a member, or our own incarnation); once per change */
@@ -64,6 +66,8 @@ const CHANGE_TO_EVENT: Record<MemberChange, MemberEvent['type']> = {
 export class SwimCore {
   readonly local: LocalNode;
   readonly awareness: Awareness;
+  /** the adaptive profile's measured timeouts; undefined under memberlist's fixed ones */
+  readonly adaptive: AdaptiveTimeouts | undefined;
   private readonly registry: Registry;
   private readonly cfg: ProtocolConfig;
   private readonly port: CorePort;
@@ -71,6 +75,8 @@ export class SwimCore {
 
   /** when we last answered an accusation of a member with its leave, by member: at most one per probe interval */
   private readonly leaveAnswered = new Map<string, number>();
+  /** when we last answered a stale accusation of ourselves, by accuser: at most one per probe interval */
+  private readonly refuteAnswered = new Map<string, number>();
 
   /** what the rules see, read live: built once, not per message (LocalNode is a LocalView) */
   private readonly view: View;
@@ -90,6 +96,7 @@ export class SwimCore {
       deadNodeReclaimTime: opts.config.deadNodeReclaimTime,
     };
     this.awareness = new Awareness(opts.config.awarenessMaxMultiplier);
+    this.adaptive = opts.config.adaptiveTimeouts ? new AdaptiveTimeouts(opts.config) : undefined;
     this.registry = new Registry({
       clock: opts.clock,
       random: opts.random,
@@ -271,7 +278,7 @@ export class SwimCore {
         return;
       }
       case 'refute':
-        return this.refute(verdict.accused);
+        return this.refute(verdict.accused, this.local.name);
       case 'create': {
         const member = this.registry.create(raw.node, { addr: a.addr, port: a.port, meta: a.meta, vsn: a.vsn, incarnation: a.incarnation, at: this.now() });
         this.port.event({ type: 'joined', member, at: this.now() });
@@ -280,22 +287,43 @@ export class SwimCore {
         return;
       }
       case 'deliver': {
+        const before = this.registry.view(raw.node);
         const ok = this.registry.deliver(raw.node, {
           type: 'ALIVE', incarnation: a.incarnation, at: this.now(), replace: verdict.replace, addr: a.addr, port: a.port, meta: a.meta, vsn: a.vsn,
         });
         if (!ok) return;
+        // A suspect's refutation: how long refuting takes here is what the adaptive
+        // suspicion timeout follows.
+        if (this.adaptive && before?.state === 'suspect' && !verdict.replace) this.adaptive.observeRefutation(this.now() - before.stateChangedAt);
         this.port.gossip(raw.node, regossip());
         this.port.viewChanged();
       }
     }
   }
 
+  /** the suspicion timeout's bounds for the cluster size now: memberlist's, or measured under `adaptive` */
+  suspicionBounds(): SuspicionBounds {
+    const n = this.registry.size;
+    const b = suspicionBounds(this.cfg, n);
+    if (!this.adaptive) return b;
+    const minMs = this.adaptive.suspicionMin(n, b.minMs);
+    return { minMs, maxMs: this.cfg.suspicionMaxTimeoutMult * minMs, k: b.k };
+  }
+
+  /** how long to wait for a direct ack: the preset's probeTimeout, or measured under `adaptive` */
+  probeTimeout(): number {
+    return this.adaptive ? this.adaptive.probeTimeout() : this.cfg.probeTimeout;
+  }
+
   private onSuspect(s: Suspect): void {
     const verdict = judgeSuspect(this.view, s);
-    if (verdict.action === 'refute') return this.refute(verdict.accused);
-    if (verdict.action === 'ignore') return;
+    if (verdict.action === 'refute') return this.refute(verdict.accused, s.from);
+    if (verdict.action === 'ignore') {
+      if (verdict.why === 'old_self') this.answerStaleAccusation(s);
+      return;
+    }
     const wasSuspect = this.registry.view(s.node)!.state === 'suspect';
-    const bounds = suspicionBounds(this.cfg, this.registry.size);
+    const bounds = this.suspicionBounds();
     if (!this.registry.deliver(s.node, { type: 'SUSPECT', incarnation: s.incarnation, from: s.from, at: this.now(), bounds })) {
       this.answerWithLeave(s);
       return;
@@ -307,8 +335,11 @@ export class SwimCore {
 
   private onDead(d: Dead): void {
     const verdict = judgeDead(this.view, d);
-    if (verdict.action === 'refute') return this.refute(verdict.accused);
-    if (verdict.action === 'ignore') return;
+    if (verdict.action === 'refute') return this.refute(verdict.accused, d.from);
+    if (verdict.action === 'ignore') {
+      if (verdict.why === 'old_self') this.answerStaleAccusation(d);
+      return;
+    }
     if (!this.registry.deliver(d.node, { type: 'DEAD', incarnation: d.incarnation, from: d.from, at: this.now() })) {
       if (d.from !== d.node) this.answerWithLeave(d);
       return;
@@ -331,18 +362,39 @@ export class SwimCore {
     const last = this.leaveAnswered.get(accusation.node);
     if (last !== undefined && now - last < this.cfg.probeInterval) return;
     this.leaveAnswered.set(accusation.node, now);
-    if (accusation.from !== this.local.name) this.port.tell(accusation.from, leave);
+    if (accusation.from !== this.local.name) this.port.tell(accusation.from, leave, 'leave');
     this.port.gossip(leave.node, leave);
     this.port.log('debug', 'answered an accusation of a member that left with its leave', { member: leave.node, accuser: accusation.from });
   }
 
-  /** raise our incarnation above an accusation and gossip alive (§11.4); Lifeguard counts it */
-  private refute(accused: number): void {
+  /**
+   * Raise our incarnation above an accusation and gossip alive (§11.4); Lifeguard
+   * counts it. Beyond memberlist, the accuser is also told directly: it is the member
+   * whose timer runs first, and gossip alone can miss it (under loss it did, in the
+   * simulator: an accuser that never heard the refutation declared a healthy member dead).
+   */
+  private refute(accused: number, accuser: string): void {
     const alive = this.local.refute(accused);
     this.awareness.apply(1);
     this.port.refuted();
     this.port.gossip(this.local.name, alive);
+    if (accuser !== this.local.name) this.port.tell(accuser, alive, 'refute');
     this.port.viewChanged();
+  }
+
+  /**
+   * An accusation of us older than our incarnation: we refuted it, but this accuser
+   * (the buddy system sends its suspicion with each probe, and gossip relays it) has
+   * not heard. memberlist ignores it; we tell that accuser our current alive, at most
+   * once per probe interval, unless we are leaving (then our death stands).
+   */
+  private answerStaleAccusation(accusation: Suspect | Dead): void {
+    if (this.local.leaving || accusation.from === this.local.name) return;
+    const now = this.now();
+    const last = this.refuteAnswered.get(accusation.from);
+    if (last !== undefined && now - last < this.cfg.probeInterval) return;
+    this.refuteAnswered.set(accusation.from, now);
+    this.port.tell(accusation.from, this.local.alive(), 'refute');
   }
 
   /**
@@ -351,7 +403,9 @@ export class SwimCore {
    */
   private reap(): void {
     const now = this.now();
-    for (const [name, at] of this.leaveAnswered) if (now - at >= this.cfg.probeInterval) this.leaveAnswered.delete(name);
+    for (const answered of [this.leaveAnswered, this.refuteAnswered]) {
+      for (const [name, at] of answered) if (now - at >= this.cfg.probeInterval) answered.delete(name);
+    }
     let changed = false;
     for (const d of this.registry.departed()) {
       let reaped = d.reaped;

@@ -34,7 +34,7 @@ function deps(ts: TestScheduler, over: Partial<ProberDeps> = {}): { deps: Prober
   const d: ProberDeps = {
     scheduler: ts,
     probeInterval: 100,
-    probeTimeout: 20,
+    probeTimeout: () => 20,
     awareness: new Awareness(8),
     initialDelayMs: 10,
     nextTarget: () => A,

@@ -249,6 +249,30 @@ describe('accusations of ourselves (refutation)', () => {
     assert.equal(h.core.awareness.score, 1, 'Lifeguard dings our health');
   });
 
+  it('the accuser is also told our refutation directly (gossip alone can miss the member whose timer runs first)', () => {
+    const h = harness();
+    h.core.receive(suspect('me', 5, 'a'));
+    assert.deepEqual(h.rec.told, [{ member: 'a', msg: alive('me', 6) }]);
+  });
+
+  it('a stale accusation of us (older than our incarnation): that accuser is told our alive, once per probe interval; not while leaving', () => {
+    const h = harness();
+    h.core.receive(suspect('me', 5, 'a'));
+    h.rec.told = [];
+    h.core.receive(suspect('me', 5, 'b'));
+    h.core.receive(dead('me', 5, 'b'));
+    h.core.receive(suspect('me', 5, 'c'));
+    assert.deepEqual(h.rec.told, [{ member: 'b', msg: alive('me', 6) }, { member: 'c', msg: alive('me', 6) }]);
+    assert.equal(h.rec.refuted, 1, 'refuted once');
+    h.advanceTo(h.config.probeInterval);
+    h.core.receive(suspect('me', 5, 'b'));
+    assert.equal(h.rec.told.length, 3);
+    h.core.leave();
+    h.advanceTo(3 * h.config.probeInterval);
+    h.core.receive(suspect('me', 5, 'c'));
+    assert.equal(h.rec.told.length, 3, 'a leaving node lets its death stand');
+  });
+
   it('given me at 5, receive dead(me, 9) → gossip alive(me, 10) (DeadNode_Refute)', () => {
     const h = harness();
     h.core.receive(dead('me', 9, 'a'));
