@@ -21,6 +21,9 @@ import { judgeNormalizedAlive, judgeDead, judgeSuspect, normalizeAlive, pushReco
 
 export type LogLevel = 'debug' | 'info' | 'warn';
 
+/** under `adaptive`, how much longer a suspicion we only heard of lasts than one we raised */
+export const SECOND_HAND_MULT = 2;
+
 /** Where the core's decisions go. The shell implements it. */
 export interface CorePort {
   /** queue a gossip message about node `key`; a newer one about the same node replaces it */
@@ -288,6 +291,8 @@ export class SwimCore {
       }
       case 'deliver': {
         const before = this.registry.view(raw.node);
+        // who accused it, as counted by our suspicion: told of its refutation below
+        const accusers = before?.state === 'suspect' ? this.registry.actor(raw.node)?.getSnapshot().context.suspicion?.from : undefined;
         const ok = this.registry.deliver(raw.node, {
           type: 'ALIVE', incarnation: a.incarnation, at: this.now(), replace: verdict.replace, addr: a.addr, port: a.port, meta: a.meta, vsn: a.vsn,
         });
@@ -295,18 +300,30 @@ export class SwimCore {
         // A suspect's refutation: how long refuting takes here is what the adaptive
         // suspicion timeout follows.
         if (this.adaptive && before?.state === 'suspect' && !verdict.replace) this.adaptive.observeRefutation(this.now() - before.stateChangedAt);
-        this.port.gossip(raw.node, regossip());
+        const alive = regossip();
+        // Every member that hears a refutation passes it straight to the accusers it
+        // counted: gossip can miss one of them, and its timer would then declare a
+        // live member dead (seen in the simulator under 10% loss).
+        for (const a of accusers ?? []) if (a !== this.local.name && a !== raw.node) this.port.tell(a, alive, 'refute');
+        this.port.gossip(raw.node, alive);
         this.port.viewChanged();
       }
     }
   }
 
-  /** the suspicion timeout's bounds for the cluster size now: memberlist's, or measured under `adaptive` */
-  suspicionBounds(): SuspicionBounds {
+  /**
+   * The suspicion timeout's bounds for the cluster size now: memberlist's, or measured
+   * under `adaptive`. There, a suspicion we only heard of (`firstHand` false: our own
+   * probe did not fail) lasts SECOND_HAND_MULT times longer: a real crash is declared
+   * by the members whose probes failed and reaches us as their dead message, so our
+   * own timer need not race them, while a refutation that gossip failed to bring us
+   * gets more time to arrive.
+   */
+  suspicionBounds(firstHand = true): SuspicionBounds {
     const n = this.registry.size;
     const b = suspicionBounds(this.cfg, n);
     if (!this.adaptive) return b;
-    const minMs = this.adaptive.suspicionMin(n, b.minMs);
+    const minMs = this.adaptive.suspicionMin(n, b.minMs) * (firstHand ? 1 : SECOND_HAND_MULT);
     return { minMs, maxMs: this.cfg.suspicionMaxTimeoutMult * minMs, k: b.k };
   }
 
@@ -323,7 +340,7 @@ export class SwimCore {
       return;
     }
     const wasSuspect = this.registry.view(s.node)!.state === 'suspect';
-    const bounds = this.suspicionBounds();
+    const bounds = this.suspicionBounds(s.from === this.local.name);
     if (!this.registry.deliver(s.node, { type: 'SUSPECT', incarnation: s.incarnation, from: s.from, at: this.now(), bounds })) {
       this.answerWithLeave(s);
       return;
