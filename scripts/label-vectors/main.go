@@ -146,7 +146,7 @@ func main() {
 		srec.streamC <- theirs
 		go func() { _, _ = ours.Write(request) }()
 		reply := readAll(ours)
-		out = append(out, vector{"push-pull reply stream, " + tag, "stream", "go-server's answer to the request above (join = true, nodes: go-server and go-labelled); the answerer writes no label header", c.label, keyText, hex.EncodeToString(reply)})
+		out = append(out, vector{"push-pull reply stream, " + tag, "stream", "go-server's answer to the request above, sent before it merges (join = true, one node: go-server); the answerer writes no label header", c.label, keyText, hex.EncodeToString(reply)})
 		_ = server.Shutdown()
 		_ = m.Shutdown()
 	}

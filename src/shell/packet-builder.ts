@@ -157,16 +157,20 @@ export class PacketBuilder {
   }
 
   /** options for decodePacket / readStreamMessage on receive */
-  decodeOptions(): DecodePacketOptions & { label: LabelPolicy } {
+  decodeOptions(): DecodePacketOptions {
     const keys = this.opts.openKeys?.() ?? [];
-    const label = this.labels.accept;
-    return keys.length > 0 ? { keyring: [...keys], verifyIncoming: this.opts.verifyIncoming ?? true, label } : { label };
+    return keys.length > 0 ? { keyring: [...keys], verifyIncoming: this.opts.verifyIncoming ?? true } : {};
+  }
+
+  /** what inbound packets, and streams opened to us, must be labelled with */
+  get labelPolicy(): LabelPolicy {
+    return this.labels.accept;
   }
 
   /** take a datagram apart; never throws */
   decode(data: Uint8Array): DecodedPacket {
     try {
-      return decodePacket(data, this.decodeOptions());
+      return decodePacket(data, { ...this.decodeOptions(), label: this.labels.accept });
     } catch (e) {
       // decodePacket promises not to throw; if it ever does, the packet is still just dropped.
       return { messages: [], errors: [new DecodeError('malformed', String(e))] };

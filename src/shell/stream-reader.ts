@@ -89,7 +89,7 @@ export function readStreamFrame(conn: StreamConn, opts: StreamReadOptions): Obse
       complete: () => {
         if (done) return;
         // Closed inside a label header: the header's own error, as memberlist reports it.
-        const head = opts.labelPolicy ? readLabelHeader(buf, true) : undefined;
+        const head = opts.labelPolicy ? readLabelHeader(buf, true, 'stream') : undefined;
         if (head?.status === 'error') return fail(head.error);
         fail(new DecodeError('truncated', `stream closed after ${buf.length} bytes without a complete message`));
       },

@@ -32,7 +32,7 @@ export function readOne(ctx: ShellContext, conn: StreamConn): Observable<StreamM
 
 /** the request on a stream opened to us, after its label header (judged by our policy) */
 export function readRequest(ctx: ShellContext, conn: StreamConn): Observable<StreamFrame> {
-  return readStreamFrame(conn, { ...readOptions(ctx), labelPolicy: ctx.packets.decodeOptions().label });
+  return readStreamFrame(conn, { ...readOptions(ctx), labelPolicy: ctx.packets.labelPolicy });
 }
 
 export interface StreamHandlers {

@@ -66,12 +66,11 @@ export type LabelRead =
 
 /**
  * Reads the label header at the start of `buf`, if there is one. `complete`: `buf`
- * is a whole datagram, so a short header is damage; otherwise it is the start of a
- * stream still arriving. Never throws.
+ * is all there is (a datagram, or a stream that has ended), so a short header is
+ * damage; otherwise it is the start of a stream still arriving. Never throws.
  */
-export function readLabelHeader(buf: Uint8Array, complete: boolean): LabelRead {
+export function readLabelHeader(buf: Uint8Array, complete: boolean, what: 'packet' | 'stream' = complete ? 'packet' : 'stream'): LabelRead {
   if (buf.length === 0 || buf[0] !== HAS_LABEL_MSG) return { status: 'ok', label: NO_LABEL, consumed: 0 };
-  const what = complete ? 'packet' : 'stream';
   if (buf.length < 2) {
     return complete ? malformed(`cannot decode label; ${what} has been truncated`) : { status: 'need-more' };
   }
