@@ -11,6 +11,11 @@ export const DECODE_ERROR_REASONS = [
   'decrypt_failed',
   'oversize',
   'too_deep',
+  // cluster labels (wire/label.ts)
+  'label_malformed',
+  'label_missing',
+  'label_unexpected',
+  'label_mismatch',
 ] as const;
 export type DecodeErrorReason = (typeof DECODE_ERROR_REASONS)[number];
 

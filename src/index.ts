@@ -1,5 +1,7 @@
 export { createNode } from './node.js';
 export type { Logger, NodeOptions, RxSwimNode, SendOptions, UserMessage } from './node.js';
+export { LABEL_ROLLOUTS } from './node-options.js';
+export type { LabelRollout } from './node-options.js';
 export type { Member, MemberEvent, MemberEventType, MemberState, SwimNode } from './api.js';
 export { PRESETS, PROFILES, resolveConfig } from './config.js';
 export type { Profile, ProtocolConfig, ProtocolOverrides } from './config.js';

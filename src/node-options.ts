@@ -12,6 +12,8 @@ import { Keyring } from './security/keyring.js';
 import type { Address, Transport } from './transport/transport.js';
 import type { Logger } from './api.js';
 import type { Delegate } from './messaging/user-messages.js';
+import type { Labels } from './shell/packet-builder.js';
+import { LABEL_MAX_SIZE } from './wire/label.js';
 
 export type { Logger };
 
@@ -69,7 +71,22 @@ export interface NodeOptions {
    * Serf's messages.
    */
   serfIntents?: boolean;
+  /**
+   * Cluster label (memberlist ≥ 0.3's `Label`), at most 255 bytes of UTF-8: put in
+   * front of every packet and stream, and the AES-GCM additional data with a key.
+   * Traffic with another label, or none, is dropped and counted. Empty: no label.
+   */
+  label?: string;
+  /**
+   * Labelling a running cluster without downtime (README, "Cluster labels"):
+   * `accept` also takes our label but still sends none; `send` sends the label but
+   * still takes unlabelled traffic. Unset: send the label and require it.
+   */
+  labelRollout?: LabelRollout;
 }
+
+export const LABEL_ROLLOUTS = ['accept', 'send'] as const;
+export type LabelRollout = (typeof LABEL_ROLLOUTS)[number];
 
 export interface ResolvedOptions {
   name: string;
@@ -82,6 +99,24 @@ export interface ResolvedOptions {
   keyring: Keyring;
   /** what the data dir remembered, if anything */
   stored: Identity | undefined;
+  labels: Labels;
+}
+
+/** the label options as the wire sees them; throws ConfigError naming the option */
+export function resolveLabels(label: unknown, rollout: unknown): Labels {
+  if (label !== undefined && typeof label !== 'string') throw new ConfigError('label', `must be a string (got ${JSON.stringify(label)})`);
+  const bytes = new TextEncoder().encode(label ?? '');
+  if (bytes.length > LABEL_MAX_SIZE) {
+    throw new ConfigError('label', `must be at most ${LABEL_MAX_SIZE} bytes of UTF-8 (got ${bytes.length} bytes)`);
+  }
+  if (rollout !== undefined && !LABEL_ROLLOUTS.includes(rollout as LabelRollout)) {
+    throw new ConfigError('labelRollout', `must be one of ${LABEL_ROLLOUTS.join(', ')} (got ${JSON.stringify(rollout)})`);
+  }
+  if (rollout !== undefined && bytes.length === 0) throw new ConfigError('labelRollout', 'needs a label to roll out');
+  return {
+    send: rollout === 'accept' ? new Uint8Array(0) : bytes,
+    accept: { label: bytes, acceptUnlabelled: rollout !== undefined },
+  };
 }
 
 /** metadata must fit memberlist's MetaMaxSize */
@@ -114,7 +149,8 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
   }
   // We understand memberlist protocols 1..5 and speak the configured one.
   const vsn = Uint8Array.of(1, 5, config.protocolVersion, dv[0]!, dv[1]!, dv[2]!);
-  return { name, config, bind, advertise, meta, vsn, keyring, stored };
+  const labels = resolveLabels(options.label, options.labelRollout);
+  return { name, config, bind, advertise, meta, vsn, keyring, stored, labels };
 }
 
 /**

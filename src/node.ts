@@ -114,6 +114,7 @@ class Node implements SwimNode {
       this.keyring,
       (limit) => takeGossip(this.queue, this.user.queue, limit),
       () => this.queue.depth > 0 || this.user.queue.depth > 0,
+      o.labels,
     );
     this.ctx = {
       name, config, scheduler, core: this.core, metrics: this.metrics, log, packets,
@@ -142,7 +143,8 @@ class Node implements SwimNode {
     this.user = new UserMessaging({
       name, config, scheduler, random, metrics: this.metrics,
       numNodes: () => this.core.size,
-      encryptionOverhead: () => packets.encryptionOverhead(),
+      // Everything the packet layer adds around a message, the label header included.
+      encryptionOverhead: () => packets.encryptionOverhead() + packets.labelOverhead(),
       sendPacket: (member, message) => this.out.sendRaw(this.core.member(member)!, [message]),
       sendStream: (member, envelope) => this.out.sendStream(this.core.member(member)!, { type: 'userStream', payload: envelope }),
       ...(options.delegate ? { delegate: options.delegate } : {}),

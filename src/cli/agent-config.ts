@@ -15,6 +15,7 @@ import { ConfigError } from '../errors.js';
 import { isWildcard, parseAddress, type AddressRules } from './address.js';
 import { parseTagArg } from '../membership/tags.js';
 import { Keyring } from '../security/keyring.js';
+import { LABEL_ROLLOUTS, resolveLabels, type LabelRollout } from '../node-options.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 import { parseSeed } from './seeds.js';
 
@@ -95,6 +96,12 @@ export const SETTINGS: readonly Setting[] = [
   setting('profile', 'enum', 'Agent', 'memberlist timing preset', { arg: 'profile', choices: PROFILES, defaultText: 'lan' }),
   setting('tags', 'tags', 'Agent', 'a Serf-style tag (repeatable); env: k=v,k2=v2; file: a mapping', { flag: '--tag', arg: 'key=value' }),
   setting('encrypt', 'string', 'Agent', 'AES key, base64 of 16, 24 or 32 bytes (as serf agent -encrypt)', { arg: 'base64key' }),
+  setting('label', 'string', 'Agent', 'cluster label (memberlist ≥ 0.3): traffic with another label, or none, is dropped; at most 255 bytes', { arg: 'name' }),
+  setting('labelRollout', 'enum', 'Agent', 'labelling a running cluster: accept = take the label but send none yet, send = send it but still take unlabelled traffic', {
+    arg: 'step',
+    choices: LABEL_ROLLOUTS,
+    defaultText: 'off: send the label and require it',
+  }),
   setting('dataDir', 'string', 'Agent', 'keep the node name and incarnation here across restarts', { arg: 'dir' }),
   setting('inspect', 'inspect', 'Agent', 'send XState inspection events to a Stately inspector over WebSocket', { arg: 'url', defaultText: 'off; without a URL ws://localhost:8080' }),
   setting('join', 'list', 'Join', 'seeds to join at start; the agent exits 2 if none answers (repeatable)', { arg: 'seed' }),
@@ -127,6 +134,8 @@ export interface AgentConfig {
   profile: Profile;
   tags: Record<string, string>;
   encrypt?: string;
+  label?: string;
+  labelRollout?: LabelRollout;
   dataDir?: string;
   inspect?: string;
   join: string[];
@@ -271,6 +280,8 @@ const agentSchema = z.strictObject({
   profile: z.enum(PROFILES as [Profile, ...Profile[]], { error: `must be one of ${PROFILES.join(', ')}` }),
   tags: z.record(z.string(), str('a string (quote numbers and booleans in YAML)'), { error: 'must be a mapping of tag names to strings' }),
   encrypt: z.optional(str('a base64 key').check(z.superRefine(refined((v: string) => Keyring.parseKey(v, 'x'))))),
+  label: z.optional(str().check(z.superRefine(refined((v: string) => resolveLabels(v, undefined))))),
+  labelRollout: z.optional(z.enum(LABEL_ROLLOUTS, { error: `must be one of ${LABEL_ROLLOUTS.join(', ')}` })),
   dataDir: z.optional(str('a directory').check(z.minLength(1, { error: 'must not be empty' }))),
   inspect: z.optional(str('a ws:// URL or true').check(z.regex(/^wss?:\/\//, { error: 'must be a ws:// or wss:// URL' }))),
   join: seedList,
@@ -378,6 +389,9 @@ export function loadAgentConfig(src: ConfigSources): AgentConfig {
     throw new ConfigError(where, `${issue.message}${shown}`);
   }
   const a = parsed.data;
+  if (a.labelRollout !== undefined && !a.label) {
+    throw new ConfigError(label('labelRollout'), `needs a label to roll out (${sameSourceAs(sources.labelRollout, 'label')})`);
+  }
   if (!a.node && !a.dataDir) throw new ConfigError('--node', `is required (or ${BY_KEY.get('node')!.env}, or node: in the config file) unless a data dir holds a node name`);
 
   let effective: ProtocolConfig;
@@ -423,7 +437,16 @@ export function checkAddresses(cfg: Pick<AgentConfig, 'bind' | 'advertise' | 'ht
 }
 
 /** createNode()'s names for the settings it validates again, by our key. */
-const NODE_FIELDS: Record<string, string> = { name: 'node', bind: 'bind', advertise: 'advertise', tags: 'tags', 'keyring[0]': 'encrypt', dataDir: 'dataDir' };
+const NODE_FIELDS: Record<string, string> = {
+  name: 'node',
+  bind: 'bind',
+  advertise: 'advertise',
+  tags: 'tags',
+  'keyring[0]': 'encrypt',
+  dataDir: 'dataDir',
+  label: 'label',
+  labelRollout: 'labelRollout',
+};
 
 /**
  * A ConfigError raised later by the node (createNode, start) names the library's

@@ -164,6 +164,8 @@ export class Agent {
       ...(this.inspector ? { inspect: this.inspector.inspect } : {}),
       ...(cfg.node ? { name: cfg.node } : {}),
       ...(cfg.encrypt ? { keyring: [cfg.encrypt] } : {}),
+      ...(cfg.label ? { label: cfg.label } : {}),
+      ...(cfg.labelRollout ? { labelRollout: cfg.labelRollout } : {}),
       ...(Object.keys(cfg.tags).length > 0 ? { tags: cfg.tags } : {}),
       ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}),
       bind: cfg.bind,

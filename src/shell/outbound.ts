@@ -1,7 +1,7 @@
 // Sending: messages to a member or an address as UDP packets (with gossip piggybacked
 // or without), and one message on a TCP stream. The only place that counts what goes
 // out and hands bytes to the transport.
-import { firstValueFrom, type Observable, of, takeUntil, throwError, timeout } from 'rxjs';
+import { firstValueFrom, type Observable, of, takeUntil, tap, throwError, timeout } from 'rxjs';
 import type { Member } from '../api.js';
 import { StateError } from '../errors.js';
 import { formatHostPort } from '../membership/address.js';
@@ -46,9 +46,9 @@ export class Outbound {
     }
   }
 
-  /** one message on a stream */
-  writeStream(conn: StreamConn, msg: StreamMessage): void {
-    const bytes = this.ctx.packets.encodeStream(msg);
+  /** one message on a stream, sealed with the stream's label: by default ours (a stream we opened) */
+  writeStream(conn: StreamConn, msg: StreamMessage, streamLabel?: Uint8Array): void {
+    const bytes = this.ctx.packets.encodeStream(msg, streamLabel);
     const { metrics } = this.ctx;
     metrics.packetsSent.inc({ transport: 'tcp' });
     metrics.messagesSent.inc({ type: msg.type, transport: 'tcp' });
@@ -65,16 +65,28 @@ export class Outbound {
     return firstValueFrom(write$, { defaultValue: undefined });
   }
 
-  /** open a stream, giving up after TCPTimeout (memberlist's DialTimeout): a dial into a partition may never be answered */
+  /**
+   * open a stream, giving up after TCPTimeout (memberlist's DialTimeout): a dial into a
+   * partition may never be answered. With a cluster label, the stream starts with its
+   * header (memberlist's labelWrappedTransport).
+   */
   dial(to: Address): Observable<StreamConn> {
     const t = this.ctx.transport();
     if (!t) return throwError(() => new StateError('not started'));
     const { tcpTimeout } = this.ctx.config;
-    return t.dial(to).pipe(
+    const header = this.ctx.packets.streamHeader();
+    const connected$ = t.dial(to).pipe(
       timeout({
         first: tcpTimeout,
         scheduler: this.ctx.scheduler,
         with: () => throwError(() => new Error(`connect to ${formatHostPort(to.host, to.port)} timed out after ${tcpTimeout} ms`)),
+      }),
+    );
+    if (header.length === 0) return connected$;
+    return connected$.pipe(
+      tap((conn) => {
+        this.ctx.metrics.bytesSent.inc({ transport: 'tcp' }, header.length);
+        conn.write(header);
       }),
     );
   }

@@ -1,8 +1,9 @@
 // Building the UDP packets a node sends (memberlist's sendMsg / rawSendMsgPacket):
 // piggyback as much gossip as fits the UDP buffer, frame several messages as
 // compounds of at most 255 parts, compress when that is smaller, add a CRC for
-// peers that understand it (PMax ≥ 5), and seal with the primary key. No socket and
-// no metrics: the owner sends what this returns and counts it.
+// peers that understand it (PMax ≥ 5), seal with the primary key, and put the cluster
+// label in front. No socket and no metrics: the owner sends what this returns and
+// counts it.
 //
 // One deliberate difference from memberlist: its budget ignores the first message's
 // 2-byte length slot and the CRC, so its packets may overshoot UDPBufferSize by up to
@@ -10,6 +11,7 @@
 import { DecodeError } from '../errors.js';
 import { COMPOUND_HEADER_OVERHEAD, COMPOUND_PART_OVERHEAD, MAX_COMPOUND_PARTS } from '../wire/compound.js';
 import { ENCRYPTION_OVERHEAD_V0, ENCRYPTION_OVERHEAD_V1, type EncryptionVersion } from '../wire/crypto.js';
+import { labelHeader, labelOverhead, type LabelPolicy } from '../wire/label.js';
 import { CRC_OVERHEAD, decodePacket, encodePacket, type DecodedPacket, type DecodePacketOptions } from '../wire/packet.js';
 import { encodeStream } from '../wire/stream.js';
 import type { StreamMessage } from '../wire/types.js';
@@ -34,10 +36,43 @@ export interface PacketBuilderOptions {
   openKeys?(): readonly Uint8Array[];
   /** decode only, default true: with keys, drop packets that do not decrypt */
   verifyIncoming?: boolean;
+  /** cluster labels; default: none sent, none accepted */
+  labels?: Labels;
 }
 
+/** A node's cluster label settings as the wire sees them (node-options.ts resolves them). */
+export interface Labels {
+  /** put on every packet and every stream we open; empty: no header */
+  send: Uint8Array;
+  /** what inbound packets and streams opened to us must carry */
+  accept: LabelPolicy;
+}
+
+export const NO_LABELS: Labels = { send: new Uint8Array(0), accept: { label: new Uint8Array(0), acceptUnlabelled: false } };
+
 export class PacketBuilder {
-  constructor(private readonly opts: PacketBuilderOptions) {}
+  private readonly labels: Labels;
+  private readonly streamHeaderBytes: Uint8Array;
+
+  constructor(private readonly opts: PacketBuilderOptions) {
+    this.labels = opts.labels ?? NO_LABELS;
+    this.streamHeaderBytes = labelHeader(this.labels.send);
+  }
+
+  /** the label on what we send and on the streams we open (empty: none) */
+  get sendLabel(): Uint8Array {
+    return this.labels.send;
+  }
+
+  /** what the opener of a stream writes before its first message: empty without a label */
+  streamHeader(): Uint8Array {
+    return this.streamHeaderBytes;
+  }
+
+  /** bytes the label header adds to every packet: memberlist's labelOverhead */
+  labelOverhead(): number {
+    return labelOverhead(this.labels.send);
+  }
 
   /** the encryption version we seal with (memberlist's encryptionVersion()) */
   get encryptionVersion(): EncryptionVersion {
@@ -53,12 +88,12 @@ export class PacketBuilder {
   /**
    * Bytes left for gossip in a packet of udpBufferSize that already carries `used`
    * bytes of messages (each charged its 2-byte compound length slot, as the queues
-   * charge gossip), after the compound header, the CRC and encryption. The CRC is
+   * charge gossip), after the compound header, the CRC, encryption and the label. The CRC is
    * charged unless the peer is known to be below protocol 5. Never negative.
    */
   gossipBudget(used = 0, peerProtocolMax?: number): number {
     const crc = peerProtocolMax === undefined || peerProtocolMax >= CRC_MIN_PROTOCOL ? CRC_OVERHEAD : 0;
-    return Math.max(0, this.opts.udpBufferSize - COMPOUND_HEADER_OVERHEAD - crc - this.encryptionOverhead() - used);
+    return Math.max(0, this.opts.udpBufferSize - COMPOUND_HEADER_OVERHEAD - crc - this.encryptionOverhead() - this.labelOverhead() - used);
   }
 
   /** whether any gossip is queued */
@@ -92,6 +127,7 @@ export class PacketBuilder {
     const options = {
       compress: this.opts.compress,
       crc: peerProtocolMax >= CRC_MIN_PROTOCOL,
+      label: this.labels.send,
       ...(key ? { keyring: [key], encryptionVersion: this.encryptionVersion } : {}),
     };
     const packets: Uint8Array[] = [];
@@ -106,11 +142,16 @@ export class PacketBuilder {
     return this.encode(this.withGossip(messages, peerProtocolMax), peerProtocolMax);
   }
 
-  /** one stream write with the same compression and key (memberlist's encodeAndSendMsg over TCP) */
-  encodeStream(msg: StreamMessage): Uint8Array {
+  /**
+   * one stream write with the same compression and key (memberlist's encodeAndSendMsg
+   * over TCP), sealed with the stream's label: ours on a stream we opened, the opener's
+   * on one opened to us
+   */
+  encodeStream(msg: StreamMessage, streamLabel: Uint8Array = this.labels.send): Uint8Array {
     const key = this.opts.sealKey();
     return encodeStream(msg, {
       compress: this.opts.compress,
+      label: streamLabel,
       ...(key ? { keyring: [key], encryptionVersion: this.encryptionVersion } : {}),
     });
   }
@@ -121,10 +162,15 @@ export class PacketBuilder {
     return keys.length > 0 ? { keyring: [...keys], verifyIncoming: this.opts.verifyIncoming ?? true } : {};
   }
 
+  /** what inbound packets, and streams opened to us, must be labelled with */
+  get labelPolicy(): LabelPolicy {
+    return this.labels.accept;
+  }
+
   /** take a datagram apart; never throws */
   decode(data: Uint8Array): DecodedPacket {
     try {
-      return decodePacket(data, this.decodeOptions());
+      return decodePacket(data, { ...this.decodeOptions(), label: this.labels.accept });
     } catch (e) {
       // decodePacket promises not to throw; if it ever does, the packet is still just dropped.
       return { messages: [], errors: [new DecodeError('malformed', String(e))] };
@@ -138,6 +184,7 @@ export function packetBuilderFor(
   keyring: Keyring,
   takeGossip: (limit: number) => Uint8Array[],
   hasGossip: () => boolean,
+  labels: Labels = NO_LABELS,
 ): PacketBuilder {
   return new PacketBuilder({
     udpBufferSize: config.udpBufferSize,
@@ -148,5 +195,6 @@ export function packetBuilderFor(
     verifyIncoming: config.gossipVerifyIncoming,
     takeGossip,
     hasGossip,
+    labels,
   });
 }

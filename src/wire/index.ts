@@ -1,4 +1,5 @@
-// Public surface of the wire layer: byte-compatible memberlist 0.2.2 encoding.
+// Public surface of the wire layer: byte-compatible memberlist 0.2.2 encoding, plus
+// the cluster labels of memberlist 0.3.
 
 export * from './types.js';
 
@@ -77,3 +78,16 @@ export {
   DEFAULT_MAX_STREAM_BYTES,
 } from './stream.js';
 export type { EncodeStreamOptions, DecodeStreamOptions, StreamDecodeResult } from './stream.js';
+
+export {
+  addLabelHeader,
+  labelHeader,
+  labelBytes,
+  labelOverhead,
+  readLabelHeader,
+  stripPacketLabel,
+  checkLabel,
+  HAS_LABEL_MSG,
+  LABEL_MAX_SIZE,
+} from './label.js';
+export type { LabelPolicy, LabelRead, LabelStrip } from './label.js';

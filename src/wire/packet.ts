@@ -1,5 +1,5 @@
 // UDP packet layers (spec §5.1), built inside out:
-//   message | compound -> [compress if smaller] -> [hasCrc] -> [encrypt]
+//   message | compound -> [compress if smaller] -> [hasCrc] -> [encrypt] -> [label]
 // and taken apart in reverse. The decoder is the trust boundary for anything
 // arriving from the network, so it never throws: every problem becomes a typed
 // DecodeError in the result and the rest of the packet still gets a chance.
@@ -11,6 +11,7 @@ import { MessageType } from './types.js';
 import { compoundLength, splitCompound, writeCompound } from './compound.js';
 import { decryptPayload, encryptPayload } from './crypto.js';
 import type { EncryptionVersion } from './crypto.js';
+import { addLabelHeader, stripPacketLabel, type LabelPolicy } from './label.js';
 import { lzwCompressToScratch, lzwDecompress } from './lzw.js';
 import { decodeMessage, readCompressBodyView } from './messages.js';
 import { MsgpackReader } from './msgpack.js';
@@ -36,13 +37,19 @@ export interface EncodePacketOptions {
   /** index 0 is the primary key, the only one used to encrypt */
   keyring?: Uint8Array[];
   encryptionVersion?: EncryptionVersion;
+  /** cluster label: the header in front of everything, and the AES-GCM additional data */
+  label?: Uint8Array;
 }
 
 export interface DecodePacketOptions {
   keyring?: Uint8Array[];
   /** default true: drop packets that do not decrypt; false: fall back to plaintext (rolling upgrade) */
   verifyIncoming?: boolean;
+  /** which label headers to accept; default: none (a labelled packet is label_unexpected) */
+  label?: LabelPolicy;
 }
+
+const NO_LABEL_POLICY: LabelPolicy = { label: new Uint8Array(0), acceptUnlabelled: false };
 
 export interface DecodedPacket {
   messages: PacketMessage[];
@@ -174,10 +181,11 @@ export function encodePacket(messages: Uint8Array[], opts: EncodePacketOptions):
     }
   }
   if (crc !== 0) sealCrc(payload);
+  const label = opts.label ?? new Uint8Array(0);
   if (opts.keyring && opts.keyring.length > 0) {
-    payload = encryptPayload(opts.keyring[0] as Uint8Array, opts.encryptionVersion ?? 1, payload);
+    payload = encryptPayload(opts.keyring[0] as Uint8Array, opts.encryptionVersion ?? 1, payload, label);
   }
-  return payload;
+  return addLabelHeader(payload, label);
 }
 
 function asDecodeError(e: unknown, fallback: DecodeError['reason']): DecodeError {
@@ -240,8 +248,9 @@ function dispatch(buf: Uint8Array, depth: number, out: DecodedPacket): void {
 }
 
 /**
- * Takes one datagram apart: decrypt (when a keyring is set), then an optional
- * outermost CRC, then compound/compress recursively. Never throws.
+ * Takes one datagram apart: the label header (judged by the policy), decrypt (when a
+ * keyring is set, with the label as additional data), then an optional outermost CRC,
+ * then compound/compress recursively. Never throws.
  */
 export function decodePacket(data: Uint8Array, opts: DecodePacketOptions = {}): DecodedPacket {
   const out: DecodedPacket = { messages: [], errors: [] };
@@ -251,11 +260,21 @@ export function decodePacket(data: Uint8Array, opts: DecodePacketOptions = {}): 
       out.errors.push(new DecodeError('malformed', 'empty packet'));
       return out;
     }
+    const labelled = stripPacketLabel(buf, opts.label ?? NO_LABEL_POLICY);
+    if (!labelled.ok) {
+      out.errors.push(labelled.error);
+      return out;
+    }
+    buf = labelled.rest;
+    if (buf.length === 0) {
+      out.errors.push(new DecodeError('malformed', 'empty packet after its label header'));
+      return out;
+    }
     // An encrypted datagram starts with its version byte (0/1), indistinguishable
     // from a ping or indirect ping, so with a keyring we must always try to decrypt.
     if (opts.keyring && opts.keyring.length > 0) {
       try {
-        buf = decryptPayload(opts.keyring, buf);
+        buf = decryptPayload(opts.keyring, buf, labelled.label);
       } catch (e) {
         if (opts.verifyIncoming ?? true) {
           out.errors.push(asDecodeError(e, 'decrypt_failed'));

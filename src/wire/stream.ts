@@ -1,5 +1,6 @@
 // TCP stream framing (spec §6.3, §8): one message per connection direction,
-// wrapped as [encrypt [compress [message]]].
+// wrapped as [encrypt [compress [message]]]; the side that opened the connection puts
+// a label header in front when the cluster is labelled (label.ts).
 //
 // A plain stream has no overall length; the reader only knows where it ends by
 // parsing msgpack values and the raw lengths they announce. So the reader is
@@ -23,10 +24,11 @@ import {
 import type { PushNodeState } from './types.js';
 import { MsgpackReader } from './msgpack.js';
 import { compressMessage, decompressMessage } from './packet.js';
+import { checkLabel, readLabelHeader, type LabelPolicy } from './label.js';
 
 /** memberlist refuses an encrypted stream announcing more than this (maxPushStateBytes). */
 export const MAX_PUSH_STATE_BYTES = 20 * 1024 * 1024;
-/** 0x0a + u32 length; these bytes are also the GCM additional data. */
+/** 0x0a + u32 length; these bytes (then the stream's label) are the GCM additional data. */
 export const STREAM_ENCRYPT_HEADER_SIZE = 5;
 /** Default cap on bytes buffered for one stream message (and on its decompressed size). */
 export const DEFAULT_MAX_STREAM_BYTES = MAX_PUSH_STATE_BYTES + STREAM_ENCRYPT_HEADER_SIZE;
@@ -35,6 +37,8 @@ export interface EncodeStreamOptions {
   compress: boolean;
   keyring?: Uint8Array[];
   encryptionVersion?: EncryptionVersion;
+  /** the stream's label: sealed into the additional data (the header is written once, by the opener) */
+  label?: Uint8Array;
 }
 
 export interface DecodeStreamOptions {
@@ -43,10 +47,18 @@ export interface DecodeStreamOptions {
   verifyIncoming?: boolean;
   /** give up (oversize) rather than wait for more than this many bytes */
   maxBytes?: number;
+  /** a stream we opened: the label we sent, expected in the additional data of the answer */
+  label?: Uint8Array;
+  /**
+   * a stream opened to us: it may start with a label header, which this judges; the
+   * label it carried is the additional data and comes back in the result
+   */
+  labelPolicy?: LabelPolicy;
 }
 
 export type StreamDecodeResult =
-  | { status: 'ok'; message: StreamMessage; consumed: number }
+  /** `label`: the stream's label (empty: none); `consumed` includes its header */
+  | { status: 'ok'; message: StreamMessage; consumed: number; label: Uint8Array }
   | { status: 'need-more' }
   | { status: 'error'; error: DecodeError };
 
@@ -81,13 +93,18 @@ export function encodeStreamMessage(msg: StreamMessage): Uint8Array {
   }
 }
 
-/** 0x0a | u32 BE length | encrypted payload, with the 5 header bytes as AAD. */
-export function encryptStream(key: Uint8Array, version: EncryptionVersion, plaintext: Uint8Array): Uint8Array {
+/** the additional data of an encrypted stream: its 5-byte header, then the stream's label (memberlist's encryptLocalState) */
+function streamAad(header: Uint8Array, label: Uint8Array | undefined): Uint8Array {
+  return label && label.length > 0 ? concat([header, label]) : header;
+}
+
+/** 0x0a | u32 BE length | encrypted payload, with the 5 header bytes and the label as AAD. */
+export function encryptStream(key: Uint8Array, version: EncryptionVersion, plaintext: Uint8Array, label?: Uint8Array): Uint8Array {
   const length = encryptedLength(version, plaintext.length);
   const header = new Uint8Array(STREAM_ENCRYPT_HEADER_SIZE);
   header[0] = MessageType.encrypt;
   new DataView(header.buffer).setUint32(1, length);
-  const payload = encryptPayload(key, version, plaintext, header);
+  const payload = encryptPayload(key, version, plaintext, streamAad(header, label));
   return concat([header, payload]);
 }
 
@@ -99,7 +116,7 @@ export function encodeStream(msg: StreamMessage, opts: EncodeStreamOptions): Uin
   let out = encodeStreamMessage(msg);
   if (opts.compress) out = compressMessage(out);
   if (opts.keyring && opts.keyring.length > 0) {
-    out = encryptStream(opts.keyring[0] as Uint8Array, opts.encryptionVersion ?? 1, out);
+    out = encryptStream(opts.keyring[0] as Uint8Array, opts.encryptionVersion ?? 1, out, opts.label);
   }
   return out;
 }
@@ -171,7 +188,28 @@ function toDecodeError(e: unknown): DecodeError {
   return new DecodeError('malformed', e instanceof Error ? e.message : String(e));
 }
 
+type BodyResult = { status: 'ok'; message: StreamMessage; consumed: number } | { status: 'need-more' } | { status: 'error'; error: DecodeError };
+
+/** the label header (on a stream opened to us), then the body sealed with that label */
 function attempt(buf: Uint8Array, opts: DecodeStreamOptions): StreamDecodeResult {
+  let label = opts.label ?? new Uint8Array(0);
+  let at = 0;
+  // Nothing yet says whether a header comes.
+  if (buf.length === 0) return { status: 'need-more' };
+  if (opts.labelPolicy) {
+    const r = readLabelHeader(buf, false);
+    if (r.status !== 'ok') return r;
+    const error = checkLabel(r.label, opts.labelPolicy);
+    if (error) return { status: 'error', error };
+    // Copied: the caller's buffer is reused as more of the stream arrives.
+    label = r.label.slice();
+    at = r.consumed;
+  }
+  const body = attemptBody(at === 0 ? buf : buf.subarray(at), label, opts);
+  return body.status === 'ok' ? { ...body, consumed: at + body.consumed, label } : body;
+}
+
+function attemptBody(buf: Uint8Array, label: Uint8Array, opts: DecodeStreamOptions): BodyResult {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_STREAM_BYTES;
   const hasKeys = opts.keyring !== undefined && opts.keyring.length > 0;
   if (buf.length === 0) return { status: 'need-more' };
@@ -194,7 +232,7 @@ function attempt(buf: Uint8Array, opts: DecodeStreamOptions): StreamDecodeResult
       plain = decryptPayload(
         opts.keyring as Uint8Array[],
         buf.subarray(STREAM_ENCRYPT_HEADER_SIZE, end),
-        buf.subarray(0, STREAM_ENCRYPT_HEADER_SIZE),
+        streamAad(buf.subarray(0, STREAM_ENCRYPT_HEADER_SIZE), label),
       );
     } catch (e) {
       // Includes a keyring with a key of the wrong size (RangeError).
@@ -240,7 +278,7 @@ function attempt(buf: Uint8Array, opts: DecodeStreamOptions): StreamDecodeResult
   }
 }
 
-function needMore(buf: Uint8Array, maxBytes: number): StreamDecodeResult {
+function needMore(buf: Uint8Array, maxBytes: number): BodyResult {
   if (buf.length >= maxBytes) {
     return { status: 'error', error: new DecodeError('oversize', `stream: no complete message within ${maxBytes} bytes`) };
   }
