@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress';
 import type { Profile } from '../config.js';
 import { aliveChartSvg, maxCrash, minDurationMs, SCENARIO, simulate, type SimulateReport } from '../sim/simulate.js';
 import { EXIT } from './client.js';
+import { runInOwnProcess, wantsOwnProcess } from './simulate-process.js';
 
 export interface SimulateCliOptions {
   nodes: number;
@@ -107,6 +108,10 @@ export async function runSimulate(o: SimulateCliOptions): Promise<number> {
     for (const p of problems) process.stderr.write(`rxswim: ${p}\n`);
     return EXIT.usage;
   }
+  if (wantsOwnProcess()) {
+    const code = await runInOwnProcess();
+    if (code !== undefined) return code;
+  }
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar({ format: 'simulating [{bar}] {percentage}% {phase}', stream: process.stderr }, cliProgress.Presets.shades_classic)
     : undefined;
@@ -118,6 +123,8 @@ export async function runSimulate(o: SimulateCliOptions): Promise<number> {
     loss: o.loss,
     crash: o.crash,
     durationMs: o.durationMs,
+    // The process ends right after the report: the OS frees the nodes faster than stopping them.
+    stopAtEnd: false,
     onProgress: (f, phase) => bar?.update(Math.round(f * 100), { phase }),
   });
   bar?.stop();

@@ -37,6 +37,8 @@ export class StallableScheduler implements SchedulerLike {
     // `wrapped` needs its own `this` (the inner action), so this scheduler is captured by name.
     const self = this;
     const wrapped = function (this: SchedulerAction<T>, s?: T): void {
+      // Not stalled and nothing deferred (nearly always): run it, without a record.
+      if (self.deferred.length === 0 && !self.isStalled()) return work.call(this, s);
       self.run({
         action: this as SchedulerAction<unknown>,
         work: work as Deferred['work'],

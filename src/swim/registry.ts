@@ -3,7 +3,7 @@
 // the actors there are only indexes kept from what the machines emit (never by copying
 // or diffing their state): the probe order (names), counts by state and the names
 // memberlist has forgotten, so that n, the alive count and the metrics are O(1).
-import { createActor, setup, stopChild, type Actor, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, enqueueActions, setup, stopChild, type Actor, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
 import type { Member, MemberState } from '../api.js';
 import type { XStateClock } from '../clock.js';
 import { addrToString } from '../membership/address-text.js';
@@ -11,9 +11,12 @@ import { decodeTags } from '../membership/tags.js';
 import { memberMachine, type MemberChange, type MemberContext, type MemberEvent as MachineEvent } from '../../machines/member.js';
 import type { PushNodeState } from '../wire/types.js';
 import { WireState } from '../wire/types.js';
+import { necessaryGuards } from './necessary-guards.js';
 import type { MemberView } from './rules.js';
 
 export type MemberActor = Actor<typeof memberMachine>;
+
+const MEMBER_NECESSARY_GUARDS = necessaryGuards(memberMachine);
 
 export interface RegistryDeps {
   clock: XStateClock;
@@ -71,13 +74,23 @@ const membersMachine = setup({
   types: {
     context: {} as { onError: (error: unknown) => void },
     input: {} as { onError: (error: unknown) => void },
-    events: {} as { type: 'member.stop'; member: AnyActorRef } | { type: `xstate.error.actor.${string}`; error: unknown },
+    events: {} as
+      | { type: 'member.stop'; member: AnyActorRef }
+      | { type: 'members.stop'; members: readonly AnyActorRef[] }
+      | { type: `xstate.error.actor.${string}`; error: unknown },
   },
 }).createMachine({
   id: 'members',
   context: ({ input }) => ({ onError: input.onError }),
   on: {
     'member.stop': { actions: stopChild(({ event }) => (event as { member: AnyActorRef }).member) },
+    // All of them in one macrostep: one event per member cost ~25 µs each (a node of a
+    // 500-node simulation stops 500 of them, the simulation 250,000).
+    'members.stop': {
+      actions: enqueueActions(({ event, enqueue }) => {
+        for (const m of (event as { members: readonly AnyActorRef[] }).members) enqueue.stopChild(m);
+      }),
+    },
     '*': { actions: ({ context, event }) => { if ('error' in event) context.onError(event.error); } },
   },
 });
@@ -226,7 +239,10 @@ export class Registry {
     const before = a.getSnapshot();
     // Most gossip repeats what a member already knows. The machine's own guards say so
     // (snapshot.can evaluates them without running a macrostep), at a fraction of a
-    // refused send; a refused event would have changed nothing.
+    // refused send; a refused event would have changed nothing. A guard that every
+    // transition on this event needs is checked first, without XState (necessary-guards.ts).
+    const must = MEMBER_NECESSARY_GUARDS.get(event.type);
+    if (must && !must(before.context, event)) return false;
     if (!before.can(event)) return false;
     a.send(event);
     // XState keeps the snapshot object when no transition was taken.
@@ -320,7 +336,7 @@ export class Registry {
   }
 
   stop(): void {
-    for (const a of this.actors.values()) this.root.send({ type: 'member.stop', member: a });
+    this.root.send({ type: 'members.stop', members: [...this.actors.values()] });
     this.root.stop();
     this.cached.clear();
     this.actors.clear();

@@ -57,7 +57,10 @@ const EMPTY = new Uint8Array(0);
 export function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
   const x = a ?? EMPTY;
   const y = b ?? EMPTY;
-  return x.length === y.length && x.every((v, i) => v === y[i]);
+  if (x.length !== y.length) return false;
+  // A loop, not every(): this runs for every alive received (addresses), and the callback costs more than the compare.
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
 }
 
 /** memberlist ignores an alive whose Vsn is malformed (§10.2); we also refuse short ones. */
