@@ -392,8 +392,9 @@ export async function measurePhases(o: PhasesOptions): Promise<PhasesResult> {
 
 export function phaseFigures(clusters: readonly ClusterPhases[], pollMs: number): PhaseFigures[] {
   const out: PhaseFigures[] = [];
-  const fig = (setup: Setup, n: number, kind: Kind, pair: string, phases: PhaseRecord[], obs: ObserverRecord[]): PhaseFigures => {
+  const fig = (setup: Setup, n: number, kind: Kind, pair: string, phases: PhaseRecord[], which: (o: ObserverRecord) => boolean): PhaseFigures => {
     const b = boundMs(n);
+    const obs = phases.flatMap((p) => p.observers.filter(which));
     const ms = obs.map((x) => x.ms).filter((x): x is number => x !== null);
     const never = obs.filter((x) => x.ms === null).length;
     const failed = obs.filter((x) => x.failedMs !== null);
@@ -407,7 +408,7 @@ export function phaseFigures(clusters: readonly ClusterPhases[], pollMs: number)
       overBound: obs.filter((x) => x.ms === null || x.ms > b + pollMs).length,
       never,
       listedFailed: failed.length,
-      failedPhases: phases.filter((p) => p.observers.some((x) => x.failedMs !== null)).length,
+      failedPhases: phases.filter((p) => p.observers.some((x) => which(x) && x.failedMs !== null)).length,
       failedAtEnd: obs.filter((x) => x.failedAtEnd).length,
     };
   };
@@ -415,12 +416,12 @@ export function phaseFigures(clusters: readonly ClusterPhases[], pollMs: number)
     for (const kind of ['join', 'leave'] as const) {
       const phases = c.phases.filter((p) => p.kind === kind && p.error === null);
       if (!phases.length) continue;
-      out.push(fig(c.setup, c.n, kind, 'all', phases, phases.flatMap((p) => p.observers)));
+      out.push(fig(c.setup, c.n, kind, 'all', phases, () => true));
       if (c.setup !== 'mixed') continue;
       for (const subj of ['rxswim', 'serf'] as const) {
         for (const obsImpl of ['rxswim', 'serf'] as const) {
           const ps = phases.filter((p) => p.subjectImpl === subj);
-          out.push(fig(c.setup, c.n, kind, `${obsImpl}←${subj}`, ps, ps.flatMap((p) => p.observers.filter((x) => x.impl === obsImpl))));
+          out.push(fig(c.setup, c.n, kind, `${obsImpl}←${subj}`, ps, (x) => x.impl === obsImpl));
         }
       }
     }
