@@ -18,7 +18,7 @@ const phase = (index: number, kind: 'join' | 'leave', subjectImpl: 'rxswim' | 's
 
 test('figures count observers over the bound + one poll, never, and leaves listed failed, per observer ← subject', () => {
   const c: ClusterPhases = {
-    setup: 'mixed', n: 8, counts: { rxswim: 4, serf: 4 }, readyMs: 1, convergeMs: 1, convergePoll: null, load: [0, 0], error: null,
+    setup: 'mixed', n: 8, counts: { rxswim: 4, serf: 4 }, readyMs: 1, formationJoinErrors: [], convergeMs: 1, convergePoll: null, load: [0, 0], error: null,
     phases: [
       // 1300 ms is within 1200 + 100; 1301 is over
       phase(0, 'join', 'rxswim', [obs('a', 'rxswim', 100), obs('b', 'serf', 1300), obs('c', 'serf', 1301)]),
