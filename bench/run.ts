@@ -3,6 +3,7 @@
 //   1. loopback ping→ack RTT            3. steady-state cost per agent (idle CPU, wakeups, RSS)
 //   2. join convergence (concurrent and serial), failure detection  4. simulator speed
 //   5. wire RTT and 6. a big join, from lib/wire-rtt.ts and lib/big-join.ts when present
+//   7. join and leave phases (lib/phases.ts): missed joins and leaves, leaves listed as failed
 // node --import tsx bench/run.ts [--quick] [--sim-big]   (see bench/README.md)
 // Writes bench/results/{latest,quick|full}.{json,md}, a summary against the issue's goals
 // at the top. Measures only: no figure here is asserted. Every process is killed by PID
@@ -27,6 +28,7 @@ import { goalRows, type GoalRow } from './lib/summary.js';
 import { measureBigJoin, renderBigJoin, type BigJoinResult } from './lib/big-join.js';
 import { killLive as killWireRttProcs, measureWireRtt, renderWireRtt, type WireRttResult } from './lib/wire-rtt.js';
 import { killHelpers, runBounded } from './lib/wakeups.js';
+import { killPhases, measurePhases, renderPhases, type PhasesResult } from './lib/phases.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -65,6 +67,8 @@ export interface Plan {
   sims: Array<{ nodes: number; durationMs: number; /** wall-clock cap, then the simulator is killed */ capS: number }>;
   wireRtt: { n: number; seconds: number; reps: number } | null;
   bigJoin: { members: number; reps: number } | null;
+  /** join and leave phases (lib/phases.ts): sizes of rxswim-only and serf-only clusters, of mixed ones, leave + join pairs per cluster */
+  phases: { sizes: number[]; mixed: number[]; pairs: number } | null;
   /** the whole run is cut here: agents killed, what was measured is written */
   deadlineMin: number;
 }
@@ -75,14 +79,14 @@ const PLAN: Plan = QUICK
       sizes: [8, 32], reps: { 8: 3, 32: 1 }, steadySizes: [32], swimSizes: [8], steadyWindowS: 30, settleS: 60, epollS: 10,
       startReps: 5, loneAgents: 3, serialSizes: [], detectSizes: [8, 32],
       sims: [{ nodes: 100, durationMs: 60_000, capS: 120 }, { nodes: 200, durationMs: 60_000, capS: 180 }],
-      wireRtt: { n: 8, seconds: 15, reps: 1 }, bigJoin: { members: 10_000, reps: 1 }, deadlineMin: 11,
+      wireRtt: { n: 8, seconds: 15, reps: 1 }, bigJoin: { members: 10_000, reps: 1 }, phases: { sizes: [8], mixed: [8], pairs: 2 }, deadlineMin: 13,
     }
   : {
       mode: 'full', rttRounds: 3, rttPings: 2000, rttIntervalMs: 2, rttWarmup: 200,
       sizes: [8, 32, 64, 128], reps: { 8: 3, 32: 3, 64: 1, 128: 1 }, steadySizes: [8, 32, 64], swimSizes: [8, 32, 64], steadyWindowS: 30, settleS: 60, epollS: 10,
       startReps: 5, loneAgents: 3, serialSizes: [64], detectSizes: [8, 32, 64],
       sims: [{ nodes: 100, durationMs: 60_000, capS: 120 }, { nodes: 200, durationMs: 60_000, capS: 180 }, { nodes: 500, durationMs: 120_000, capS: 600 }],
-      wireRtt: { n: 8, seconds: 30, reps: 1 }, bigJoin: { members: 10_000, reps: 3 }, deadlineMin: 40,
+      wireRtt: { n: 8, seconds: 30, reps: 1 }, bigJoin: { members: 10_000, reps: 3 }, phases: { sizes: [8, 32, 64], mixed: [8, 32], pairs: 8 }, deadlineMin: 65,
     };
 if (SIM_BIG) {
   PLAN.sims.push({ nodes: 2000, durationMs: 120_000, capS: 1800 });
@@ -100,6 +104,7 @@ if (SKIP.has('sim')) PLAN.sims = [];
 if (SKIP.has('serial')) PLAN.serialSizes = [];
 if (SKIP.has('wirertt')) PLAN.wireRtt = null;
 if (SKIP.has('bigjoin')) PLAN.bigJoin = null;
+if (SKIP.has('phases')) PLAN.phases = null;
 
 export interface Detection {
   victim: string;
@@ -212,6 +217,8 @@ export interface Results {
   wireRtt?: { result: WireRttResult; markdown: string } | null;
   /** from bench/lib/big-join.ts (another module): its results object and its markdown */
   bigJoin?: { result: BigJoinResult; markdown: string } | null;
+  /** from bench/lib/phases.ts: its results object and its markdown */
+  phases?: { result: PhasesResult; markdown: string } | null;
   swimPeer: { included: boolean; note: string };
   notes: string[];
   errors: string[];
@@ -230,6 +237,7 @@ async function killEverything(): Promise<void> {
   live.clear();
   // lib/wire-rtt.ts's (and lib/big-join.ts's, which starts its agents through it) processes
   await killWireRttProcs();
+  await killPhases();
 }
 
 function track(c: Cluster): Cluster {
@@ -553,6 +561,7 @@ async function main(): Promise<void> {
     simulatorErrors: [],
     wireRtt: null,
     bigJoin: null,
+    phases: null,
     swimPeer: {
       included: impls.includes('swim'),
       note: swim
@@ -668,6 +677,19 @@ async function main(): Promise<void> {
       results.bigJoin = { result: r, markdown: renderBigJoin(r) };
     } catch (e) {
       failed('big join', e);
+    }
+    write();
+  }
+
+  // 7. join and leave phases (bench/lib/phases.ts), on 127.0.115.x and 127.0.116.x: after
+  // the big join, whose made-up members live at 127.0.112 – 119 only inside its agents
+  if (PLAN.phases && !aborted) {
+    try {
+      const r = await measurePhases({ sizes: { rxswim: PLAN.phases.sizes, serf: PLAN.phases.sizes, mixed: PLAN.phases.mixed }, pairs: PLAN.phases.pairs, pollMs: 100, concurrency: 64, ipBases: ['127.0.115', '127.0.116'], log, deadlineAt });
+      results.phases = { result: r, markdown: renderPhases(r) };
+      for (const e of r.errors) results.errors.push(`phases: ${e}`);
+    } catch (e) {
+      failed('join and leave phases', e);
     }
     write();
   }

@@ -93,21 +93,42 @@ export class Cluster {
   ) {
     ips.forEach((ip, i) => {
       const bind = `${ip}:${PORT}`;
-      if (impl === 'rxswim') {
-        const name = `rx-${i}`;
-        const api = `${ip}:${HTTP_PORT}`;
-        this.agents.push({ name, ip, bind, api, proc: this.group.start(name, process.execPath, rxswimArgs(name, bind, api, ['--profile', 'lan'])) });
-      } else if (impl === 'serf') {
-        const name = `serf-${i}`;
-        const api = `${ip}:${SERF_RPC_PORT}`;
-        this.agents.push({ name, ip, bind, api, proc: this.group.serf(name, bind, api, ['-profile=lan']) });
-      } else {
-        const api = `${ip}:${HTTP_PORT}`;
-        // memberlist's lan timings where swim-js has an equivalent (see bench/README.md)
-        const args = [SWIM_AGENT, '--host', bind, '--http', api, '--interval', '1000', '--ping-timeout', '500', '--ping-req-timeout', '500', '--suspect-timeout', '4000', '--dissemination-factor', '4'];
-        this.agents.push({ name: bind, ip, bind, api, proc: this.group.start(bind, process.execPath, args) });
-      }
+      const name = impl === 'rxswim' ? `rx-${i}` : impl === 'serf' ? `serf-${i}` : bind;
+      const api = `${ip}:${impl === 'serf' ? SERF_RPC_PORT : HTTP_PORT}`;
+      this.agents.push({ name, ip, bind, api, proc: this.spawn(name, bind, api) });
     });
+  }
+
+  private spawn(name: string, bind: string, api: string): Proc {
+    if (this.impl === 'rxswim') return this.group.start(name, process.execPath, rxswimArgs(name, bind, api, ['--profile', 'lan']));
+    if (this.impl === 'serf') return this.group.serf(name, bind, api, ['-profile=lan']);
+    // memberlist's lan timings where swim-js has an equivalent (see bench/README.md)
+    const args = [SWIM_AGENT, '--host', bind, '--http', api, '--interval', '1000', '--ping-timeout', '500', '--ping-req-timeout', '500', '--suspect-timeout', '4000', '--dissemination-factor', '4'];
+    return this.group.start(bind, process.execPath, args);
+  }
+
+  /** starts a stopped agent again under the same name and address (a restart; it joins nobody) */
+  restart(a: Agent): void {
+    if (a.proc.child.exitCode === null && a.proc.child.signalCode === null) throw new Error(`${a.name} is still running`);
+    a.rpc?.close();
+    delete a.rpc;
+    a.proc = this.spawn(a.name, a.bind, a.api);
+  }
+
+  /**
+   * A graceful leave the way an operator asks for one: rxswim leaves on SIGTERM, serf on
+   * SIGINT (its default, skip_leave_on_interrupt = false; SIGTERM stops it without a
+   * leave). Resolves when the process has exited (SIGKILL after `graceMs`): ms taken, and
+   * whether it had to be killed.
+   */
+  async leave(a: Agent, graceMs = 20_000): Promise<{ exitMs: number; killed: boolean }> {
+    const t0 = performance.now();
+    a.rpc?.close();
+    delete a.rpc;
+    const exited = kill(a.proc, this.impl === 'serf' ? 'SIGINT' : 'SIGTERM');
+    const killed = await Promise.race([exited.then(() => false), sleep(graceMs).then(() => true)]);
+    if (killed) await kill(a.proc, 'SIGKILL');
+    return { exitMs: performance.now() - t0, killed };
   }
 
   get size(): number {
@@ -118,12 +139,17 @@ export class Cluster {
     return a.proc.child.pid!;
   }
 
-  /** the member list as one agent sees it; undefined when it does not answer */
-  async view(a: Agent): Promise<Map<string, View> | undefined> {
+  /**
+   * The member list as one agent sees it; undefined when it does not answer. With `only`,
+   * serf answers for that member alone (`members-filtered`: at N = 64 decoding every
+   * full list 10 times a second costs the bench process most of a core); rxswim has no
+   * such filter and answers in full.
+   */
+  async view(a: Agent, only?: string): Promise<Map<string, View> | undefined> {
     try {
       if (this.impl === 'serf') {
         if (!a.rpc || !a.rpc.isOpen) a.rpc = await SerfRpc.connect(a.api, 1000);
-        const ms = await a.rpc.members(2000);
+        const ms = only === undefined ? await a.rpc.members(2000) : await a.rpc.membersNamed(`^${only.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 2000);
         return new Map(ms.map((m) => [m.name, SERF_STATE[m.status] ?? 'other']));
       }
       const rows = (await httpJson('GET', a.api, '/v1/members')) as Array<{ name: string; state: string }>;

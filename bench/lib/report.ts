@@ -197,6 +197,10 @@ export function renderMarkdown(r: Results): string {
   out.push('');
   out.push(r.bigJoin ? nest(r.bigJoin.markdown) : 'Not in this run (skipped with `--skip bigjoin`, bench/lib/big-join.ts absent, or see errors).');
   out.push('');
+  out.push('## 7. Join and leave phases (bench/lib/phases.ts)');
+  out.push('');
+  out.push(r.phases ? nest(r.phases.markdown) : 'Not in this run (skipped with `--skip phases`, or see errors).');
+  out.push('');
 
   out.push('## Notes');
   out.push('');

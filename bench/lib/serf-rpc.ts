@@ -1,5 +1,5 @@
 // A minimal client for Serf's agent RPC (msgpack over TCP, the protocol `serf members`
-// and `serf join` speak): handshake, members, join. One request in flight at a time per
+// and `serf join` speak): handshake, members (all, or by name), join. One request in flight at a time per
 // connection. The bench polls every agent every 100 ms; spawning `serf members` that
 // often (up to 640 processes a second at N = 64) would measure the CLI, not the agents.
 import { connect, type Socket } from 'node:net';
@@ -133,6 +133,12 @@ export class SerfRpc {
   async members(timeoutMs = 2000): Promise<SerfMember[]> {
     // Only the fields asked for are read: a 10,000-member answer is not turned into objects.
     const list = field(await this.call('members', undefined, true, timeoutMs), 'Members');
+    return Array.isArray(list) ? list.map((m) => ({ name: text(field(m, 'Name')), status: text(field(m, 'Status')) })) : [];
+  }
+
+  /** the members whose name matches `nameRegexp` (Serf's `members-filtered`): a small answer when the bench needs one member's state */
+  async membersNamed(nameRegexp: string, timeoutMs = 2000): Promise<SerfMember[]> {
+    const list = field(await this.call('members-filtered', { Tags: {}, Status: '', Name: nameRegexp }, true, timeoutMs), 'Members');
     return Array.isArray(list) ? list.map((m) => ({ name: text(field(m, 'Name')), status: text(field(m, 'Status')) })) : [];
   }
 

@@ -1,8 +1,8 @@
 // What a bench section run on its own needs around its measurement: a log with elapsed
 // seconds, a soft deadline (no new repetition after it) and a hard one (everything this
 // bench started is killed), the same on SIGINT/SIGTERM, and the results written as
-// bench/results/STEM.{json,md} with the machine described. Used by bench/wire-rtt.ts and
-// bench/big-join.ts; bench/run.ts has its own plan and deadline.
+// bench/results/STEM.{json,md} with the machine described. Used by bench/wire-rtt.ts,
+// bench/big-join.ts and bench/phases.ts; bench/run.ts has its own plan and deadline.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { closeHttp } from './http.js';
@@ -20,20 +20,23 @@ export interface Standalone<R extends { durationS: number }> {
   hardMs: number;
   measure(log: (s: string) => void, deadlineAt: number): Promise<R>;
   render(r: R): string;
+  /** kills what the section started, beside lib/wire-rtt.ts's processes (deadline, signal, end) */
+  cleanup?: () => Promise<void>;
 }
 
 export async function runStandalone<R extends { durationS: number }>(s: Standalone<R>): Promise<void> {
+  const killAll = () => Promise.all([killLive(), s.cleanup?.()]);
   const out = fileURLToPath(new URL('../results/', import.meta.url));
   const t0 = Date.now();
   const log = (line: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
   const hard = setTimeout(() => {
     log('hard deadline: killing every process this bench started');
-    void killLive().finally(() => process.exit(1));
+    void killAll().finally(() => process.exit(1));
   }, s.hardMs);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       log(`${sig}: killing every process this bench started`);
-      void killLive().finally(() => process.exit(130));
+      void killAll().finally(() => process.exit(130));
     });
   }
   try {
@@ -53,6 +56,6 @@ export async function runStandalone<R extends { durationS: number }>(s: Standalo
   } finally {
     clearTimeout(hard);
     closeHttp();
-    await killLive();
+    await killAll();
   }
 }

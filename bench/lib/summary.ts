@@ -2,6 +2,7 @@
 // results (nothing here is a measured figure of its own, and no goal is met by default:
 // a figure that was not measured is "not measured").
 import type { Results } from '../run.js';
+import { GOAL_PHASES, setupTotals } from './phases.js';
 import type { Steady } from './steady.js';
 
 export interface GoalRow {
@@ -153,6 +154,20 @@ export function goalRows(r: Results): GoalRow[] {
     const a = num(bj?.median.rxswim.listedMs);
     const b = num(bj?.median.serf.listedMs);
     rows.push({ section: '6', figure: `one push-pull join bringing ${bj?.members ?? 10_000} members: until the member API lists them all`, unit: 's', rxswim: a === null ? null : a / 1000, serf: b === null ? null : b / 1000, ratio: rat(a, b), goal: '–', against: '–', met: null });
+  }
+  // 8. join and leave phases (issue 12): no member misses a join or a leave for longer than a few gossip rounds
+  const ph = r.phases?.result;
+  if (ph) {
+    const rx = setupTotals(ph, 'rxswim');
+    const sf = setupTotals(ph, 'serf');
+    const mx = setupTotals(ph, 'mixed');
+    const phasesOf = (t: typeof rx) => `${t.phases} phases at N = ${t.sizes.join(', ') || '–'}`;
+    rows.push({ section: '7', figure: `observers over "a few gossip rounds" in join/leave phases, one-implementation clusters (${phasesOf(rx)}; serf ${phasesOf(sf)})`, unit: 'observers', rxswim: rx.overBound, serf: sf.overBound, ratio: null, goal: `0 in ≥ ${GOAL_PHASES} phases`, against: `${rx.overBound} of ${rx.observations} (${rx.never} never) in ${rx.phases} phases`, met: rx.phases >= GOAL_PHASES && rx.overBound === 0 });
+    rows.push({ section: '7', figure: `observers over the bound, mixed clusters (half serf; ${phasesOf(mx)}; every observer, serf's included)`, unit: 'observers', rxswim: mx.phases ? mx.overBound : null, serf: null, ratio: null, goal: '0', against: mx.phases ? `${mx.overBound} of ${mx.observations} (${mx.never} never)` : 'not measured', met: mx.phases ? mx.overBound === 0 : null });
+    rows.push({ section: '7', figure: 'observers that listed a graceful leave failed, one-implementation clusters', unit: 'observers', rxswim: rx.listedFailed, serf: sf.listedFailed, ratio: null, goal: '0', against: `${rx.listedFailed} in ${rx.failedPhases} leave phases`, met: rx.phases ? rx.listedFailed === 0 : null });
+    rows.push({ section: '7', figure: 'observers that listed a graceful leave failed, mixed clusters', unit: 'observers', rxswim: mx.phases ? mx.listedFailed : null, serf: null, ratio: null, goal: '0', against: mx.phases ? `${mx.listedFailed} in ${mx.failedPhases} leave phases` : 'not measured', met: mx.phases ? mx.listedFailed === 0 : null });
+    const w = (t: typeof rx) => (t.worstMs === null ? null : t.worstMs / 1000);
+    rows.push({ section: '7', figure: 'slowest observer that saw its join or leave, one-implementation clusters', unit: 's', rxswim: w(rx), serf: w(sf), ratio: rat(rx.worstMs, sf.worstMs), goal: '–', against: '–', met: null });
   }
   return rows;
 }
