@@ -12,9 +12,25 @@ import type { PushPullSync } from './push-pull.js';
 import { reconnect$ } from './reconnect.js';
 import { tcpPing } from './tcp-ping.js';
 
+/** suspects reminded per probe tick under `adaptive` */
+const REMIND_SUSPECTS = 3;
+
 export function startLoops(ctx: ShellContext, out: Outbound, sync: PushPullSync, nacks$: Observable<{ seqNo: number }>, random: () => number): Subscription {
   const { core, config: cfg, metrics, log, name } = ctx;
   const subs = new Subscription();
+  /**
+   * `adaptive` only (lan keeps memberlist's traffic): each probe tick, up to
+   * REMIND_SUSPECTS members we hold as suspect also get a ping carrying our suspicion
+   * (the buddy system's message, outside the round robin). A live one answers with its
+   * refutation, or with its current alive if it refuted already and we missed it: its
+   * shorter suspicion timeout then cannot run out on a member that is merely slow.
+   */
+  const remindSuspects = () => {
+    for (const m of core.randomMembers(REMIND_SUSPECTS, ['suspect'])) {
+      const ping = encodeMessage({ type: 'ping', seqNo: ctx.nextSeqNo(), node: m.name, ...out.source() });
+      out.sendRaw(m, [ping, encodeMessage({ type: 'suspect', incarnation: m.incarnation, node: m.name, from: name })]);
+    }
+  };
   subs.add(
     prober$({
       scheduler: ctx.scheduler,
@@ -24,7 +40,10 @@ export function startLoops(ctx: ShellContext, out: Outbound, sync: PushPullSync,
       awareness: core.awareness,
       now: () => ctx.rttClock(),
       initialDelayMs: Math.floor(random() * cfg.probeInterval),
-      nextTarget: () => core.nextProbeTarget(),
+      nextTarget: () => {
+        if (core.adaptive) remindSuspects();
+        return core.nextProbeTarget();
+      },
       helpers: (target) => core.randomMembers(cfg.indirectChecks, ['alive'], new Set([target.name])),
       nextSeqNo: () => ctx.nextSeqNo(),
       acks$: ctx.acks$,

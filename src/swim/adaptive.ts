@@ -34,7 +34,7 @@ export const MIN_RTT_SAMPLES = 8;
 export const PROBE_RTT_MULT = 4;
 export const PROBE_FLOOR_MS = 50;
 export const INDIRECT_MULT = 3;
-export const REFUTE_MULT = 2;
+export const REFUTE_MULT = 3;
 export const NO_SAMPLE_MULT = 1.5;
 
 /** a fixed-size ring of the latest samples, with a percentile over them */

@@ -53,7 +53,7 @@ describe('suspicion minimum', () => {
   const rows: Array<[string, number, number[], (floor: number, lan: number) => number]> = [
     ['no refutation seen yet: 1.5 × floor', 8, [], (f) => Math.ceil(1.5 * f)],
     ['fast refutations: the floor', 8, Array(10).fill(100), (f) => f],
-    ['slow refutations: 2 × their p99', 8, [...Array(31).fill(300), 1500], () => 3000],
+    ['slow refutations: 3 × their p99', 8, [...Array(31).fill(300), 1000], () => 3000],
     ["never above lan's minimum", 8, Array(10).fill(9000), (_f, lan) => lan],
     ['a large cluster: lan min is 4 s × log10 n', 1000, Array(10).fill(100), (f) => f],
   ];
