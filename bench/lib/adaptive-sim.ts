@@ -8,6 +8,12 @@
 import type { Profile } from '../../src/config.js';
 import { VirtualCluster } from '../../src/sim/virtual-cluster.js';
 
+/**
+ * Virtual time runs on microtasks only; a macrotask turn now and then lets timers and
+ * signal handlers run (the bench's hard deadline, SIGINT), which a long run would starve.
+ */
+const yieldTurn = () => new Promise<void>((r) => setImmediate(r));
+
 export interface CrashRun {
   profile: Profile;
   n: number;
@@ -25,7 +31,12 @@ export async function crashRun(profile: Profile, n: number, seed: number, settle
     const victim = `node-${n - 1}`;
     const t0 = c.now;
     await c.crash(victim);
-    const t = await c.until(() => [...c.nodes.values()].every((x) => x.member(victim)?.state === 'dead'), 180_000, 10);
+    const seen = () => [...c.nodes.values()].every((x) => x.member(victim)?.state === 'dead');
+    let t: number | undefined;
+    for (let waited = 0; waited < 180_000 && t === undefined; waited += 1000) {
+      t = await c.until(seen, 1000, 10);
+      await yieldTurn();
+    }
     return { profile, n, seed, detectionMs: t === undefined ? null : t - t0 };
   } finally {
     await c.stopAll();
@@ -58,6 +69,7 @@ export async function faultRun(profile: Profile, n: number, seed: number, loss: 
     for (let t = 0; t < durationMs; t += 1000) {
       if (stallMs > 0) c.block(0, stallMs);
       await c.advance(1000);
+      await yieldTurn();
     }
     const ev = c.events.filter((e) => e.at > t0);
     const healthy = ev.filter((e) => e.member.name !== 'node-0' && e.observer !== 'node-0');
