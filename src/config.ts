@@ -108,10 +108,14 @@ export const PRESETS: Readonly<Record<Profile, ProtocolConfig>> = {
     gossipToTheDeadTime: 15_000,
   },
   // Not memberlist's: lan's timing with timeouts that follow this network (adaptive.ts),
-  // capped by lan's; Lifeguard's stretch of a lone suspicion is 2× instead of 6×, since
-  // the minimum it stretches is measured rather than a blanket 4 s × log10 n.
+  // capped by lan's probe timeout and by 3 s × log10 n; Lifeguard's stretch of a lone
+  // suspicion is 2× instead of 6×, since the minimum it stretches is measured rather
+  // than a blanket multiple of the probe interval.
   adaptive: {
     ...LAN,
+    // k = suspicionMult − 2 = 1: one independent confirmation brings a suspicion to its
+    // (measured) minimum; a lone accuser's still lasts the 2× maximum.
+    suspicionMult: 3,
     suspicionMaxTimeoutMult: 2,
     adaptiveTimeouts: true,
   },

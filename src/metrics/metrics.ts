@@ -160,7 +160,7 @@ export class NodeMetrics {
     this.userMessages = counter('rxswim_user_messages_received_total', 'User messages delivered to the application, by path', ['via'], each('via', ['broadcast', 'udp', 'tcp']));
     this.broadcastsDropped = counter('rxswim_broadcasts_dropped_total', 'User broadcasts dropped because the queue was full');
     this.serfIntents = counter('rxswim_serf_intents_received_total', "Serf's join and leave intents that were new to us (applied and passed on)", ['type'], each('type', ['join', 'leave']));
-    this.directAnswers = counter('rxswim_direct_answers_total', 'Accusers told directly what they missed: the leave of a member they accused (kind=leave), our alive refuting their accusation of us (kind=refute)', ['kind'], each('kind', ['leave', 'refute']));
+    this.directAnswers = counter('rxswim_direct_answers_total', 'Members told directly what gossip could miss: the leave of a member they accused (kind=leave), our alive refuting their accusation of us (kind=refute), a death we declared (kind=death, adaptive only)', ['kind'], each('kind', ['leave', 'refute', 'death']));
     new Gauge({
       name: 'rxswim_members',
       help: 'Members listed, by state (this node included)',

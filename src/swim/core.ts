@@ -21,6 +21,9 @@ import { judgeNormalizedAlive, judgeDead, judgeSuspect, normalizeAlive, pushReco
 
 export type LogLevel = 'debug' | 'info' | 'warn';
 
+/** under `adaptive`, live members the declarer of a death tells directly */
+export const ANNOUNCE_DEATH_MAX = 64;
+
 /** about how many members pass a refutation they heard on to each accuser */
 export const REFUTE_FAN_IN = 4;
 
@@ -36,7 +39,7 @@ export interface CorePort {
    * accuser that missed news gets it first hand. `kind`: the leave of a member it
    * accused ('leave'), or our own alive that refutes its accusation of us ('refute').
    */
-  tell(member: string, msg: GossipMessage, kind: 'leave' | 'refute'): void;
+  tell(member: string, msg: GossipMessage, kind: 'leave' | 'refute' | 'death'): void;
   /** a membership change of a remote member */
   event(e: MemberEvent): void;
   /** the member view changed (a member, or our own incarnation); once per change */
@@ -113,7 +116,13 @@ export class SwimCore {
       onActorError: (error) => this.port.log('warn', 'member actor failed', { err: String(error) }),
       onExpired: (name, incarnation) => {
         // The timer fired inside the actor; gossip the verdict as memberlist does.
-        this.port.gossip(name, { type: 'dead', incarnation, node: name, from: this.local.name });
+        const dead: Dead = { type: 'dead', incarnation, node: name, from: this.local.name };
+        this.port.gossip(name, dead);
+        // Under `adaptive`, the first member to declare a death also tells up to
+        // ANNOUNCE_DEATH_MAX live members directly: gossip needs a round or two more to
+        // reach the last of them, and a member that missed it would wait out its own
+        // (longer, second-hand) suspicion.
+        if (this.adaptive) for (const m of this.registry.randomMembers(ANNOUNCE_DEATH_MAX, ['alive', 'suspect'], new Set([name]))) this.port.tell(m.name, dead, 'death');
         this.port.viewChanged();
       },
     });

@@ -69,11 +69,12 @@ describe('suspicion minimum', () => {
 });
 
 describe('the profile', () => {
-  it('is lan with adaptive timeouts and a 2× Lifeguard stretch; lan itself is untouched', () => {
+  it('is lan with adaptive timeouts, k = 1 confirmation and a 2× Lifeguard stretch; lan itself is untouched', () => {
     const ad = resolveConfig('adaptive');
     assert.equal(ad.adaptiveTimeouts, true);
     assert.equal(ad.suspicionMaxTimeoutMult, 2);
-    assert.deepEqual({ ...ad, adaptiveTimeouts: false, suspicionMaxTimeoutMult: 6 }, resolveConfig('lan'));
+    assert.equal(ad.suspicionMult, 3);
+    assert.deepEqual({ ...ad, adaptiveTimeouts: false, suspicionMaxTimeoutMult: 6, suspicionMult: 4 }, resolveConfig('lan'));
     assert.equal(resolveConfig('lan').adaptiveTimeouts, false);
     assert.equal(resolveConfig('lan', { adaptiveTimeouts: true }).adaptiveTimeouts, true);
   });
