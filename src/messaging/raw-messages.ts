@@ -49,7 +49,6 @@ export class RawMessaging {
 
   /** queue a broadcast; false when the queue was full and an older one had to be dropped */
   broadcast(payload: Uint8Array): boolean {
-    if (payload.length === 0) throw new RangeError('broadcastRaw(): an empty message');
     // 1 byte of message type, 3 of compound length, as the packet builder counts them
     if (payload.length + 4 > this.deps.packetBudget() - this.deps.overhead()) {
       throw new RangeError(`broadcastRaw(): ${payload.length} bytes do not fit one packet; use sendRaw(..., { reliable: true })`);

@@ -226,6 +226,34 @@ for (const encrypted of [false, true]) {
   });
 }
 
+// memberlist's verifyProtocol: every alive node's delegate version must lie within
+// every alive node's [DMin, DMax]. rxswim's default is Serf's (2, 5, 5); a plain
+// memberlist application's is (0, 0, 0): they cannot merge until one side adapts.
+test("delegate versions: rxswim's Serf default and memberlist's 0,0,0 refuse each other; either side can adapt", { timeout: 120_000, skip }, async () => {
+  const bin = buildPeer();
+  const g = new ProcGroup();
+  const node = createNode({ name: 'rx', bind: '127.0.119.41:7946', profile: 'local', serfIntents: false });
+  try {
+    await node.start();
+    const plain = startGo(g, bin, 'go-plain', ['-bind', '127.0.119.42', '-port', '7946', '-join', '127.0.119.41:7946']);
+    await waitFor('go-plain tried to join', () => plain.events().find((e) => e.event === 'joined'), (e) => e !== undefined, 20_000);
+    const res = plain.events().find((e) => e.event === 'joined')!;
+    assert.equal(res.count, 0, 'memberlist 0,0,0 cannot join rxswim 2,5,5');
+    assert.match(String(res.error), /delegate protocol version/);
+    const adapted = startGo(g, bin, 'go-adapted', ['-bind', '127.0.119.43', '-port', '7946', '-join', '127.0.119.41:7946', '-delegate-version', '2,5,5']);
+    await waitFor('go-adapted joined', () => adapted.events().find((e) => e.event === 'joined'), (e) => e !== undefined, 20_000);
+    assert.equal(adapted.events().find((e) => e.event === 'joined')!.count, 1, `go-adapted: ${JSON.stringify(adapted.events().find((e) => e.event === 'joined'))}`);
+    await waitFor('rx sees go-adapted alive', () => node.member('go-adapted')?.state, (s) => s === 'alive', 15_000);
+    assert.equal(node.member('go-plain'), undefined, 'the refused node was not merged');
+  } catch (e) {
+    for (const p of g.procs) console.error(`--- ${p.name}\n${p.lines.slice(-30).join('\n')}`);
+    throw e;
+  } finally {
+    await node.stop();
+    await g.killAll();
+  }
+});
+
 test.after(() => {
   if (built) rmSync(join(built, '..'), { recursive: true, force: true });
 });
