@@ -130,6 +130,17 @@ for (const encrypted of [false, true]) {
         '-bind', ip(i), '-port', '7946', '-join', `${ip(1)}:7946`, '-meta', GO_META, '-state', hex(GO_STATE), '-push-pull', '2s',
         ...(encrypted ? ['-key', key] : []),
       ];
+      let droppedBefore = 0;
+      if (encrypted) {
+        // The key is really in use: a Go peer with another key cannot join, and we count why.
+        const bad = startGo(g, bin, 'go-badkey', ['-bind', ip(4), '-port', '7946', '-join', `${ip(1)}:7946`, '-key', randomBytes(32).toString('base64')]);
+        await waitFor('go-badkey tried to join', () => bad.events().find((e) => e.event === 'joined'), (e) => e !== undefined, 20_000);
+        assert.equal(bad.events().find((e) => e.event === 'joined')!.count, 0, 'a wrong key cannot join');
+        await kill(bad.proc, 'SIGKILL');
+        droppedBefore = await dropped(node);
+        assert.ok(droppedBefore > 0, 'the wrong-key push-pull was dropped and counted');
+        assert.equal(node.member('go-badkey'), undefined);
+      }
       const go = startGo(g, bin, 'go-1', goArgs(2));
       const go2 = startGo(g, bin, 'go-2', goArgs(3));
 
@@ -146,6 +157,13 @@ for (const encrypted of [false, true]) {
       assert.ok(merged.some((m) => m.join && m.state === hex(GO_STATE)), `rx merged go's state on join: ${JSON.stringify(merged)}`);
       await waitFor("go-1 merged rx's state on join", () => go.events().some((e) => e.event === 'merge' && e.join === true && e.hex === hex(RX_STATE)), Boolean, 10_000);
       assert.ok(asked.includes(true), 'our LocalState was asked for a join');
+      // And a join we start: rx → go-1, the same bytes each way.
+      const goJoinMerges = () => go.events().filter((e) => e.event === 'merge' && e.join === true && e.hex === hex(RX_STATE)).length;
+      const rxJoinMerges = () => merged.filter((m) => m.join && m.state === hex(GO_STATE)).length;
+      const [goBefore, rxBefore] = [goJoinMerges(), rxJoinMerges()];
+      assert.equal(await node.join([`${ip(2)}:7946`]), 1);
+      assert.equal(rxJoinMerges(), rxBefore + 1, "we merged go-1's answer to our join");
+      await waitFor("go-1 merged our state on our join", goJoinMerges, (n) => n === goBefore + 1, 10_000);
 
       // Raw user messages, rx → go-1: one datagram, one TCP userMsg stream.
       const toGo = { udp: randomBytes(40), tcp: randomBytes(3000) };
@@ -212,7 +230,7 @@ for (const encrypted of [false, true]) {
       const suspected = go.proc.lines.filter((l) => /memberlist: (Suspect rx has failed|Marking rx as failed)/.test(l));
       assert.deepEqual(suspected, [], 'go-1 never suspected us: it took our dead-about-self as a leave');
       assert.ok(tookMs < node.config.leaveTimeout + 2000, `the leave reached go-1 within the leave timeout (${tookMs} ms)`);
-      assert.equal(await dropped(node), 0, 'nothing the Go peers sent was dropped');
+      assert.equal(await dropped(node), droppedBefore, 'nothing the Go peers with our key sent was dropped');
       // No message of ours reached go-1 with Serf's type bytes: serfIntents is off.
       assert.ok(!goMsgs().some((h) => h.startsWith('00')), 'no Serf leave intent sent to a plain application');
     } catch (e) {
