@@ -4,10 +4,12 @@ import type { Observable } from 'rxjs';
 import type { ProtocolConfig } from './config.js';
 import type { NodeMetrics } from './metrics/metrics.js';
 import type { SendOptions, UserMessage } from './messaging/user-messages.js';
+import type { RawMessage, RawSendOptions } from './messaging/raw-messages.js';
 import type { Keyring } from './security/keyring.js';
 import type { Address } from './transport/transport.js';
 
 export type { SendOptions, UserMessage };
+export type { RawMessage, RawSendOptions };
 
 /** Structured logger; pino's Logger fits. */
 export interface Logger {
@@ -72,6 +74,12 @@ export interface SwimNode {
   readonly events$: Observable<MemberEvent>;
   /** user messages addressed to us or broadcast to all; completes on stop */
   readonly messages$: Observable<UserMessage>;
+  /**
+   * User messages that are not in rxswim's envelope, as a plain memberlist
+   * application's Delegate.NotifyMsg gets them (Serf's types 0-9 excluded while
+   * `serfIntents` is on); completes on stop
+   */
+  readonly rawMessages$: Observable<RawMessage>;
   /** Lifeguard local health score (0 = healthy) */
   readonly healthScore: number;
   /** messages waiting in the gossip queue */
@@ -104,6 +112,14 @@ export interface SwimNode {
   broadcast(payload: Uint8Array | string, topic?: string): boolean;
   /** send to one member: best effort by UDP, or reliably by TCP */
   send(member: string, payload: Uint8Array | string, opts?: SendOptions): Promise<void>;
+  /**
+   * memberlist's GetBroadcasts: the bytes as they are, piggybacked on gossip at most
+   * the retransmit limit, by us alone (receivers do not pass them on). False when the
+   * queue was full and an older message had to be dropped for it.
+   */
+  broadcastRaw(payload: Uint8Array | string): boolean;
+  /** memberlist's SendBestEffort (one datagram) or, `reliable`, SendReliable (a TCP userMsg stream): the bytes as they are */
+  sendRaw(member: string, payload: Uint8Array | string, opts?: RawSendOptions): Promise<void>;
   /** messages and publishing on one topic */
   topic(name: string): { messages$: Observable<UserMessage>; publish(payload: Uint8Array | string): boolean };
   /** replace our metadata (at most 512 bytes) and announce it with a higher incarnation */

@@ -10,6 +10,7 @@ import { addrFromString, formatHostPort } from './membership/address.js';
 import { saveIdentity } from './membership/identity.js';
 import { encodeTags } from './membership/tags.js';
 import { UserMessaging, type SendOptions, type UserMessage } from './messaging/user-messages.js';
+import { RawMessaging, type RawMessage, type RawSendOptions } from './messaging/raw-messages.js';
 import { countMemberEvents } from './metrics/member-events.js';
 import { NodeMetrics } from './metrics/metrics.js';
 import { checkAdvertise, checkMeta, resolveOptions, type NodeOptions, type ResolvedOptions } from './node-options.js';
@@ -34,6 +35,7 @@ import { encodeMessage } from './wire/messages.js';
 
 export type { Logger, NodeOptions } from './node-options.js';
 export type { SendOptions, UserMessage } from './messaging/user-messages.js';
+export type { RawMessage, RawSendOptions } from './messaging/raw-messages.js';
 /** the node's class name in earlier releases; the type is SwimNode */
 export type RxSwimNode = SwimNode;
 
@@ -55,6 +57,7 @@ class Node implements SwimNode {
   private readonly core: SwimCore;
   private readonly queue: BroadcastQueue;
   private readonly user: UserMessaging;
+  private readonly raw: RawMessaging;
   private readonly ctx: ShellContext;
   private readonly out: Outbound;
   private readonly sync: PushPullSync;
@@ -140,6 +143,14 @@ class Node implements SwimNode {
     const dropSerf = (reason: ReturnType<SerfIntents['receive']>) => {
       if (reason) this.metrics.packetsDropped.inc({ reason });
     };
+    this.raw = new RawMessaging({
+      metrics: this.metrics,
+      queue: () => this.user.queue,
+      packetBudget: () => config.udpBufferSize - 2,
+      overhead: () => packets.encryptionOverhead() + packets.labelOverhead(),
+      sendPacket: (member, message) => this.out.sendRaw(this.core.member(member)!, [message]),
+      sendStream: (member, payload) => this.out.sendStream(this.core.member(member)!, { type: 'userStream', payload }),
+    });
     this.user = new UserMessaging({
       name, config, scheduler, random, metrics: this.metrics,
       numNodes: () => this.core.size,
@@ -148,9 +159,10 @@ class Node implements SwimNode {
       sendPacket: (member, message) => this.out.sendRaw(this.core.member(member)!, [message]),
       sendStream: (member, envelope) => this.out.sendStream(this.core.member(member)!, { type: 'userStream', payload: envelope }),
       ...(options.delegate ? { delegate: options.delegate } : {}),
+      // Serf's types (0-9) go to Serf's intents while they are on; the rest to rawMessages$.
+      foreign: (bytes, via) => (serf && isSerfMessage(bytes) ? dropSerf(serf.receive(bytes)) : this.raw.receive(bytes, via)),
       ...(serf
         ? {
-            foreign: (bytes: Uint8Array) => isSerfMessage(bytes) && dropSerf(serf.receive(bytes)),
             foreignState: (state: Uint8Array) => state[0] === 2 && dropSerf(serf.receiveState(state)),
             serfClock: () => serf.clock.time(),
             serfWitness: (ltime: bigint) => serf.clock.witness(ltime - 1n),
@@ -167,6 +179,7 @@ class Node implements SwimNode {
   get address(): Address | undefined { return this.transport?.address; }
   get events$(): Observable<MemberEvent> { return this.eventsSubject.asObservable(); }
   get messages$(): Observable<UserMessage> { return this.user.messages$; }
+  get rawMessages$(): Observable<RawMessage> { return this.raw.messages$; }
   members(): Member[] { return this.core.members(); }
   member(name: string): Member | undefined { return this.core.member(name); }
   countByState(): Record<MemberState, number> { return this.core.countByState(); }
@@ -196,6 +209,17 @@ class Node implements SwimNode {
     this.mustRun('send()');
     if (member === this.name || !this.core.member(member)) throw new StateError(`send(): ${JSON.stringify(member)} is not a known remote member`);
     return this.user.send(member, typeof payload === 'string' ? Buffer.from(payload) : payload, opts);
+  }
+
+  broadcastRaw(payload: Uint8Array | string): boolean {
+    this.mustRun('broadcastRaw()');
+    return this.raw.broadcast(typeof payload === 'string' ? Buffer.from(payload) : payload);
+  }
+
+  async sendRaw(member: string, payload: Uint8Array | string, opts: RawSendOptions = {}): Promise<void> {
+    this.mustRun('sendRaw()');
+    if (member === this.name || !this.core.member(member)) throw new StateError(`sendRaw(): ${JSON.stringify(member)} is not a known remote member`);
+    return this.raw.send(member, typeof payload === 'string' ? Buffer.from(payload) : payload, opts);
   }
 
   setMeta(meta: Uint8Array): void {
@@ -303,6 +327,7 @@ class Node implements SwimNode {
     this.ctx.connections.close();
     this.queue.reset();
     this.user.stop();
+    this.raw.stop();
     this.core.stop();
     for (const s of [this.changes, this.eventsSubject, this.acks, this.nacks]) s.complete();
     const t = this.transport;

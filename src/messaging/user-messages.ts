@@ -48,7 +48,7 @@ export interface MessagingDeps {
   sendStream(member: string, envelope: Uint8Array): Promise<void>;
   delegate?: Delegate;
   /** a user message that is not in our envelope (Serf's own messages, another application's) */
-  foreign?(bytes: Uint8Array): void;
+  foreign?(bytes: Uint8Array, via: 'udp' | 'tcp'): void;
   /** a push-pull user state that is not ours (Serf's state, another application's), before the delegate sees it */
   foreignState?(state: Uint8Array): void;
   /** Serf's Lamport member clock as we know it, carried to other rxswim nodes in push-pull */
@@ -122,7 +122,7 @@ export class UserMessaging {
     }
     // Not ours: Serf's messages, another memberlist application's.
     if (!env) {
-      this.deps.foreign?.(bytes);
+      this.deps.foreign?.(bytes, via);
       return;
     }
     if (env.broadcast) {

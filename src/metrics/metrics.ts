@@ -101,6 +101,7 @@ export class NodeMetrics {
   readonly pushPullDuration: Histogram;
   readonly userMessages: Counter<'via'>;
   readonly broadcastsDropped: Counter;
+  readonly rawMessages: Counter<'via'>;
   readonly serfIntents: Counter<'type'>;
   readonly directAnswers: Counter<'kind'>;
 
@@ -159,6 +160,7 @@ export class NodeMetrics {
     });
     this.userMessages = counter('rxswim_user_messages_received_total', 'User messages delivered to the application, by path', ['via'], each('via', ['broadcast', 'udp', 'tcp']));
     this.broadcastsDropped = counter('rxswim_broadcasts_dropped_total', 'User broadcasts dropped because the queue was full');
+    this.rawMessages = counter('rxswim_raw_messages_received_total', "User messages not in rxswim's envelope (a plain memberlist application's) delivered to rawMessages$, by path", ['via'], each('via', ['udp', 'tcp']));
     this.serfIntents = counter('rxswim_serf_intents_received_total', "Serf's join and leave intents that were new to us (applied and passed on)", ['type'], each('type', ['join', 'leave']));
     this.directAnswers = counter('rxswim_direct_answers_total', 'Members told directly what gossip could miss: the leave of a member they accused (kind=leave), our alive refuting their accusation of us (kind=refute), a death we declared (kind=death, adaptive only)', ['kind'], each('kind', ['leave', 'refute', 'death']));
     new Gauge({
