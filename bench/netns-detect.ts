@@ -4,8 +4,8 @@
 // node --import tsx bench/netns-detect.ts [--hosts 10] [--reps 5] [--fault-seconds 120]
 //   → bench/results/netns-detect.{json,md}. Needs root, ip, nft, serf and a built dist/.
 // Measures, asserts nothing. About 25 min at the defaults; hard deadline 40 min.
-import { dropCliSnapshot, snapshotCli } from './lib/cluster.js';
-import { Cluster, crashRep, IMPLS, lossRun, slowRun, type CrashRep, type Impl, type LossRun, type SlowRun } from './lib/netns-detect.js';
+import { BUILT_CLI, dropCliSnapshot, snapshotCli } from './lib/cluster.js';
+import { buildInfo, Cluster, crashRep, IMPLS, lossRun, slowRun, type BuildInfo, type CrashRep, type Impl, type LossRun, type SlowRun } from './lib/netns-detect.js';
 import { runStandalone } from './lib/standalone.js';
 import { medianOf, ratio, sleep } from './lib/stats.js';
 import { NetnsBed, netnsSkipReason } from '../test/helpers/netns.js';
@@ -47,6 +47,8 @@ interface Result {
   reps: number;
   faultSeconds: number;
   cli: { path: string; builtAt: string } | null;
+  /** the source the CLI was built from, checked when the run started */
+  build: BuildInfo | null;
   impls: ImplResult[];
   /** namespaces of the bed still present after bed.close() (should be empty) */
   leftovers: string[];
@@ -70,7 +72,9 @@ await runStandalone<Result>({
     const t0 = Date.now();
     const skip = netnsSkipReason() || (!hasSerf() && 'needs `serf` (Debian package serf)') || (!builtCli() && 'run `npm run build` first');
     if (skip) throw new Error(skip);
+    const build = buildInfo(BUILT_CLI);
     const cli = snapshotCli();
+    if (build.newerThanBuild.length) log(`warning: dist/cli is older than ${build.newerThanBuild.join(', ')}: run npm run build`);
     const impls: ImplResult[] = [];
     let leftovers: string[] = [];
     bed = await NetnsBed.create(HOSTS, { tag: 'nd' });
@@ -114,7 +118,7 @@ await runStandalone<Result>({
       log(`bed closed; namespaces left: ${leftovers.length ? leftovers.join(', ') : 'none'}`);
       dropCliSnapshot();
     }
-    return { durationS: Math.round((Date.now() - t0) / 1000), hosts: HOSTS, reps: REPS, faultSeconds: FAULT_MS / 1000, cli, impls, leftovers };
+    return { durationS: Math.round((Date.now() - t0) / 1000), hosts: HOSTS, reps: REPS, faultSeconds: FAULT_MS / 1000, cli, build, impls, leftovers };
   },
   render(r) {
     const out: string[] = [];
@@ -127,6 +131,11 @@ await runStandalone<Result>({
       return cs.some((c) => c.everyMs === null) ? 'not all (see below)' : String(Math.max(...cs.map((c) => c.everyMs!)));
     };
     const show = (v: number | null) => (v === null ? '–' : String(Math.round(v)));
+    const b = r.build;
+    if (b && r.cli) {
+      const stale = b.newerThanBuild.length ? ` **The build is older than ${b.newerThanBuild.join(', ')}**: the figures are for the source as it was at ${r.cli.builtAt}, not for HEAD.` : ' No file of src/ or machines/ was newer than the build.';
+      out.push(`rxswim measured: dist/cli built ${r.cli.builtAt}; HEAD at the start ${b.head ?? '?'}${b.uncommitted.length ? `, uncommitted in src/ and machines/: ${b.uncommitted.join(', ')}` : ', src/ and machines/ as committed'}.${stale}`, '');
+    }
     out.push(
       `${r.hosts} hosts, each a network namespace behind one bridge (test/helpers/netns.ts), one agent per host; the implementations ran one after another on the same bed (${ORDER.map((i) => LABEL[i]).join(', then ')}). ` +
         `Each cluster: host 0 first, 1..${r.hosts - 2} joining it, the last joining all; wait until every agent lists all ${r.hosts} alive, then ${SETTLE_MS / 1000} s settle. ` +

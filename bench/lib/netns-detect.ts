@@ -9,8 +9,10 @@
 // `"event":"suspected"`). Views (who lists whom alive) are polled only to wait for a
 // converged cluster: rxswim through the bed's control proxy, Serf with `serf members`
 // run inside the host's namespace against its RPC on that namespace's 127.0.0.1.
-import { execFile, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { NetnsBed } from '../../test/helpers/netns.js';
@@ -200,6 +202,38 @@ export function tryKill(pid: number, sig: NodeJS.Signals): boolean {
   } catch {
     return false;
   }
+}
+
+export interface BuildInfo {
+  /** HEAD when the run started */
+  head: string | null;
+  /** files of src/ and machines/ that differ from HEAD (`git status --porcelain`) */
+  uncommitted: string[];
+  /** files of src/ and machines/ modified after dist/cli/main.js was built: the build does not hold them */
+  newerThanBuild: string[];
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+/** what the measured CLI was built from, as far as can be told: the report says so when the build is older than the source */
+export function buildInfo(cli: string): BuildInfo {
+  const git = (args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8', timeout: 5000 });
+  const head = git(['rev-parse', '--short', 'HEAD']);
+  const status = git(['status', '--porcelain', '--', 'src', 'machines']);
+  const builtMs = statSync(cli).mtimeMs;
+  const newerThanBuild = ['src', 'machines']
+    .flatMap((d) => filesUnder(join(ROOT, d)))
+    .filter((f) => statSync(f).mtimeMs > builtMs)
+    .map((f) => f.slice(ROOT.length));
+  return {
+    head: head.status === 0 ? head.stdout.trim() : null,
+    uncommitted: status.status === 0 ? status.stdout.split('\n').filter((l) => l.trim().length > 0).map((l) => l.slice(3)) : [],
+    newerThanBuild,
+  };
 }
 
 // ---------------------------------------------------------------- measurements
