@@ -1,0 +1,103 @@
+// The churn soak's judge, checker, bounds and memory slope (bench/lib/soak-*.ts): the
+// parts that decide pass or fail, on made-up rounds.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PRESETS } from '../../src/config.js';
+import { detectionBoundMs } from '../../src/swim/formulas.js';
+import { settleBounds } from '../../bench/lib/soak-bounds.js';
+import { linearSlope, promValue, trendOf } from '../../bench/lib/soak-memory.js';
+import { Checker, judge, TruthModel } from '../../bench/lib/soak-truth.js';
+import type { View } from '../../bench/lib/cluster.js';
+
+const views = (o: Record<string, Record<string, View>>) => new Map(Object.entries(o).map(([k, v]) => [k, new Map(Object.entries(v))]));
+
+test('judge: what a view may show for each true state', () => {
+  assert.equal(judge('alive', 'alive'), null);
+  assert.equal(judge('alive', 'suspect'), null);
+  assert.equal(judge('alive', 'failed'), 'lost');
+  assert.equal(judge('alive', 'missing'), 'lost');
+  assert.equal(judge('failed', 'missing'), null);
+  assert.equal(judge('failed', 'suspect'), 'stale');
+  assert.equal(judge('failed', 'left'), 'crashAsLeft');
+  assert.equal(judge('left', 'left'), null);
+  assert.equal(judge('left', 'failed'), 'leftAsFailed');
+  assert.equal(judge('left', 'alive'), 'stale');
+  assert.equal(judge('paused', 'failed'), null);
+});
+
+test('checker: a view is judged only after the bound, and a late agreement resolves the violation', () => {
+  const t = new TruthModel();
+  for (const n of ['a', 'b', 'c']) t.set(n, 'rxswim', 'alive', 0, 0, 'start');
+  const c = new Checker(t);
+  t.set('c', 'rxswim', 'failed', 1000, 5000, 'kill -9');
+  c.round(2000, views({ a: { b: 'alive', c: 'alive' }, b: { a: 'alive', c: 'suspect' } }));
+  assert.equal(c.violations.length, 0, 'before the bound nothing is judged');
+  c.round(6500, views({ a: { b: 'alive', c: 'failed' }, b: { a: 'alive', c: 'alive' } }));
+  assert.equal(c.violations.length, 1);
+  assert.deepEqual([c.violations[0]!.observer, c.violations[0]!.member, c.violations[0]!.category], ['b', 'c', 'stale']);
+  assert.equal(c.converged.has('c#2'), false);
+  c.round(7500, views({ a: { b: 'alive', c: 'failed' }, b: { a: 'alive', c: 'failed' } }));
+  assert.equal(c.violations[0]!.resolvedMs, 7500);
+  assert.equal(c.converged.get('c#2'), 7500);
+  assert.equal(c.perObserver.get('b')!.violations.stale, 1);
+});
+
+test('checker: a member that left and turns failed in a view is caught at once, per observer', () => {
+  const t = new TruthModel();
+  for (const n of ['a', 'b', 'x']) t.set(n, 'rxswim', 'alive', 0, 0, 'start');
+  const c = new Checker(t);
+  c.round(500, views({ a: { b: 'alive', x: 'alive' }, b: { a: 'alive', x: 'alive' } }));
+  t.set('x', 'rxswim', 'left', 1000, 30_000, 'leave');
+  c.round(2000, views({ a: { b: 'alive', x: 'left' }, b: { a: 'alive', x: 'suspect' } }));
+  c.round(3000, views({ a: { b: 'alive', x: 'left' }, b: { a: 'alive', x: 'failed' } }));
+  assert.equal(c.violations.length, 1);
+  assert.equal(c.violations[0]!.category, 'leftAsFailed');
+  assert.equal(c.violations[0]!.dueAtMs, null);
+  assert.equal(c.perObserver.get('b')!.violations.leftAsFailed, 1);
+  assert.equal(c.perObserver.get('a')?.violations.leftAsFailed ?? 0, 0);
+  // still failed after the bound: the same violation, not a second one
+  c.round(40_000, views({ a: { b: 'alive', x: 'left' }, b: { a: 'alive', x: 'failed' } }));
+  assert.equal(c.violations.length, 1);
+});
+
+test('checker: an observer that came back is not judged until it has settled', () => {
+  const t = new TruthModel();
+  for (const n of ['a', 'b']) t.set(n, 'rxswim', 'alive', 0, 0, 'start');
+  t.set('x', 'rxswim', 'failed', 0, 0, 'kill');
+  const c = new Checker(t);
+  t.set('a', 'rxswim', 'alive', 1000, 0, 'restart', { settle: 10_000 });
+  c.round(2000, views({ a: { b: 'alive', x: 'alive' } }));
+  assert.equal(c.violations.length, 0);
+  c.round(11_000, views({ a: { b: 'alive', x: 'alive' } }));
+  assert.equal(c.violations.length, 1);
+  assert.equal(c.violations[0]!.category, 'stale');
+});
+
+test('bounds: the crash bound is the protocol detection bound plus slack; a long pause outlasts the longest suspicion', () => {
+  const cfg = PRESETS.lan;
+  const b = settleBounds(cfg, 12);
+  assert.equal(b.crash, detectionBoundMs(cfg, 12) + 2 * cfg.probeInterval + 2000);
+  assert.equal(b.pushPullMs, 30_000);
+  assert.equal(b.gossipMs, 8 * 200);
+  assert.ok(b.shortPauseMs < b.suspicionMinMs);
+  assert.ok(b.longPauseMs > b.suspicionMaxMs);
+  assert.ok(b.observerSettle >= b.crash && b.observerSettle >= b.resumeLong);
+});
+
+test('memory: the least-squares slope and the upward-trend flag', () => {
+  const s = linearSlope([
+    [0, 100],
+    [1, 110],
+    [2, 120],
+    [3, 130],
+  ])!;
+  assert.ok(Math.abs(s.slope - 10) < 1e-9);
+  assert.ok(Math.abs(s.r2 - 1) < 1e-9);
+  const samples = Array.from({ length: 40 }, (_, i) => ({ atMs: i * 10_000, rssKB: 50_000 + i * 20 + (i % 2) * 5, heapKB: 10_000 + (i % 3) * 300 }));
+  const tr = trendOf({ member: 'a', impl: 'rxswim', pid: 1, startedMs: 0, samples }, 60_000, 1, 16)!;
+  assert.ok(tr.rss!.slope > 100, `rss ${tr.rss!.slope} KB/min`);
+  assert.equal(tr.rssUp, true);
+  assert.equal(tr.heapUp, false, 'a sawtooth without a trend is not flagged');
+  assert.equal(trendOf({ member: 'a', impl: 'rxswim', pid: 1, startedMs: 0, samples: samples.slice(0, 5) }, 60_000, 1, 16), null);
+  assert.equal(promValue('# HELP x\nnodejs_heap_size_used_bytes 1234\nnodejs_heap_size_used_bytes_other 1', 'nodejs_heap_size_used_bytes'), 1234);
+});
