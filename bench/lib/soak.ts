@@ -45,6 +45,8 @@ export interface SoakOptions {
   trendKBPerMin: number;
   /** most members down (crashed, paused, left, starting) at once; default a third of them */
   maxDown?: number;
+  /** these kinds first, in this order (each when it fits), then random ones: a short run still does every fault */
+  firstKinds?: Array<'kill' | 'pauseShort' | 'pauseLong' | 'leave' | 'join'>;
 }
 
 export type ActionKind = 'kill' | 'restart' | 'pauseShort' | 'pauseLong' | 'resume' | 'leave' | 'rejoin' | 'join';
@@ -186,10 +188,10 @@ export class Soak {
     return this.fleet.members.filter((m) => m.anchor && m.impl === 'rxswim').map((m) => m.bind);
   }
 
-  /** members disturbed and coming back: paused, starting, or crashed or left with a restart pending */
+  /** members down: paused, starting, crashed (restart pending or not), or left with a re-join pending */
   private downCount(): number {
     const pending = new Set(this.followUps.map((f) => f.member));
-    return this.fleet.members.filter((m) => m.life === 'paused' || m.life === 'starting' || ((m.life === 'crashed' || m.life === 'left') && pending.has(m))).length;
+    return this.fleet.members.filter((m) => m.life === 'paused' || m.life === 'starting' || m.life === 'crashed' || (m.life === 'left' && pending.has(m))).length;
   }
 
   async run(): Promise<SoakResult> {
@@ -320,7 +322,7 @@ export class Soak {
     while (!this.stopped && this.now() < this.endAt) {
       await sleep(this.opts.everyS * 1000 * (0.6 + 0.8 * this.rnd()));
       if (this.stopped) return;
-      const kind = this.pickKind(done);
+      const kind = this.pickKind(done, this.opts.firstKinds?.[[...done.values()].reduce((a, x) => a + x, 0)]);
       if (!kind) continue;
       done.set(kind, (done.get(kind) ?? 0) + 1);
       let member: FleetMember;
@@ -350,7 +352,7 @@ export class Soak {
   }
 
   /** a random kind among those whose checks (and follow-up) still fit before the end; kinds not done yet first */
-  private pickKind(done: Map<string, number>): keyof typeof WEIGHTS | null {
+  private pickKind(done: Map<string, number>, next?: keyof typeof WEIGHTS): keyof typeof WEIGHTS | null {
     const b = this.bounds;
     const left = this.endAt - this.now() - 2 * this.opts.pollMs;
     const maxDown = this.opts.maxDown ?? Math.max(1, Math.floor(this.fleet.members.filter((m) => m.life !== 'left').length / 3));
@@ -363,6 +365,7 @@ export class Soak {
       leave: canDisturb && b.leave < left,
       join: rxActive < this.opts.maxAgents && this.downCount() < maxDown && b.join + 10_000 < left,
     };
+    if (next) return fits[next] ? next : null;
     const kinds = (Object.keys(WEIGHTS) as Array<keyof typeof WEIGHTS>).filter((k) => fits[k]);
     if (kinds.length === 0) return null;
     const w = kinds.map((k) => WEIGHTS[k] * ((done.get(k) ?? 0) === 0 ? 4 : 1));
@@ -478,7 +481,7 @@ export class Soak {
           }
           a.proof = { pid: this.fleet.pid(m), prevPid, incarnation, ...(kind === 'restart' ? { prevIncarnation: prev ?? null } : {}) };
           a.proofOk = this.fleet.pid(m) !== prevPid && (kind !== 'restart' || m.impl === 'serf' || prev == null || (incarnation !== null && incarnation > prev));
-          this.log(`${label} (pid ${this.fleet.pid(m)}) up${incarnation !== null ? `, incarnation ${incarnation}${prev != null ? ` (was ${prev})` : ''}` : ''}`);
+          this.log(`${label} (pid ${this.fleet.pid(m)}) up${incarnation !== null ? `, incarnation ${incarnation}${kind === 'restart' && prev != null ? ` (was ${prev})` : ''}` : ''}`);
           break;
         }
       }
