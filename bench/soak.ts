@@ -1,6 +1,6 @@
 // The churn soak (not in CI; test/e2e/soak.test.ts runs 2 minutes of it):
 //   node --import tsx bench/soak.ts [--minutes 30] [--agents 10] [--max-agents 12] [--serf 0]
-//     [--anchors 2] [--every 5] [--seed N] [--profile lan] [--warmup 3] [--deadline MIN] [--net 127.0.113]
+//     [--anchors 2] [--every 5] [--seed N] [--profile lan] [--warmup 3] [--deadline MIN] [--net 127.0.113] [--first 1]
 // Writes bench/results/soak-<date>.{json,md} and bench/results/soak-latest.md. Every process
 // it starts is killed by PID at the end, on an error, on SIGINT/SIGTERM and at the hard
 // deadline (the run's minutes + 5 by default), after which what was measured is written.
@@ -38,7 +38,7 @@ const opts: SoakOptions = {
   seed: num('--seed', Date.now() % 1_000_000),
   profile,
   rxNet: arg('--net') ?? '127.0.113',
-  rxFirst: 1,
+  rxFirst: num('--first', 1),
   serfNet: arg('--net') ?? '127.0.113',
   pollMs: 1000,
   sampleMs: num('--sample', 10) * 1000,
