@@ -88,7 +88,7 @@ const md = [
         '| figure | value |',
         '|---|---|',
         `| packets sent by the flooder | ${f.flood.sent} in ${f.flood.ms} ms (${Math.round((f.flood.sent * 1000) / f.flood.ms)}/s; target ${f.rate}/s) |`,
-        `| packets the victim read | ${f.victimReadPackets} (the rest were dropped by the kernel with its receive buffer full) |`,
+        `| packets the victim read (rxswim_packets_received_total{transport="udp"}) | ${f.victimReadPackets} of the ${f.flood.sent} sent (what the node does not read in time, the kernel drops when the socket's buffer is full) |`,
         `| peers that suspected or failed the victim | ${f.suspicions.length === 0 ? 'none' : f.suspicions.join(', ')} |`,
         `| peers' probes of their members during the flood | ${Object.entries(f.peerProbes).map(([p, o]) => `${p}: ${Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ')} |`,
         `| ping→ack RTT from a peer process, quiet (1 s) | ${f.quiet.acked}/${f.quiet.sent} acked, p50 ${f.quiet.p50} ms, p99 ${f.quiet.p99} ms, max ${f.quiet.max} ms |`,
