@@ -1,7 +1,8 @@
 // The churn soak (not in CI; test/e2e/soak.test.ts runs 2 minutes of it):
 //   node --import tsx bench/soak.ts [--minutes 30] [--agents 10] [--max-agents 12] [--serf 0]
 //     [--anchors 2] [--every 5] [--seed N] [--profile lan] [--warmup 3] [--deadline MIN] [--net 127.0.113] [--first 1]
-// Writes bench/results/soak-<date>.{json,md} and bench/results/soak-latest.md. Every process
+// Writes bench/results/soak-<date>.{json,md} and bench/results/soak-latest.md; exits 1 when a
+// check failed (lib/soak-report.ts soakVerdict), 130 on a signal. Every process
 // it starts is killed by PID at the end, on an error, on SIGINT/SIGTERM and at the hard
 // deadline (the run's minutes + 5 by default), after which what was measured is written.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -104,7 +105,7 @@ try {
   write(r);
   const v = soakVerdict(r);
   log(v.ok ? 'all checks passed' : `checks failed: ${v.reasons.join('; ')}`);
-  await finish(r.aborted === 'SIGINT' || r.aborted === 'SIGTERM' ? 130 : 0);
+  await finish(r.aborted === 'SIGINT' || r.aborted === 'SIGTERM' ? 130 : v.ok ? 0 : 1);
 } catch (e) {
   log(`error: ${e instanceof Error ? e.stack : String(e)}`);
   await finish(1);

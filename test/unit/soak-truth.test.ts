@@ -7,6 +7,7 @@ import { detectionBoundMs } from '../../src/swim/formulas.js';
 import { settleBounds } from '../../bench/lib/soak-bounds.js';
 import { linearSlope, promValue, trendOf } from '../../bench/lib/soak-memory.js';
 import { Checker, judge, TruthModel } from '../../bench/lib/soak-truth.js';
+import { parseLogLine } from '../../bench/lib/soak.js';
 import type { View } from '../../bench/lib/cluster.js';
 
 const views = (o: Record<string, Record<string, View>>) => new Map(Object.entries(o).map(([k, v]) => [k, new Map(Object.entries(v))]));
@@ -100,4 +101,14 @@ test('memory: the least-squares slope and the upward-trend flag', () => {
   assert.equal(tr.heapUp, false, 'a sawtooth without a trend is not flagged');
   assert.equal(trendOf({ member: 'a', impl: 'rxswim', pid: 1, startedMs: 0, samples: samples.slice(0, 5) }, 60_000, 1, 16), null);
   assert.equal(promValue('# HELP x\nnodejs_heap_size_used_bytes 1234\nnodejs_heap_size_used_bytes_other 1', 'nodejs_heap_size_used_bytes'), 1234);
+});
+
+test('timeline: an agent\'s log lines about a member, rxswim JSON and serf text', () => {
+  const j = parseLogLine('{"level":30,"time":1000,"event":"failed","member":{"name":"rx-3","incarnation":2},"msg":"rx-3 failed"}', 'rx-3');
+  assert.deepEqual(j, { wallMs: 1000, what: 'failed (incarnation 2)' });
+  assert.equal(parseLogLine('{"level":30,"time":1000,"event":"joined","member":{"name":"rx-4"}}', 'rx-3'), null);
+  const s = parseLogLine('    2026/12/01 16:00:05 [INFO] serf: EventMemberFailed: rx-3 127.0.113.4', 'rx-3')!;
+  assert.equal(s.what, '[INFO] serf: EventMemberFailed: rx-3 127.0.113.4');
+  assert.equal(new Date(s.wallMs).getSeconds(), 5);
+  assert.equal(parseLogLine('    2026/12/01 16:00:05 [INFO] serf: EventMemberJoin: rx-4 127.0.113.5', 'rx-3'), null);
 });
