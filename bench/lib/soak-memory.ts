@@ -67,7 +67,11 @@ export interface Trend {
   /** RSS and heap at the first and last sample after the warm-up, KB */
   rssKB: [number, number] | null;
   heapKB: [number, number] | null;
-  /** an upward trend: a slope above the threshold and over 3 standard errors above 0 */
+  /** the slopes over the last third of those minutes: is it still rising at the end? */
+  lastThird: { rss: Slope | null; heap: Slope | null };
+  /** long enough to be judged (V8's heap in use rises between two major collections, minutes apart) */
+  judged: boolean;
+  /** an upward trend: judged, and a slope above the threshold and over 3 standard errors above 0, over the whole and over the last third */
   rssUp: boolean;
   heapUp: boolean;
 }
@@ -78,7 +82,7 @@ const upward = (s: Slope | null, thresholdKBPerMin: number): boolean => s !== nu
  * The trend of one process's memory, from `warmupMs` after it started; null when less
  * than `minMinutes` of samples remain (a process restarted by the churn lives too short).
  */
-export function trendOf(s: MemorySeries, warmupMs: number, minMinutes: number, thresholdKBPerMin: number): Trend | null {
+export function trendOf(s: MemorySeries, warmupMs: number, minMinutes: number, thresholdKBPerMin: number, judgeMinutes = 15): Trend | null {
   const kept = s.samples.filter((x) => x.atMs >= s.startedMs + warmupMs);
   if (kept.length < 3) return null;
   const minutes = (kept[kept.length - 1]!.atMs - kept[0]!.atMs) / 60_000;
@@ -87,6 +91,12 @@ export function trendOf(s: MemorySeries, warmupMs: number, minMinutes: number, t
   const heapPts = kept.filter((x) => x.heapKB !== null).map((x) => [x.atMs / 60_000, x.heapKB!] as const);
   const heap = linearSlope(heapPts);
   const withHeap = kept.filter((x) => x.heapKB !== null);
+  const tail = kept.filter((x) => x.atMs >= kept[0]!.atMs + (2 / 3) * (kept[kept.length - 1]!.atMs - kept[0]!.atMs));
+  const lastThird = {
+    rss: linearSlope(tail.map((x) => [x.atMs / 60_000, x.rssKB] as const)),
+    heap: linearSlope(tail.filter((x) => x.heapKB !== null).map((x) => [x.atMs / 60_000, x.heapKB!] as const)),
+  };
+  const judged = minutes >= judgeMinutes;
   return {
     member: s.member,
     impl: s.impl,
@@ -96,8 +106,10 @@ export function trendOf(s: MemorySeries, warmupMs: number, minMinutes: number, t
     heap,
     rssKB: [kept[0]!.rssKB, kept[kept.length - 1]!.rssKB],
     heapKB: withHeap.length > 0 ? [withHeap[0]!.heapKB!, withHeap[withHeap.length - 1]!.heapKB!] : null,
-    rssUp: upward(rss, thresholdKBPerMin),
-    heapUp: upward(heap, thresholdKBPerMin),
+    lastThird,
+    judged,
+    rssUp: judged && upward(rss, thresholdKBPerMin) && upward(lastThird.rss, thresholdKBPerMin),
+    heapUp: judged && upward(heap, thresholdKBPerMin) && upward(lastThird.heap, thresholdKBPerMin),
   };
 }
 

@@ -105,6 +105,8 @@ export interface Violation {
   firstSeenMs: number;
   /** the first later round in which the view agreed; null if it never did */
   resolvedMs: number | null;
+  /** the member's next change, when it came before the view agreed */
+  supersededMs: number | null;
 }
 
 export interface ObserverCounts {
@@ -117,8 +119,9 @@ export interface ObserverCounts {
 export class Checker {
   readonly violations: Violation[] = [];
   readonly perObserver = new Map<string, ObserverCounts>();
-  /** `${member}#${epoch}` → ms when every settled observer first agreed */
+  /** `${member}#${epoch}` → ms when every settled observer first agreed; and every settled observer of one implementation (rxswim, serf) */
   readonly converged = new Map<string, number>();
+  readonly convergedBy = new Map<string, Map<string, number>>();
   private readonly open = new Map<string, Violation>();
   private readonly last = new Map<string, Seen>();
   rounds = 0;
@@ -137,7 +140,7 @@ export class Checker {
   private record(o: Subject, x: Subject, category: Category, seen: Seen, dueAtMs: number | null, atMs: number): void {
     const key = `${o.name}|${x.name}|${x.epoch}|${category}`;
     if (this.open.has(key)) return;
-    const v: Violation = { observer: o.name, observerImpl: o.impl, member: x.name, category, truth: x.state, seen, epoch: x.epoch, truthSinceMs: x.since, dueAtMs, firstSeenMs: atMs, resolvedMs: null };
+    const v: Violation = { observer: o.name, observerImpl: o.impl, member: x.name, category, truth: x.state, seen, epoch: x.epoch, truthSinceMs: x.since, dueAtMs, firstSeenMs: atMs, resolvedMs: null, supersededMs: null };
     this.open.set(key, v);
     this.violations.push(v);
     this.counts(o).violations[category]++;
@@ -162,6 +165,14 @@ export class Checker {
    */
   round(atMs: number, views: Map<string, Map<string, View>>, startMs = atMs): void {
     this.rounds++;
+    // a violation about an epoch that has ended is closed: the member changed before the view agreed
+    for (const [key, v] of this.open) {
+      const x = this.truth.get(v.member);
+      if (x && x.epoch !== v.epoch) {
+        v.supersededMs = x.history.find((h) => h.atMs > v.truthSinceMs)?.atMs ?? x.since;
+        this.open.delete(key);
+      }
+    }
     const settled: Array<[Subject, Map<string, View>]> = [];
     for (const [name, view] of views) {
       const o = this.truth.get(name);
@@ -190,14 +201,23 @@ export class Checker {
         }
       }
     }
-    // convergence of each member's current epoch: every settled observer agrees in one round
+    // convergence of each member's current epoch: every settled observer (of one implementation) agrees in one round
     if (settled.length === 0) return;
+    this.converge(this.converged, settled, atMs, startMs);
+    for (const impl of new Set(settled.map(([o]) => o.impl))) {
+      let m = this.convergedBy.get(impl);
+      if (!m) this.convergedBy.set(impl, (m = new Map()));
+      this.converge(m, settled.filter(([o]) => o.impl === impl), atMs, startMs);
+    }
+  }
+
+  private converge(into: Map<string, number>, settled: Array<[Subject, Map<string, View>]>, atMs: number, startMs: number): void {
     for (const x of this.truth.subjects.values()) {
       if (x.state === 'paused' || x.state === 'starting') continue;
       const key = `${x.name}#${x.epoch}`;
-      if (this.converged.has(key) || startMs < x.since) continue;
+      if (into.has(key) || startMs < x.since) continue;
       const judged = settled.filter(([o]) => o.name !== x.name);
-      if (judged.length > 0 && judged.every(([, view]) => judge(x.state, view.get(x.name) ?? 'missing') === null)) this.converged.set(key, atMs);
+      if (judged.length > 0 && judged.every(([, view]) => judge(x.state, view.get(x.name) ?? 'missing') === null)) into.set(key, atMs);
     }
   }
 

@@ -66,8 +66,14 @@ export interface ActionRecord {
   /** read back from the kernel or the agent: see lib/soak-fleet.ts */
   proof: Record<string, unknown>;
   proofOk: boolean;
-  /** ms from effectiveMs until every settled observer agreed; null when it never did or was superseded first */
+  /**
+   * ms from effectiveMs until every settled rxswim observer agreed (the outcome is judged
+   * on these); null when they never did, or the member changed again first (superseded:
+   * a member is changed again only once settled, so its bound had passed)
+   */
   convergedMs: number | null;
+  /** the same over every settled observer, serf agents included */
+  convergedAllMs: number | null;
   outcome: 'converged' | 'late' | 'superseded' | 'never' | 'failed';
   error?: string;
 }
@@ -144,6 +150,9 @@ export class Soak {
   private wallT0 = Date.now();
   private endAt = Infinity;
   private stopped = false;
+  /** resolves when the run is stopped: every wait of the loops races it */
+  private readonly stop: Promise<void>;
+  private wake: () => void = () => {};
   private aborted: string | null = null;
   private unanswered = 0;
   private nextRx: number;
@@ -160,6 +169,12 @@ export class Soak {
     this.bounds = settleBounds(PRESETS[opts.profile], opts.maxAgents + opts.serf);
     this.checker = new Checker(this.truth);
     this.nextRx = opts.agents;
+    this.stop = new Promise<void>((r) => (this.wake = r));
+  }
+
+  /** sleeps `ms`, at most until the end of the run, and not past a stop */
+  private wait(ms: number): Promise<void> {
+    return Promise.race([sleep(Math.min(ms, this.endAt - this.now())), this.stop]);
   }
 
   private rxIp(i: number): string {
@@ -176,6 +191,7 @@ export class Soak {
   abort(reason: string): void {
     this.aborted ??= reason;
     this.stopped = true;
+    this.wake();
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -273,7 +289,7 @@ export class Soak {
         if (s && s.state !== 'alive') views.delete(name);
       }
       this.checker.round(at, views, round - this.wallT0);
-      await sleep(this.opts.pollMs - (Date.now() - round));
+      await this.wait(this.opts.pollMs - (Date.now() - round));
     }
   }
 
@@ -300,7 +316,7 @@ export class Soak {
             s.samples.push({ atMs: this.now(), rssKB: Math.round(rss * 1024), heapKB: heapKB === null ? null : Math.round(heapKB) });
           }),
       );
-      await sleep(this.opts.sampleMs - (Date.now() - round));
+      await this.wait(this.opts.sampleMs - (Date.now() - round));
     }
   }
 
@@ -313,14 +329,14 @@ export class Soak {
         this.followUps.splice(i, 1);
         void this.track(this.act(f.kind, f.member, f.pausedAt));
       }
-      await sleep(200);
+      await this.wait(200);
     }
   }
 
   private async churnLoop(): Promise<void> {
     const done = new Map<string, number>();
     while (!this.stopped && this.now() < this.endAt) {
-      await sleep(this.opts.everyS * 1000 * (0.6 + 0.8 * this.rnd()));
+      await this.wait(this.opts.everyS * 1000 * (0.6 + 0.8 * this.rnd()));
       if (this.stopped) return;
       const kind = this.pickKind(done, this.opts.firstKinds?.[[...done.values()].reduce((a, x) => a + x, 0)]);
       if (!kind) continue;
@@ -380,7 +396,7 @@ export class Soak {
   // ------------------------------------------------------------ actions
 
   private record(kind: ActionKind, m: FleetMember, boundMs: number, truth: string): ActionRecord {
-    const a: ActionRecord = { id: this.actions.length + 1, kind, member: m.name, impl: m.impl, atMs: this.now(), effectiveMs: null, truth, boundMs, epoch: null, proof: {}, proofOk: false, convergedMs: null, outcome: 'never' };
+    const a: ActionRecord = { id: this.actions.length + 1, kind, member: m.name, impl: m.impl, atMs: this.now(), effectiveMs: null, truth, boundMs, epoch: null, proof: {}, proofOk: false, convergedMs: null, convergedAllMs: null, outcome: 'never' };
     this.actions.push(a);
     return a;
   }
@@ -501,8 +517,8 @@ export class Soak {
   // ------------------------------------------------------------ results
 
   private timeline(v: Violation, endMs: number): TimelineEntry[] {
-    const from = v.truthSinceMs - 60_000;
-    const to = (v.resolvedMs ?? endMs) + 5000;
+    const from = v.truthSinceMs - 30_000;
+    const to = (v.resolvedMs ?? v.supersededMs ?? endMs) + 5000;
     const out: TimelineEntry[] = [];
     const x = this.truth.get(v.member);
     for (const h of x?.history ?? []) if (h.atMs >= from && h.atMs <= to) out.push({ atMs: h.atMs, who: 'truth', what: `${v.member} ${h.state}: ${h.action}` });
@@ -518,6 +534,7 @@ export class Soak {
     }
     out.push({ atMs: v.firstSeenMs, who: 'soak', what: `${v.observer} shows ${v.member} ${v.seen} (truth ${v.truth}): ${v.category}` });
     if (v.resolvedMs !== null) out.push({ atMs: v.resolvedMs, who: 'soak', what: `${v.observer} agrees again` });
+    if (v.supersededMs !== null) out.push({ atMs: v.supersededMs, who: 'soak', what: `${v.member} changed again before ${v.observer} agreed` });
     return out.sort((a, b) => a.atMs - b.atMs).slice(0, 60);
   }
 
@@ -525,7 +542,10 @@ export class Soak {
     const endMs = this.now();
     for (const a of this.actions) {
       if (a.outcome === 'failed' || a.kind === 'pauseShort' || a.kind === 'pauseLong' || a.epoch === null) continue;
-      const at = this.checker.converged.get(`${a.member}#${a.epoch}`);
+      const key = `${a.member}#${a.epoch}`;
+      const at = this.checker.convergedBy.get('rxswim')?.get(key);
+      const all = this.checker.converged.get(key);
+      if (all !== undefined) a.convergedAllMs = all - a.effectiveMs!;
       const s = this.truth.get(a.member);
       if (at !== undefined) {
         a.convergedMs = at - a.effectiveMs!;

@@ -61,6 +61,25 @@ test('checker: a member that left and turns failed in a view is caught at once, 
   assert.equal(c.violations.length, 1);
 });
 
+test('checker: convergence per implementation, and a violation closed when its member changes again', () => {
+  const t = new TruthModel();
+  t.set('a', 'rxswim', 'alive', 0, 0, 'start');
+  t.set('s', 'serf', 'alive', 0, 0, 'start');
+  t.set('x', 'rxswim', 'alive', 0, 0, 'start');
+  const c = new Checker(t);
+  t.set('x', 'rxswim', 'left', 1000, 2000, 'leave');
+  c.round(1500, views({ a: { s: 'alive', x: 'left' }, s: { a: 'alive', x: 'alive' } }));
+  c.round(2500, views({ a: { s: 'alive', x: 'left' }, s: { a: 'alive', x: 'failed' } }));
+  assert.equal(c.convergedBy.get('rxswim')!.get('x#2'), 1500);
+  assert.equal(c.converged.has('x#2'), false, 'not every observer agrees');
+  assert.equal(c.violations[0]!.category, 'leftAsFailed');
+  t.set('x', 'rxswim', 'alive', 5000, 1000, 'rejoin', { settle: 0 });
+  c.round(5500, views({ a: { s: 'alive', x: 'alive' }, s: { a: 'alive', x: 'alive' } }));
+  assert.equal(c.violations[0]!.supersededMs, 5000);
+  assert.equal(c.violations[0]!.resolvedMs, null);
+  assert.equal(c.unresolved.length, 0);
+});
+
 test('checker: an observer that came back is not judged until it has settled', () => {
   const t = new TruthModel();
   for (const n of ['a', 'b']) t.set(n, 'rxswim', 'alive', 0, 0, 'start');
@@ -94,11 +113,19 @@ test('memory: the least-squares slope and the upward-trend flag', () => {
   ])!;
   assert.ok(Math.abs(s.slope - 10) < 1e-9);
   assert.ok(Math.abs(s.r2 - 1) < 1e-9);
-  const samples = Array.from({ length: 40 }, (_, i) => ({ atMs: i * 10_000, rssKB: 50_000 + i * 20 + (i % 2) * 5, heapKB: 10_000 + (i % 3) * 300 }));
+  // 25 min: RSS rising all along; the heap a sawtooth (a rise, then a major collection) without a trend
+  const samples = Array.from({ length: 150 }, (_, i) => ({ atMs: i * 10_000, rssKB: 50_000 + i * 20 + (i % 2) * 5, heapKB: 10_000 + (i % 30) * 100 }));
   const tr = trendOf({ member: 'a', impl: 'rxswim', pid: 1, startedMs: 0, samples }, 60_000, 1, 16)!;
   assert.ok(tr.rss!.slope > 100, `rss ${tr.rss!.slope} KB/min`);
+  assert.equal(tr.judged, true);
   assert.equal(tr.rssUp, true);
   assert.equal(tr.heapUp, false, 'a sawtooth without a trend is not flagged');
+  // a rise that stopped: flat over the last third, not flagged
+  const plateau = samples.map((x, i) => ({ ...x, rssKB: 50_000 + Math.min(i, 90) * 20 }));
+  assert.equal(trendOf({ member: 'a', impl: 'rxswim', pid: 1, startedMs: 0, samples: plateau }, 60_000, 1, 16)!.rssUp, false);
+  // too short to be judged: listed, never flagged
+  const short = trendOf({ member: 'a', impl: 'rxswim', pid: 1, startedMs: 0, samples: samples.slice(0, 40) }, 60_000, 1, 16)!;
+  assert.deepEqual([short.judged, short.rssUp], [false, false]);
   assert.equal(trendOf({ member: 'a', impl: 'rxswim', pid: 1, startedMs: 0, samples: samples.slice(0, 5) }, 60_000, 1, 16), null);
   assert.equal(promValue('# HELP x\nnodejs_heap_size_used_bytes 1234\nnodejs_heap_size_used_bytes_other 1', 'nodejs_heap_size_used_bytes'), 1234);
 });
