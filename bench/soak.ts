@@ -59,7 +59,8 @@ function write(r: SoakResult): void {
   if (written) return;
   written = true;
   const machine = describeMachine();
-  const stamp = new Date(t0).toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
+  // to the second: two soaks started in the same minute (on two /24s) must not overwrite each other
+  const stamp = new Date(t0).toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
   const command = `node --import tsx bench/soak.ts ${argv.join(' ')}`.trim();
   const md = [
     `# Churn soak, ${opts.minutes} min`,
