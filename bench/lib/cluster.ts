@@ -83,6 +83,22 @@ const RX_STATE: Record<string, View> = { alive: 'alive', suspect: 'suspect', dea
 const SERF_STATE: Record<string, View> = { alive: 'alive', failed: 'failed', leaving: 'left', left: 'left' };
 
 
+/** the member list as one agent sees it (rxswim and swim-js: `GET /v1/members`; serf: the members RPC); undefined when it does not answer */
+export async function readView(impl: Impl, a: Pick<Agent, 'api' | 'rpc'>, timeoutMs = 2000, only?: string): Promise<Map<string, View> | undefined> {
+  try {
+    if (impl === 'serf') {
+      if (!a.rpc || !a.rpc.isOpen) a.rpc = await SerfRpc.connect(a.api, Math.min(1000, timeoutMs));
+      const ms = only === undefined ? await a.rpc.members(timeoutMs) : await a.rpc.membersNamed(`^${only.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, timeoutMs);
+      return new Map(ms.map((m) => [m.name, SERF_STATE[m.status] ?? 'other']));
+    }
+    const rows = (await httpJson('GET', a.api, '/v1/members', undefined, timeoutMs)) as Array<{ name: string; state: string }>;
+    // rxswim's states; the swim-js wrapper reports alive, suspect and dead (faulty) the same way
+    return new Map(rows.map((m) => [m.name, RX_STATE[m.state] ?? 'other']));
+  } catch {
+    return undefined;
+  }
+}
+
 export class Cluster {
   readonly agents: Agent[] = [];
   readonly group = new ProcGroup();
@@ -145,19 +161,8 @@ export class Cluster {
    * full list 10 times a second costs the bench process most of a core); rxswim has no
    * such filter and answers in full.
    */
-  async view(a: Agent, only?: string): Promise<Map<string, View> | undefined> {
-    try {
-      if (this.impl === 'serf') {
-        if (!a.rpc || !a.rpc.isOpen) a.rpc = await SerfRpc.connect(a.api, 1000);
-        const ms = only === undefined ? await a.rpc.members(2000) : await a.rpc.membersNamed(`^${only.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 2000);
-        return new Map(ms.map((m) => [m.name, SERF_STATE[m.status] ?? 'other']));
-      }
-      const rows = (await httpJson('GET', a.api, '/v1/members')) as Array<{ name: string; state: string }>;
-      // rxswim's states; the swim-js wrapper reports alive, suspect and dead (faulty) the same way
-      return new Map(rows.map((m) => [m.name, RX_STATE[m.state] ?? 'other']));
-    } catch {
-      return undefined;
-    }
+  view(a: Agent, only?: string): Promise<Map<string, View> | undefined> {
+    return readView(this.impl, a, 2000, only);
   }
 
   /** waits until every agent answers and lists itself */

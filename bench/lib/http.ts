@@ -5,7 +5,7 @@ import { Agent, request } from 'node:http';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 
-function once(method: 'GET' | 'POST', hostport: string, path: string, body: string | undefined, timeoutMs: number): Promise<unknown> {
+function once(method: 'GET' | 'POST', hostport: string, path: string, body: string | undefined, timeoutMs: number, raw = false): Promise<unknown> {
   const [host, port] = hostport.split(':');
   return new Promise((resolve, reject) => {
     const req = request(
@@ -16,6 +16,11 @@ function once(method: 'GET' | 'POST', hostport: string, path: string, body: stri
         res.on('end', () => {
           clearTimeout(timer);
           const text = Buffer.concat(chunks).toString('utf8');
+          if (raw) {
+            if ((res.statusCode ?? 0) >= 400) reject(new Error(`${method} ${hostport}${path}: HTTP ${res.statusCode}`));
+            else resolve(text);
+            return;
+          }
           try {
             const json: unknown = JSON.parse(text);
             if ((res.statusCode ?? 0) >= 400) reject(new Error(`${method} ${hostport}${path}: HTTP ${res.statusCode} ${text}`));
@@ -46,6 +51,11 @@ export async function httpJson(method: 'GET' | 'POST', hostport: string, path: s
     if (code === 'ECONNRESET' || code === 'EPIPE' || (e instanceof Error && e.message === 'socket hang up')) return once(method, hostport, path, text, timeoutMs);
     throw e;
   }
+}
+
+/** the body as text (e.g. `GET /metrics`), on the same kept-alive connections */
+export async function httpText(hostport: string, path: string, timeoutMs = 2000): Promise<string> {
+  return (await once('GET', hostport, path, undefined, timeoutMs, true)) as string;
 }
 
 export function closeHttp(): void {

@@ -2,6 +2,9 @@
 // on 127.0.50.1) in a 3-node cluster with two agent processes, attacked from raw
 // dgram/net sockets on 127.0.51.*. Fuzzed datagrams, broken TCP streams, packets for an
 // encrypted node without the key, and a flood from one source.
+// RXSWIM_HOSTILE_NET=a.b.c moves all of it into one /24 (nodes .1–.10, attackers
+// .101–.120), as bench/flood.ts does for its 60 s flood (RXSWIM_FLOOD_MS); with
+// RXSWIM_FLOOD_JSON=1 the flood test also prints its figures as one `# flood-json:` line.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as dgram from 'node:dgram';
@@ -35,12 +38,15 @@ import { builtCli, httpMembers, metricValue, ProcGroup } from '../helpers/procs.
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const skip = !builtCli() && 'run `npm run build` first';
-const VICTIM = { host: '127.0.50.1', port: 7946 };
+const NET = process.env.RXSWIM_HOSTILE_NET;
+const nodeIp = (n: number): string => (NET ? `${NET}.${n}` : `127.0.50.${n}`);
+const attackerIp = (n: number): string => (NET ? `${NET}.${100 + n}` : `127.0.51.${n}`);
+const VICTIM = { host: nodeIp(1), port: 7946 };
 const PEERS = [
-  { name: 'peer-1', bind: '127.0.50.2:7946', http: '127.0.50.2:8946' },
-  { name: 'peer-2', bind: '127.0.50.3:7946', http: '127.0.50.3:8946' },
+  { name: 'peer-1', bind: `${nodeIp(2)}:7946`, http: `${nodeIp(2)}:8946` },
+  { name: 'peer-2', bind: `${nodeIp(3)}:7946`, http: `${nodeIp(3)}:8946` },
 ];
-const LOCKED = { host: '127.0.50.10', port: 7946 };
+const LOCKED = { host: nodeIp(10), port: 7946 };
 const NAMES = new Set(['victim', ...PEERS.map((p) => p.name)]);
 const TCP_TIMEOUT = PRESETS.local.tcpTimeout;
 
@@ -273,7 +279,7 @@ test('fuzz: 100,000 hostile datagrams; no crash, member table unchanged, every p
   const COUNT = 100_000;
   const BOMBS = 10;
   const fz = fuzzer(0x5eed);
-  const attacker = await bindUdp('127.0.51.1');
+  const attacker = await bindUdp(attackerIp(1));
   try {
     const membersBefore = stable(victim.members());
     const heapBefore = heapAfterGc();
@@ -455,15 +461,15 @@ test('TCP: garbage, a one-byte-per-second sender, an oversize state claim and a 
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
   const results: Record<string, StreamOutcome> = {};
   try {
-    results.garbage = await hostileStream(VICTIM, '127.0.51.2', (s) => s.write(garbage));
-    results.slow = await hostileStream(VICTIM, '127.0.51.3', (s) => {
+    results.garbage = await hostileStream(VICTIM, attackerIp(2), (s) => s.write(garbage));
+    results.slow = await hostileStream(VICTIM, attackerIp(3), (s) => {
       let i = 0;
       const t = setInterval(() => (i < pushPull.length && !s.destroyed ? s.write(pushPull.subarray(i, ++i)) : clearInterval(t)), 1000);
       s.write(pushPull.subarray(0, ++i));
       s.once('close', () => clearInterval(t));
     });
-    results.oversize = await hostileStream(VICTIM, '127.0.51.4', (s) => s.write(claim));
-    results.bigClaim = await hostileStream(VICTIM, '127.0.51.5', (s) => {
+    results.oversize = await hostileStream(VICTIM, attackerIp(4), (s) => s.write(claim));
+    results.bigClaim = await hostileStream(VICTIM, attackerIp(5), (s) => {
       s.write(bigClaim);
       s.write(Buffer.alloc(18 * 2 ** 20, 0x61));
     });
@@ -473,7 +479,7 @@ test('TCP: garbage, a one-byte-per-second sender, an oversize state claim and a 
   // Not hostile, only large: a complete 16 MiB push-pull sent flat out is read and answered
   // within the timeout (the reader's copying must stay linear in the stream's size).
   const large = await new Promise<{ ms: number; reply: number; first: number; err?: string }>((resolve) => {
-    const s = net.connect({ host: VICTIM.host, port: VICTIM.port, localAddress: '127.0.51.10' });
+    const s = net.connect({ host: VICTIM.host, port: VICTIM.port, localAddress: attackerIp(10) });
     const start = Date.now();
     const got: Buffer[] = [];
     s.on('connect', () => {
@@ -522,7 +528,7 @@ test('an encrypted node drops wrong-key and plaintext packets and streams, count
   let attacker: dgram.Socket | undefined;
   try {
     await locked.start();
-    attacker = await bindUdp('127.0.51.6');
+    attacker = await bindUdp(attackerIp(6));
     const ping = encodeMessage({ type: 'ping', seqNo: 1, node: 'locked' });
     const packets = [
       ...Array.from({ length: 300 }, (_, i) => encryptPayload(wrong, 1, encodeMessage({ type: 'ping', seqNo: i, node: 'locked' }))),
@@ -537,10 +543,10 @@ test('an encrypted node drops wrong-key and plaintext packets and streams, count
     }
     // Streams: plaintext push-pull, and one sealed with the wrong key.
     const results = [
-      await hostileStream(LOCKED, '127.0.51.7', (s) => s.write(Buffer.concat([Buffer.of(6), Buffer.from(encodePushPullHeader({ nodes: 0, userStateLen: 0, join: true }))])), false),
+      await hostileStream(LOCKED, attackerIp(7), (s) => s.write(Buffer.concat([Buffer.of(6), Buffer.from(encodePushPullHeader({ nodes: 0, userStateLen: 0, join: true }))])), false),
     ];
     const sealed = encryptPayload(wrong, 1, Uint8Array.of(6, 0x83), Uint8Array.of(10, 0, 0, 0, 31));
-    results.push(await hostileStream(LOCKED, '127.0.51.8', (s) => s.write(Buffer.concat([Buffer.of(10, 0, 0, 0, sealed.length), Buffer.from(sealed)])), false));
+    results.push(await hostileStream(LOCKED, attackerIp(8), (s) => s.write(Buffer.concat([Buffer.of(10, 0, 0, 0, sealed.length), Buffer.from(sealed)])), false));
     const drops = delta(await counters(locked, 'rxswim_packets_dropped_total'), drops0);
     const messages = [...(await counters(locked, 'rxswim_messages_received_total')).values()].reduce((a, b) => a + b, 0);
     console.log(`# encrypted node: ${packets.length} packets + 2 streams without the key; drops ${JSON.stringify(drops)}; streams closed after ${results.map((r) => r.closedAfter)} ms`);
@@ -572,7 +578,7 @@ s.on('message', (d) => {
     rtts.push(performance.now() - out.get(m.seqNo)); out.delete(m.seqNo);
   }
 });
-s.bind(0, '127.0.51.20', () => {
+s.bind(0, '${attackerIp(20)}', () => {
   const t = setInterval(() => {
     seq++; sent++; out.set(seq, performance.now());
     s.send(encodeMessage({ type: 'ping', seqNo: seq, node: 'victim' }), port, host);
@@ -592,7 +598,7 @@ const dgram = require('node:dgram');
 const [host, port, rate, ms, ping] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3]), Number(process.argv[4]), Buffer.from(process.argv[5], 'hex')];
 const s = dgram.createSocket('udp4');
 const junk = Array.from({ length: 64 }, (_, i) => { const b = Buffer.alloc(64 + i * 6); for (let j = 0; j < b.length; j++) b[j] = (Math.random() * 256) | 0; return b; });
-s.bind(0, '127.0.51.9', () => {
+s.bind(0, '${attackerIp(9)}', () => {
   const t0 = performance.now(); let sent = 0;
   const tick = () => {
     const elapsed = performance.now() - t0;
@@ -615,9 +621,10 @@ function runChild(args: string[]): Promise<string> {
   });
 }
 
-test('a flood of 20,000 packets/s from one source (3 s in CI) does not stop the node answering probes: no peer suspects it', { timeout: 60_000, skip }, async () => {
+const FLOOD_MS = Number(process.env.RXSWIM_FLOOD_MS ?? 3000);
+
+test('a flood of 20,000 packets/s from one source (3 s in CI) does not stop the node answering probes: no peer suspects it', { timeout: 60_000 + FLOOD_MS, skip }, async () => {
   const RATE = 20_000;
-  const FLOOD_MS = Number(process.env.RXSWIM_FLOOD_MS ?? 3000);
   const peerLines0 = procs.procs.map((p) => p.lines.length);
   const OUTCOMES = ['direct', 'indirect', 'tcp', 'failed'];
   const probeCounts = () => Promise.all(PEERS.map((p) => Promise.all(OUTCOMES.map(async (outcome) => (await metricValue(p.http, 'rxswim_probes_total', { outcome })) ?? NaN))));
@@ -656,6 +663,10 @@ test('a flood of 20,000 packets/s from one source (3 s in CI) does not stop the 
       `ack RTT from a peer process: quiet p50 ${quiet.p50} ms p99 ${quiet.p99} ms; during the flood ${probed.acked}/${probed.sent} acked, p50 ${probed.p50} ms p99 ${probed.p99} ms max ${probed.max} ms`,
   );
   console.log(`# probes of the peers (both members) during the flood: ${peerProbes}`);
+  if (process.env.RXSWIM_FLOOD_JSON) {
+    const probes = Object.fromEntries(PEERS.map((p, i) => [p.name, Object.fromEntries(OUTCOMES.map((o, j) => [o, probes1[i]![j]! - probes0[i]![j]!]))]));
+    console.log(`# flood-json: ${JSON.stringify({ rate: RATE, floodMs: FLOOD_MS, flood, victimReadPackets: rx, quiet, probed, peerProbes: probes, suspicions })}`);
+  }
   assert.ok(flood.sent >= RATE * (FLOOD_MS / 1000) * 0.95, `the flooder reached the rate (${flood.sent})`);
   assert.deepEqual(suspicions, [], 'no peer suspected the victim');
   for (const p of PEERS) {
