@@ -6,6 +6,7 @@ import type { NodeMetrics } from './metrics/metrics.js';
 import type { SendOptions, UserMessage } from './messaging/user-messages.js';
 import type { Keyring } from './security/keyring.js';
 import type { Address } from './transport/transport.js';
+import type { Coordinate } from './serf/coordinate.js';
 
 export type { SendOptions, UserMessage };
 
@@ -110,4 +111,10 @@ export interface SwimNode {
   setMeta(meta: Uint8Array): void;
   /** replace our tags (Serf's encoding) */
   setTags(tags: Record<string, string>): void;
+  /** our Serf network coordinate; undefined with `coordinates: false` */
+  readonly coordinate: Coordinate | undefined;
+  /** the last coordinate a member sent in an ack (ours for our name), if it is still a member */
+  coordinateOf(name: string): Coordinate | undefined;
+  /** every member's known coordinate, ours first */
+  coordinates(): Array<{ name: string; coordinate: Coordinate }>;
 }
