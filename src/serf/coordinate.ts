@@ -209,14 +209,10 @@ export class VivaldiClient {
     return undefined;
   }
 
-  /** the median of the peer's last latencyFilterSize RTTs, this one included */
   private latencyFilter(node: string, rtt: number): number {
-    const samples = this.latencySamples.get(node) ?? [];
-    samples.push(rtt);
-    if (samples.length > this.config.latencyFilterSize) samples.shift();
-    this.latencySamples.set(node, samples);
-    const sorted = [...samples].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)]!;
+    let samples = this.latencySamples.get(node);
+    if (!samples) this.latencySamples.set(node, (samples = []));
+    return latencyFilter(samples, rtt, this.config.latencyFilterSize);
   }
 
   private updateVivaldi(other: Coordinate, rttIn: number): void {
@@ -248,6 +244,18 @@ export class VivaldiClient {
     const force = -1 * Math.pow(dist / this.config.gravityRho, 2);
     this.coord = applyForce(this.config, this.coord, force, this.origin, this.random);
   }
+}
+
+/**
+ * Serf's latency filter: appends `rtt` to a peer's samples (keeping the last `size`)
+ * and returns their median (the upper one of an even count), so that one slow ping
+ * never reaches Vivaldi.
+ */
+export function latencyFilter(samples: number[], rtt: number, size: number): number {
+  samples.push(rtt);
+  while (samples.length > size) samples.shift();
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 function copy(c: Coordinate): Coordinate {
