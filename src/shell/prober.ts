@@ -97,7 +97,7 @@ function probeTarget(deps: ProberDeps, target: Member): Observable<ProbeResult> 
     const direct$ = new Observable<ProbeResult | null>((sub) => {
       sub.add(
         race(
-          ack$.pipe(map((a): ProbeResult => ({ target, outcome: 'direct', rttMs: a.at - rttStart, ackPayload: a.payload ?? null }))),
+          ack$.pipe(map((a): ProbeResult => ({ target, outcome: 'direct', rttMs: a.at - rttStart, ...(a.payload ? { ackPayload: a.payload } : {}) }))),
           timer(deps.probeTimeout(), scheduler).pipe(map(() => null)),
         ).subscribe({
           next: (r) => sub.next(r),
