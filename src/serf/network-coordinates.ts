@@ -19,10 +19,16 @@ export class NetworkCoordinates {
   /** our payload, encoded once per coordinate: every ping we answer sends it */
   private payload: Uint8Array | undefined;
 
+  /**
+   * `random` only picks a direction when two coordinates coincide. By default it is a
+   * generator of its own seeded from our name, so that it never draws from the node's
+   * random source: a seeded simulation makes the same protocol choices with
+   * coordinates on or off.
+   */
   constructor(
     private readonly localName: string,
     config: VivaldiConfig = DEFAULT_VIVALDI_CONFIG,
-    random: () => number = Math.random,
+    random: () => number = seededRandom(localName),
   ) {
     this.client = new VivaldiClient(config, random);
   }
@@ -68,6 +74,19 @@ export class NetworkCoordinates {
     this.cache.set(name, decoded.coordinate);
     return { kind: 'updated', before, after: r.coordinate };
   }
+}
+
+/** xorshift32 from an FNV-1a hash of `seed`: deterministic, and nobody else's stream */
+function seededRandom(seed: string): () => number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 0x01000193);
+  let x = h >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 0x1_0000_0000;
+  };
 }
 
 /** estimated round trip between two coordinates, in milliseconds (Serf's DistanceTo) */
