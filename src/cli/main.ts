@@ -133,7 +133,7 @@ clientCommand('info', "show the agent's own member, health, member counts and pr
     process.exitCode = await infoCommand(o);
   });
 
-clientCommand('rtt', 'estimated round trip between two members from their network coordinates (as serf rtt; B defaults to the agent)')
+clientCommand('rtt', 'estimated round trip between two members from their network coordinates (as serf rtt; OTHER defaults to the agent)')
   .argument('<node>', 'a member')
   .argument('[other]', 'another member (default: the agent itself)')
   .option('--json', 'print JSON', false)

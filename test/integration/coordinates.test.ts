@@ -130,3 +130,12 @@ test('coordinates: false sends 18-byte acks and learns nothing; the other side l
     await on.stop();
   }
 });
+
+test('the agent setting: --coordinates false, RXSWIM_COORDINATES, a bad value names the setting', () => {
+  const base = { node: 'x', bind: '127.0.118.47:7946' };
+  assert.equal(loadAgentConfig({ flags: base, env: {} }).coordinates, undefined, 'unset: the default, on');
+  assert.equal(loadAgentConfig({ flags: { ...base, coordinates: 'false' }, env: {} }).coordinates, false);
+  assert.equal(loadAgentConfig({ flags: base, env: { RXSWIM_COORDINATES: 'false' } }).coordinates, false);
+  assert.equal(loadAgentConfig({ flags: { ...base, coordinates: true }, env: {} }).coordinates, true);
+  assert.throws(() => loadAgentConfig({ flags: { ...base, coordinates: 'maybe' }, env: {} }), /--coordinates/);
+});
