@@ -172,7 +172,12 @@ class Node implements SwimNode {
     const counts = new CoordinateMetrics(this.metrics.registry, { error: () => coords.coordinate.error, resets: () => coords.stats.resets });
     return {
       ackPayload: () => coords.ackPayload(),
-      notifyPingComplete: (member, rttMs, payload) => counts.count(coords.notifyPingComplete(member, rttMs, payload)),
+      notifyPingComplete: (member, rttMs, payload) => {
+        counts.count(coords.notifyPingComplete(member, rttMs, payload));
+        // Members dropped from the list leave their coordinate behind; sweep them when
+        // they could be a good part of the cache (amortised over many updates).
+        if (coords.size > 2 * this.core.size + 16) void this.coordinates();
+      },
     };
   }
 

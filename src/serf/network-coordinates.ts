@@ -51,6 +51,11 @@ export class NetworkCoordinates {
     return [[this.localName, this.client.coordinate], ...[...this.cache].filter(([n]) => n !== this.localName)];
   }
 
+  /** peers with a cached coordinate */
+  get size(): number {
+    return this.cache.size;
+  }
+
   /** a member is gone for good: drop its RTT samples and cached coordinate */
   forget(name: string): void {
     this.client.forgetNode(name);

@@ -77,7 +77,8 @@ for (const encrypted of [false, true]) {
       const updates = await metricValue(RX.http, 'rxswim_coordinate_updates_total');
       assert.ok(updates !== undefined && updates > 0, `rx-1 updated its coordinate (${updates})`);
       const error = await metricValue(RX.http, 'rxswim_coordinate_error');
-      assert.ok(error !== undefined && error < 1.5, `rx-1's coordinate error fell below the maximum (${error})`);
+      // Within Serf's bounds (it need not have fallen: one RTT far off the estimate puts it back at the 1.5 cap).
+      assert.ok(error !== undefined && error > 0 && error <= 1.5, `rx-1's coordinate error ${error}`);
       for (const reason of ['unsupported_version', 'malformed', 'not_a_coordinate', 'dimensions', 'invalid_coordinate']) {
         assert.equal(await metricValue(RX.http, 'rxswim_coordinate_rejected_total', { reason }), 0, `nothing rejected for ${reason}`);
       }
