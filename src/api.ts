@@ -7,6 +7,7 @@ import type { SendOptions, UserMessage } from './messaging/user-messages.js';
 import type { RawMessage, RawSendOptions } from './messaging/raw-messages.js';
 import type { Keyring } from './security/keyring.js';
 import type { Address } from './transport/transport.js';
+import type { Coordinate } from './serf/coordinate.js';
 
 export type { SendOptions, UserMessage };
 export type { RawMessage, RawSendOptions };
@@ -126,4 +127,10 @@ export interface SwimNode {
   setMeta(meta: Uint8Array): void;
   /** replace our tags (Serf's encoding) */
   setTags(tags: Record<string, string>): void;
+  /** our Serf network coordinate; undefined with `coordinates: false` */
+  readonly coordinate: Coordinate | undefined;
+  /** the last coordinate a member sent in an ack (ours for our name), if it is still a member */
+  coordinateOf(name: string): Coordinate | undefined;
+  /** every member's known coordinate, ours first */
+  coordinates(): Array<{ name: string; coordinate: Coordinate }>;
 }

@@ -14,3 +14,7 @@ export type { Address, Datagram, StreamConn, Transport } from './transport/trans
 export { MemoryNetwork } from './transport/memory.js';
 export { createUdpTcpTransport } from './transport/udp-tcp.js';
 export { memberMachine } from '../machines/member.js';
+export { DEFAULT_VIVALDI_CONFIG, distanceTo, newCoordinate, VivaldiClient } from './serf/coordinate.js';
+export type { Coordinate, CoordinateRejectReason, VivaldiConfig } from './serf/coordinate.js';
+export { estimateRtt } from './serf/network-coordinates.js';
+export { decodePingPayload, encodePingPayload, PING_VERSION } from './serf/ping-payload.js';

@@ -83,6 +83,13 @@ export interface NodeOptions {
    * still takes unlabelled traffic. Unset: send the label and require it.
    */
   labelRollout?: LabelRollout;
+  /**
+   * Serf's network coordinates (default true): every ack we send carries our Vivaldi
+   * coordinate, as Serf's ping delegate does, and each direct ack with one refines
+   * ours from the measured RTT. False: 18-byte acks with no payload, as memberlist
+   * without a ping delegate.
+   */
+  coordinates?: boolean;
 }
 
 export const LABEL_ROLLOUTS = ['accept', 'send'] as const;

@@ -28,6 +28,9 @@ import { serveConnection } from './shell/streams.js';
 import { BroadcastQueue, takeGossip } from './swim/broadcast-queue.js';
 import { SwimCore } from './swim/core.js';
 import { SerfIntents } from './serf/intents.js';
+import type { Coordinate } from './serf/coordinate.js';
+import { NetworkCoordinates } from './serf/network-coordinates.js';
+import { CoordinateMetrics } from './metrics/coordinate-metrics.js';
 import { isSerfMessage } from './serf/messages.js';
 import type { Address, Transport } from './transport/transport.js';
 import { createUdpTcpTransport } from './transport/udp-tcp.js';
@@ -63,6 +66,8 @@ class Node implements SwimNode {
   private readonly sync: PushPullSync;
   /** Serf's member intents; undefined when `serfIntents: false` */
   private readonly serf: SerfIntents | undefined;
+  /** Serf's network coordinates; undefined when `coordinates: false` */
+  private readonly coords: NetworkCoordinates | undefined;
   private readonly changes = new Subject<void>();
   private readonly eventsSubject = new Subject<MemberEvent>();
   private readonly acks = new Subject<AckSignal>();
@@ -112,6 +117,7 @@ class Node implements SwimNode {
     const sources = { memberCounts: () => this.core.countByState(), queueDepth: () => this.queue.depth, userQueueDepth: () => this.user.queue.depth };
     this.metrics = new NodeMetrics({ ...sources, healthScore: () => this.core.awareness.score, incarnation: () => this.core.local.incarnation }, options.registry);
     this.subs.add(countMemberEvents(this.eventsSubject, this.metrics));
+    this.coords = options.coordinates === false ? undefined : new NetworkCoordinates(name);
     const packets = packetBuilderFor(
       config,
       this.keyring,
@@ -127,6 +133,7 @@ class Node implements SwimNode {
       rttClock: options.scheduler ? () => scheduler.now() : () => performance.now(),
       nextSeqNo: () => (this.seqNo = (this.seqNo + 1) >>> 0),
       acks$: this.acks,
+      ...(this.coords ? { ping: this.pingDelegate(this.coords) } : {}),
     };
     this.out = new Outbound(this.ctx);
     this.serf =
@@ -171,6 +178,34 @@ class Node implements SwimNode {
       log: (level, msg, fields) => log[level]({ node: name, ...fields }, msg),
     });
     this.sync = new PushPullSync(this.ctx, this.out, this.user);
+  }
+
+  private pingDelegate(coords: NetworkCoordinates): NonNullable<ShellContext['ping']> {
+    const counts = new CoordinateMetrics(this.metrics.registry, { error: () => coords.coordinate.error, resets: () => coords.stats.resets });
+    return {
+      ackPayload: () => coords.ackPayload(),
+      notifyPingComplete: (member, rttMs, payload) => {
+        counts.count(coords.notifyPingComplete(member, rttMs, payload));
+        // Members dropped from the list leave their coordinate behind; sweep them when
+        // they could be a good part of the cache (amortised over many updates).
+        if (coords.size > 2 * this.core.size + 16) void this.coordinates();
+      },
+    };
+  }
+
+  get coordinate(): Coordinate | undefined { return this.coords?.coordinate; }
+  coordinateOf(name: string): Coordinate | undefined {
+    return this.coords && (name === this.name || this.core.member(name)) ? this.coords.coordinateOf(name) : undefined;
+  }
+  coordinates(): Array<{ name: string; coordinate: Coordinate }> {
+    if (!this.coords) return [];
+    const out: Array<{ name: string; coordinate: Coordinate }> = [];
+    for (const [name, coordinate] of this.coords.entries()) {
+      // Serf forgets a coordinate when it erases the member; we do when it is no longer listed.
+      if (name === this.name || this.core.member(name)) out.push({ name, coordinate });
+      else this.coords.forget(name);
+    }
+    return out;
   }
 
   get localMember(): Member { return this.core.local.toMember(); }

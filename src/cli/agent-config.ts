@@ -102,6 +102,7 @@ export const SETTINGS: readonly Setting[] = [
     choices: LABEL_ROLLOUTS,
     defaultText: 'off: send the label and require it',
   }),
+  setting('coordinates', 'bool', 'Agent', "Serf's network coordinates: acks carry our Vivaldi coordinate (false: 18-byte acks, no `rtt` estimates)", { arg: 'bool', defaultText: 'true' }),
   setting('dataDir', 'string', 'Agent', 'keep the node name and incarnation here across restarts', { arg: 'dir' }),
   setting('inspect', 'inspect', 'Agent', 'send XState inspection events to a Stately inspector over WebSocket', { arg: 'url', defaultText: 'off; without a URL ws://localhost:8080' }),
   setting('join', 'list', 'Join', 'seeds to join at start; the agent exits 2 if none answers (repeatable)', { arg: 'seed' }),
@@ -136,6 +137,7 @@ export interface AgentConfig {
   encrypt?: string;
   label?: string;
   labelRollout?: LabelRollout;
+  coordinates?: boolean;
   dataDir?: string;
   inspect?: string;
   join: string[];
@@ -282,6 +284,7 @@ const agentSchema = z.strictObject({
   encrypt: z.optional(str('a base64 key').check(z.superRefine(refined((v: string) => Keyring.parseKey(v, 'x'))))),
   label: z.optional(str().check(z.superRefine(refined((v: string) => resolveLabels(v, undefined))))),
   labelRollout: z.optional(z.enum(LABEL_ROLLOUTS, { error: `must be one of ${LABEL_ROLLOUTS.join(', ')}` })),
+  coordinates: z.optional(z.boolean({ error: 'must be true or false' })),
   dataDir: z.optional(str('a directory').check(z.minLength(1, { error: 'must not be empty' }))),
   inspect: z.optional(str('a ws:// URL or true').check(z.regex(/^wss?:\/\//, { error: 'must be a ws:// or wss:// URL' }))),
   join: seedList,

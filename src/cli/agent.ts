@@ -168,6 +168,7 @@ export class Agent {
       ...(cfg.labelRollout ? { labelRollout: cfg.labelRollout } : {}),
       ...(Object.keys(cfg.tags).length > 0 ? { tags: cfg.tags } : {}),
       ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}),
+      ...(cfg.coordinates === false ? { coordinates: false } : {}),
       bind: cfg.bind,
       ...(cfg.advertise ? { advertise: cfg.advertise } : {}),
       profile: cfg.profile,
@@ -199,6 +200,7 @@ export class Agent {
           registry: this.registry,
           members: () => node.members(),
           self: () => node.localMember,
+          coordinates: () => node.coordinates(),
           info: () => ({ profile: cfg.profile, healthScore: node.healthScore, encrypted: node.keyring.enabled, pid: process.pid, protocol: cfg.effective }),
           events$: node.events$,
           health: () =>

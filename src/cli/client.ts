@@ -6,7 +6,8 @@ import { isIP } from 'node:net';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { AgentError } from './errors.js';
 import { errorLine, EXIT, exitCodeOf } from './exit.js';
-import type { EventJson, MemberJson, SelfJson } from '../http/server.js';
+import type { CoordinateJson, EventJson, MemberJson, SelfJson } from '../http/server.js';
+import { estimateRtt } from '../serf/network-coordinates.js';
 import { ConfigError } from '../errors.js';
 import { formatHostPort } from '../membership/address.js';
 import { parseAddress } from './address.js';
@@ -146,6 +147,35 @@ export async function membersCommand(opts: ClientOptions & { json?: boolean; sta
           ...members.map((m) => [m.name, formatHostPort(m.address, m.port), m.state, String(m.incarnation), tagText(m.tags)]),
         ]),
       );
+    },
+    io,
+  );
+}
+
+/**
+ * `serf rtt`: the round trip between two members estimated from their network
+ * coordinates, as the agent knows them (B defaults to the agent itself). Prints
+ * Serf's line, "Estimated A <-> B rtt: 0.123 ms".
+ */
+export async function rttCommand(nodes: string[], opts: ClientOptions & { json?: boolean }, io: Io = stdio): Promise<number> {
+  return runClient(
+    'rtt',
+    async () => {
+      if (nodes.length < 1 || nodes.length > 2) throw new ConfigError('<node>', 'one or two node names must be given');
+      const c = new Client(opts);
+      const [a, b] = nodes.length === 2 ? [nodes[0]!, nodes[1]!] : [nodes[0]!, (await c.call<SelfJson>('GET', '/v1/self')).name];
+      const coords = await c.call<CoordinateJson[]>('GET', '/v1/coordinates');
+      const find = (name: string) => {
+        const row = coords.find((r) => r.name === name);
+        if (!row) throw new AgentError(`could not find a coordinate for node ${JSON.stringify(name)}`);
+        return row.coordinate;
+      };
+      const ca = find(a);
+      const cb = find(b);
+      if (ca.vec.length !== cb.vec.length) throw new AgentError(`the coordinates of ${a} and ${b} have different dimensions (${ca.vec.length}, ${cb.vec.length})`);
+      const ms = estimateRtt(ca, cb);
+      if (opts.json) return io.out(`${JSON.stringify({ a, b, rttMs: ms, coordinates: { [a]: ca, [b]: cb } }, null, 2)}\n`);
+      io.out(`Estimated ${a} <-> ${b} rtt: ${ms.toFixed(3)} ms\n`);
     },
     io,
   );

@@ -21,6 +21,7 @@ import {
   leaveCommand,
   membersCommand,
   monitorCommand,
+  rttCommand,
   type KeyAction,
 } from './client.js';
 import { errorLine, EXIT, exitCodeOf, exitCodeOfOutcome, type ExitCode } from './exit.js';
@@ -130,6 +131,14 @@ clientCommand('info', "show the agent's own member, health, member counts and pr
   .option('--json', 'print JSON', false)
   .action(async (o: { http?: string; token?: string; json: boolean }) => {
     process.exitCode = await infoCommand(o);
+  });
+
+clientCommand('rtt', 'estimated round trip between two members from their network coordinates (as serf rtt; OTHER defaults to the agent)')
+  .argument('<node>', 'a member')
+  .argument('[other]', 'another member (default: the agent itself)')
+  .option('--json', 'print JSON', false)
+  .action(async (a: string, b: string | undefined, o: { http?: string; token?: string; json: boolean }) => {
+    process.exitCode = await rttCommand(b === undefined ? [a] : [a, b], o);
   });
 
 clientCommand('join', 'make the agent join more seeds (host:port, host, [v6]:port, dns:NAME[:PORT])')

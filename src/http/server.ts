@@ -11,6 +11,7 @@ import * as z from 'zod/mini';
 import type { Member, MemberEvent, MemberState } from '../api.js';
 import { ConfigError, JoinError, KeyringError } from '../errors.js';
 import { decodeTags } from '../membership/tags.js';
+import type { Coordinate } from '../serf/coordinate.js';
 
 export interface MemberJson {
   name: string;
@@ -45,6 +46,12 @@ export interface EventJson {
   time: number;
 }
 
+/** One row of `GET /v1/coordinates`: Serf's coordinate.Coordinate, seconds. */
+export interface CoordinateJson {
+  name: string;
+  coordinate: { vec: number[]; error: number; adjustment: number; height: number };
+}
+
 /** `GET /v1/self`. */
 export interface SelfJson extends MemberJson {
   /** member counts by state, this node included */
@@ -67,6 +74,8 @@ export interface HttpApiOptions {
   port: number;
   registry: Registry;
   members: () => Member[];
+  /** every member's network coordinate, ours first (`GET /v1/coordinates`) */
+  coordinates?: () => Array<{ name: string; coordinate: Coordinate }>;
   /** the local member; /v1/self answers 501 without it */
   self?: () => Member;
   /** extra fields for /v1/self (profile, health score, ...) */
@@ -212,6 +221,9 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
           return members.map(memberToJson);
         },
       },
+    },
+    '/v1/coordinates': {
+      GET: { handler: (): CoordinateJson[] => need(opts.coordinates, '/v1/coordinates')().map(({ name, coordinate: c }) => ({ name, coordinate: { vec: [...c.vec], error: c.error, adjustment: c.adjustment, height: c.height } })) },
     },
     '/v1/self': {
       GET: {

@@ -11,6 +11,15 @@ import type { Connections } from './connections.js';
 import type { PacketBuilder } from './packet-builder.js';
 import type { AckSignal } from './prober.js';
 
+/**
+ * memberlist's PingDelegate: what goes in the ack of every ping we answer, and what
+ * to do with the payload of a direct ack (with the RTT the prober measured).
+ */
+export interface PingDelegate {
+  ackPayload(): Uint8Array;
+  notifyPingComplete(member: string, rttMs: number, payload: Uint8Array): void;
+}
+
 export interface ShellContext {
   readonly name: string;
   readonly config: ProtocolConfig;
@@ -30,4 +39,6 @@ export interface ShellContext {
   nextSeqNo(): number;
   /** acks as they arrive, stamped with rttClock() */
   readonly acks$: Observable<AckSignal>;
+  /** Serf's network coordinates; undefined: acks carry no payload */
+  readonly ping?: PingDelegate;
 }

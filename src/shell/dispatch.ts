@@ -29,7 +29,7 @@ export function dispatcher(ctx: ShellContext, out: Outbound, t: DispatchTargets)
         return;
       }
       case 'ack':
-        return t.acks.next({ seqNo: m.seqNo, at: ctx.rttClock() });
+        return t.acks.next({ seqNo: m.seqNo, at: ctx.rttClock(), payload: m.payload });
       case 'nack':
         ctx.metrics.nacksReceived.inc();
         return t.nacks.next({ seqNo: m.seqNo });

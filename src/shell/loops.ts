@@ -73,6 +73,8 @@ export function startLoops(ctx: ShellContext, out: Outbound, sync: PushPullSync,
       if (r.outcome === 'indirect') metrics.indirectProbesAnswered.inc();
       if (r.rttMs !== undefined) metrics.probeRtt.observe(r.rttMs / 1000);
       if (r.outcome === 'direct' && r.rttMs !== undefined) core.adaptive?.observeRtt(r.rttMs);
+      // memberlist's NotifyPingComplete: direct acks only, the relayed ones carry no payload.
+      if (r.outcome === 'direct' && r.rttMs !== undefined && r.ackPayload?.length) ctx.ping?.notifyPingComplete(r.target.name, r.rttMs, r.ackPayload);
     }),
   );
   subs.add(

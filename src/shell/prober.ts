@@ -30,6 +30,8 @@ export interface ProbeResult {
   outcome: ProbeOutcome;
   /** ping → ack round trip, for an acked probe */
   rttMs?: number;
+  /** a direct ack's payload (Serf's coordinate), for the ping delegate */
+  ackPayload?: Uint8Array | null;
   /** indirect phase only: nacks expected from helpers and received */
   nacksExpected?: number;
   nacksReceived?: number;
@@ -39,6 +41,8 @@ export interface AckSignal {
   seqNo: number;
   /** scheduler time at arrival */
   at: number;
+  /** the ack's Payload, when it had one */
+  payload?: Uint8Array | null;
 }
 
 export interface ProberDeps {
@@ -93,7 +97,7 @@ function probeTarget(deps: ProberDeps, target: Member): Observable<ProbeResult> 
     const direct$ = new Observable<ProbeResult | null>((sub) => {
       sub.add(
         race(
-          ack$.pipe(map((a): ProbeResult => ({ target, outcome: 'direct', rttMs: a.at - rttStart }))),
+          ack$.pipe(map((a): ProbeResult => ({ target, outcome: 'direct', rttMs: a.at - rttStart, ...(a.payload ? { ackPayload: a.payload } : {}) }))),
           timer(deps.probeTimeout(), scheduler).pipe(map(() => null)),
         ).subscribe({
           next: (r) => sub.next(r),

@@ -18,7 +18,8 @@ export function replyAddress(from: Address, m: { sourceAddr?: Uint8Array | null;
 export function answerPing(ctx: ShellContext, out: Outbound, from: Address, p: Ping): void {
   // A ping for another name: a probe meant for a node that used to live here.
   if (p.node !== '' && p.node !== ctx.name) return;
-  out.sendTo(replyAddress(from, p), [encodeMessage({ type: 'ack', seqNo: p.seqNo, payload: null })]);
+  // As memberlist: every ping we answer carries the delegate's payload, relayed or not.
+  out.sendTo(replyAddress(from, p), [encodeMessage({ type: 'ack', seqNo: p.seqNo, payload: ctx.ping?.ackPayload() ?? null })]);
 }
 
 /** ping the target for the requester; the subscription ends with the answer or the probe timeout */

@@ -102,6 +102,20 @@ test('RTT uses the injected clock when given', () => {
   });
 });
 
+test("a direct ack's payload (Serf's coordinate) comes with the result; a late one in the indirect phase does not", () => {
+  const ts = newScheduler();
+  const payload = Uint8Array.of(1, 0x80);
+  ts.run(({ hot, expectObservable }) => {
+    // Probe 1 (at 10) acked at 15 with a payload; probe 2 (at 110) acked at 135, after its 20 ms timeout.
+    const acks$ = hot<AckSignal>('15ms a 119ms b', { a: { seqNo: 1, at: 15, payload }, b: { seqNo: 2, at: 135, payload } });
+    const { deps: d } = deps(ts, { acks$ });
+    expectObservable(prober$(d), '150ms !').toBe('15ms r 119ms s', {
+      r: { target: A, outcome: 'direct', rttMs: 5, ackPayload: payload },
+      s: { target: A, outcome: 'indirect', rttMs: 25, nacksExpected: 0, nacksReceived: 0 },
+    });
+  });
+});
+
 test('listen before sending: an ack delivered synchronously inside sendPing is not lost', () => {
   const ts = newScheduler();
   const acks = new Subject<AckSignal>();
