@@ -5,6 +5,7 @@ import type { ProtocolConfig } from './config.js';
 import type { NodeMetrics } from './metrics/metrics.js';
 import type { SendOptions, UserMessage } from './messaging/user-messages.js';
 import type { Keyring } from './security/keyring.js';
+import type { SerfUserEvent } from './serf/user-events.js';
 import type { Address } from './transport/transport.js';
 
 export type { SendOptions, UserMessage };
@@ -72,6 +73,12 @@ export interface SwimNode {
   readonly events$: Observable<MemberEvent>;
   /** user messages addressed to us or broadcast to all; completes on stop */
   readonly messages$: Observable<UserMessage>;
+  /**
+   * Serf's user events (`serf event NAME PAYLOAD`, or serfEvent() on any rxswim node),
+   * each delivered once, our own included; completes on stop. Apart from messages$:
+   * they have no sender and are ordered by Serf's event clock.
+   */
+  readonly serfEvents$: Observable<SerfUserEvent>;
   /** Lifeguard local health score (0 = healthy) */
   readonly healthScore: number;
   /** messages waiting in the gossip queue */
@@ -106,6 +113,12 @@ export interface SwimNode {
   send(member: string, payload: Uint8Array | string, opts?: SendOptions): Promise<void>;
   /** messages and publishing on one topic */
   topic(name: string): { messages$: Observable<UserMessage>; publish(payload: Uint8Array | string): boolean };
+  /**
+   * Serf's UserEvent: gossip an event to every member, Serf agents included, at the
+   * next event time. Name plus payload at most 512 bytes (RangeError otherwise).
+   * `coalesce`: Serf's handlers may see only the latest of a burst with this name.
+   */
+  serfEvent(name: string, payload?: Uint8Array | string, opts?: { coalesce?: boolean }): void;
   /** replace our metadata (at most 512 bytes) and announce it with a higher incarnation */
   setMeta(meta: Uint8Array): void;
   /** replace our tags (Serf's encoding) */

@@ -1,5 +1,5 @@
 export { createNode } from './node.js';
-export type { Logger, NodeOptions, RxSwimNode, SendOptions, UserMessage } from './node.js';
+export type { Logger, NodeOptions, RxSwimNode, SendOptions, SerfUserEvent, UserMessage } from './node.js';
 export { LABEL_ROLLOUTS } from './node-options.js';
 export type { LabelRollout } from './node-options.js';
 export type { Member, MemberEvent, MemberEventType, MemberState, SwimNode } from './api.js';

@@ -27,13 +27,15 @@ import { serveConnection } from './shell/streams.js';
 import { BroadcastQueue, takeGossip } from './swim/broadcast-queue.js';
 import { SwimCore } from './swim/core.js';
 import { SerfIntents } from './serf/intents.js';
-import { isSerfMessage } from './serf/messages.js';
+import { isSerfMessage, SerfMessageType } from './serf/messages.js';
+import { SerfEvents, type SerfUserEvent } from './serf/user-events.js';
 import type { Address, Transport } from './transport/transport.js';
 import { createUdpTcpTransport } from './transport/udp-tcp.js';
 import { encodeMessage } from './wire/messages.js';
 
 export type { Logger, NodeOptions } from './node-options.js';
 export type { SendOptions, UserMessage } from './messaging/user-messages.js';
+export type { SerfUserEvent } from './serf/user-events.js';
 /** the node's class name in earlier releases; the type is SwimNode */
 export type RxSwimNode = SwimNode;
 
@@ -60,6 +62,11 @@ class Node implements SwimNode {
   private readonly sync: PushPullSync;
   /** Serf's member intents; undefined when `serfIntents: false` */
   private readonly serf: SerfIntents | undefined;
+  /** Serf's user events; with the intents (the same option turns Serf's layer off) */
+  private readonly serfEventLayer: SerfEvents | undefined;
+  private readonly serfEventsSubject = new Subject<SerfUserEvent>();
+  /** within join(): a Serf peer's buffered events are from before we joined */
+  private joining = false;
   private readonly changes = new Subject<void>();
   private readonly eventsSubject = new Subject<MemberEvent>();
   private readonly acks = new Subject<AckSignal>();
@@ -137,6 +144,16 @@ class Node implements SwimNode {
             running: () => this.phase === 'running' && !this.core.local.leaving,
           });
     const serf = this.serf;
+    const events = (this.serfEventLayer = serf
+      ? new SerfEvents({
+          deliver: (e) => {
+            this.metrics.serfEventsReceived.inc();
+            this.serfEventsSubject.next(e);
+          },
+          rebroadcast: (key, message) => this.user.queue.queue({ key, message: encodeMessage({ type: 'user', payload: message }) }),
+          ignored: (reason) => this.metrics.serfEventsIgnored.inc({ reason }),
+        })
+      : undefined);
     const dropSerf = (reason: ReturnType<SerfIntents['receive']>) => {
       if (reason) this.metrics.packetsDropped.inc({ reason });
     };
@@ -150,8 +167,13 @@ class Node implements SwimNode {
       ...(options.delegate ? { delegate: options.delegate } : {}),
       ...(serf
         ? {
-            foreign: (bytes: Uint8Array) => isSerfMessage(bytes) && dropSerf(serf.receive(bytes)),
-            foreignState: (state: Uint8Array) => state[0] === 2 && dropSerf(serf.receiveState(state)),
+            foreign: (bytes: Uint8Array) => isSerfMessage(bytes) && dropSerf(bytes[0] === SerfMessageType.userEvent ? events!.receive(bytes) : serf.receive(bytes)),
+            foreignState: (state: Uint8Array, join: boolean) => {
+              if (state[0] !== 2) return;
+              dropSerf(serf.receiveState(state));
+              // Bytes that failed above are counted once, not twice.
+              events!.receiveState(state, join && this.joining);
+            },
             serfClock: () => serf.clock.time(),
             serfWitness: (ltime: bigint) => serf.clock.witness(ltime - 1n),
           }
@@ -167,6 +189,7 @@ class Node implements SwimNode {
   get address(): Address | undefined { return this.transport?.address; }
   get events$(): Observable<MemberEvent> { return this.eventsSubject.asObservable(); }
   get messages$(): Observable<UserMessage> { return this.user.messages$; }
+  get serfEvents$(): Observable<SerfUserEvent> { return this.serfEventsSubject.asObservable(); }
   members(): Member[] { return this.core.members(); }
   member(name: string): Member | undefined { return this.core.member(name); }
   countByState(): Record<MemberState, number> { return this.core.countByState(); }
@@ -196,6 +219,13 @@ class Node implements SwimNode {
     this.mustRun('send()');
     if (member === this.name || !this.core.member(member)) throw new StateError(`send(): ${JSON.stringify(member)} is not a known remote member`);
     return this.user.send(member, typeof payload === 'string' ? Buffer.from(payload) : payload, opts);
+  }
+
+  serfEvent(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: { coalesce?: boolean } = {}): void {
+    this.mustRun('serfEvent()');
+    if (!this.serfEventLayer) throw new StateError('serfEvent(): Serf\'s layer is off (serfIntents: false)');
+    this.serfEventLayer.send(name, typeof payload === 'string' ? Buffer.from(payload) : payload, opts.coalesce ?? false);
+    this.metrics.serfEventsSent.inc();
   }
 
   setMeta(meta: Uint8Array): void {
@@ -235,7 +265,8 @@ class Node implements SwimNode {
 
   async join(seeds: readonly string[]): Promise<number> {
     this.mustRun('join()', '; call start() first');
-    const answered = await this.sync.join(seeds);
+    this.joining = true;
+    const answered = await this.sync.join(seeds).finally(() => (this.joining = false));
     if (this.phase === 'running') this.afterJoin(seeds);
     return answered;
   }
@@ -305,6 +336,7 @@ class Node implements SwimNode {
     this.user.stop();
     this.core.stop();
     for (const s of [this.changes, this.eventsSubject, this.acks, this.nacks]) s.complete();
+    this.serfEventsSubject.complete();
     const t = this.transport;
     this.transport = undefined;
     await t?.close();

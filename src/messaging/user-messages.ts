@@ -50,7 +50,7 @@ export interface MessagingDeps {
   /** a user message that is not in our envelope (Serf's own messages, another application's) */
   foreign?(bytes: Uint8Array): void;
   /** a push-pull user state that is not ours (Serf's state, another application's), before the delegate sees it */
-  foreignState?(state: Uint8Array): void;
+  foreignState?(state: Uint8Array, join: boolean): void;
   /** Serf's Lamport member clock as we know it, carried to other rxswim nodes in push-pull */
   serfClock?(): bigint;
   /** a Serf Lamport time another rxswim node knew */
@@ -171,7 +171,7 @@ export class UserMessaging {
       return;
     }
     if (!ours) {
-      this.deps.foreignState?.(state);
+      this.deps.foreignState?.(state, join);
       this.deps.delegate?.mergeRemoteState?.(state, join);
       return;
     }
