@@ -117,8 +117,9 @@ export interface SwimNode {
    * Serf's UserEvent: gossip an event to every member, Serf agents included, at the
    * next event time. Name plus payload at most 512 bytes (RangeError otherwise).
    * `coalesce`: Serf's handlers may see only the latest of a burst with this name.
+   * Returns the event's Lamport time.
    */
-  serfEvent(name: string, payload?: Uint8Array | string, opts?: { coalesce?: boolean }): void;
+  serfEvent(name: string, payload?: Uint8Array | string, opts?: { coalesce?: boolean }): bigint;
   /** replace our metadata (at most 512 bytes) and announce it with a higher incarnation */
   setMeta(meta: Uint8Array): void;
   /** replace our tags (Serf's encoding) */

@@ -221,11 +221,12 @@ class Node implements SwimNode {
     return this.user.send(member, typeof payload === 'string' ? Buffer.from(payload) : payload, opts);
   }
 
-  serfEvent(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: { coalesce?: boolean } = {}): void {
+  serfEvent(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: { coalesce?: boolean } = {}): bigint {
     this.mustRun('serfEvent()');
     if (!this.serfEventLayer) throw new StateError('serfEvent(): Serf\'s layer is off (serfIntents: false)');
-    this.serfEventLayer.send(name, typeof payload === 'string' ? Buffer.from(payload) : payload, opts.coalesce ?? false);
+    const ltime = this.serfEventLayer.send(name, typeof payload === 'string' ? Buffer.from(payload) : payload, opts.coalesce ?? false);
     this.metrics.serfEventsSent.inc();
+    return ltime;
   }
 
   setMeta(meta: Uint8Array): void {

@@ -78,9 +78,9 @@ export class SerfEvents {
 
   /**
    * Serf's UserEvent: the event at the current time, after which the clock moves on;
-   * delivered here too, as Serf delivers its own events. Returns the message to gossip.
+   * delivered here too, as Serf delivers its own events. Returns its event time.
    */
-  send(name: string, payload: Uint8Array, coalesce = false): Uint8Array {
+  send(name: string, payload: Uint8Array, coalesce = false): bigint {
     const size = Buffer.byteLength(name) + payload.length;
     if (size > USER_EVENT_SIZE_LIMIT) {
       throw new RangeError(`serfEvent(): name and payload are ${size} bytes, over Serf's limit of ${USER_EVENT_SIZE_LIMIT} (UserEventSizeLimit)`);
@@ -88,9 +88,8 @@ export class SerfEvents {
     const m: SerfUserEventMessage = { type: 'userEvent', ltime: this.clock.time(), name, payload: payload.slice(), cc: coalesce };
     this.clock.increment();
     this.handle(m);
-    const bytes = encodeSerfUserEvent(m);
-    this.deps.rebroadcast(this.key(), bytes);
-    return bytes;
+    this.deps.rebroadcast(this.key(), encodeSerfUserEvent(m));
+    return m.ltime;
   }
 
   /** Serf's handleUserEvent; true when the event was new (delivered, to be passed on) */
