@@ -5,7 +5,6 @@ import type { ProtocolConfig } from './config.js';
 import type { NodeMetrics } from './metrics/metrics.js';
 import type { SendOptions, UserMessage } from './messaging/user-messages.js';
 import type { Keyring } from './security/keyring.js';
-import type { SerfUserEvent } from './serf/user-events.js';
 import type { Address } from './transport/transport.js';
 
 export type { SendOptions, UserMessage };
@@ -49,6 +48,16 @@ export interface MemberEvent {
   member: Member;
   /** scheduler time (ms) when the node observed it */
   at: number;
+}
+
+/** one of Serf's user events, as serfEvents$ delivers it */
+export interface SerfUserEvent {
+  name: string;
+  payload: Uint8Array;
+  /** the event clock (Lamport) time it was sent at */
+  ltime: bigint;
+  /** whether the sender let Serf's handlers coalesce it (CC); rxswim delivers every event */
+  coalesce: boolean;
 }
 
 export interface SwimNode {

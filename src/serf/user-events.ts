@@ -8,6 +8,7 @@
 // worth behind the clock could no longer be told apart from a repeat, so it is
 // dropped. Serf sends the whole ring in its push-pull state, so an event that gossip
 // missed arrives within a push-pull interval.
+import type { SerfUserEvent } from '../api.js';
 import type { DecodeErrorReason } from '../errors.js';
 import { LamportClock } from './lamport.js';
 import { decodeSerfMessage, encodeSerfUserEvent, type SerfPushPull, type SerfUserEventMessage } from './messages.js';
@@ -17,15 +18,7 @@ export const EVENT_BUFFER = 512;
 /** Serf 0.8's UserEventSizeLimit: bytes of name plus payload in one event */
 export const USER_EVENT_SIZE_LIMIT = 512;
 
-/** a user event as delivered to the application */
-export interface SerfUserEvent {
-  name: string;
-  payload: Uint8Array;
-  /** the event clock time it was sent at */
-  ltime: bigint;
-  /** whether the sender allowed coalescing (CC); delivery is not coalesced */
-  coalesce: boolean;
-}
+export type { SerfUserEvent };
 
 /** why an event that decoded well was not delivered */
 export type SerfEventIgnored = 'duplicate' | 'too_old' | 'before_join';
