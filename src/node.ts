@@ -150,7 +150,11 @@ class Node implements SwimNode {
             this.metrics.serfEventsReceived.inc();
             this.serfEventsSubject.next(e);
           },
-          rebroadcast: (key, message) => this.user.queue.queue({ key, message: encodeMessage({ type: 'user', payload: message }) }),
+          rebroadcast: (key, message) => {
+            this.user.queue.queue({ key, message: encodeMessage({ type: 'user', payload: message }) });
+            // Carried in our push-pull state too, so an rxswim peer that gossip missed gets it.
+            this.user.remember(message);
+          },
           ignored: (reason) => this.metrics.serfEventsIgnored.inc({ reason }),
         })
       : undefined);
@@ -167,7 +171,8 @@ class Node implements SwimNode {
       ...(options.delegate ? { delegate: options.delegate } : {}),
       ...(serf
         ? {
-            foreign: (bytes: Uint8Array) => isSerfMessage(bytes) && dropSerf(bytes[0] === SerfMessageType.userEvent ? events!.receive(bytes) : serf.receive(bytes)),
+            foreign: (bytes: Uint8Array, inJoinState: boolean) =>
+              isSerfMessage(bytes) && dropSerf(bytes[0] === SerfMessageType.userEvent ? events!.receive(bytes, inJoinState && this.joining) : serf.receive(bytes)),
             foreignState: (state: Uint8Array, join: boolean) => {
               if (state[0] !== 2) return;
               dropSerf(serf.receiveState(state));

@@ -47,13 +47,17 @@ export class SerfEvents {
     this.clock.increment();
   }
 
-  /** a memberlist user message of Serf's user-event type; returns a drop reason or undefined */
-  receive(bytes: Uint8Array): DecodeErrorReason | undefined {
+  /**
+   * A memberlist user message of Serf's user-event type; returns a drop reason or
+   * undefined. `beforeJoin`: it came from the peer we are joining through (an rxswim
+   * node's push-pull carries recent Serf events): remembered as seen, not delivered.
+   */
+  receive(bytes: Uint8Array, beforeJoin = false): DecodeErrorReason | undefined {
     const d = decodeSerfMessage(bytes);
     if (!d.ok) return d.reason;
     if (d.message.type !== 'userEvent') return 'unknown_type';
     // Serf passes on the very bytes it received, and so do we.
-    if (this.handle(d.message)) this.deps.rebroadcast(this.key(), bytes.slice());
+    if (this.handle(d.message, beforeJoin)) this.deps.rebroadcast(this.key(), bytes.slice());
     return undefined;
   }
 
@@ -86,7 +90,7 @@ export class SerfEvents {
   }
 
   /** Serf's handleUserEvent; true when the event was new (delivered, to be passed on) */
-  handle(m: Omit<SerfUserEventMessage, 'type'>): boolean {
+  handle(m: Omit<SerfUserEventMessage, 'type'>, beforeJoin = false): boolean {
     this.clock.witness(m.ltime);
     if (m.ltime < this.minTime) return this.ignore('before_join');
     const size = BigInt(this.ring.length);
@@ -101,6 +105,7 @@ export class SerfEvents {
       this.ring[idx] = slot;
     }
     slot.seen.push({ name: m.name, payload: m.payload });
+    if (beforeJoin) return this.ignore('before_join');
     this.deps.deliver({ name: m.name, payload: m.payload.slice(), ltime: m.ltime, coalesce: m.cc });
     return true;
   }

@@ -230,4 +230,15 @@ describe("Serf user events: handleUserEvent's rules", () => {
     h.s.receive(encodeSerfUserEvent({ ltime: 9n, name: 'b', payload: bytes('x'), cc: false }));
     assert.equal(h.delivered.length, 1);
   });
+
+  it("joining through an rxswim peer: the recent events in its push-pull state are remembered as seen, not delivered nor passed on", () => {
+    const h = harness();
+    const ev = encodeSerfUserEvent({ ltime: 4n, name: 'deploy', payload: bytes('v1'), cc: true });
+    assert.equal(h.s.receive(ev, true), undefined);
+    assert.deepEqual([h.delivered.length, h.sent.length, h.ignored], [0, 0, ['before_join']]);
+    assert.equal(h.s.clock.time(), 5n, 'its time is witnessed');
+    // the same event by gossip afterwards: a repeat
+    h.s.receive(ev);
+    assert.deepEqual([h.delivered.length, h.ignored], [0, ['before_join', 'duplicate']]);
+  });
 });
