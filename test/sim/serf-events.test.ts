@@ -10,9 +10,9 @@ import { PRESETS } from '../../src/config.js';
 import { VirtualCluster } from '../../src/sim/virtual-cluster.js';
 
 const SEED = Number(process.env.RXSWIM_SEED ?? 7);
-const NAME = Buffer.from('serf-repair');
+const NAME: Buffer = Buffer.from('serf-repair');
 
-function contains(hay: Uint8Array, needle: Uint8Array): boolean {
+function contains(hay: Uint8Array, needle: Buffer): boolean {
   return Buffer.from(hay.buffer, hay.byteOffset, hay.byteLength).includes(needle);
 }
 
