@@ -272,7 +272,12 @@ class Node implements SwimNode {
   async join(seeds: readonly string[]): Promise<number> {
     this.mustRun('join()', '; call start() first');
     this.joining = true;
-    const answered = await this.sync.join(seeds).finally(() => (this.joining = false));
+    let answered: number;
+    try {
+      answered = await this.sync.join(seeds);
+    } finally {
+      this.joining = false;
+    }
     if (this.phase === 'running') this.afterJoin(seeds);
     return answered;
   }
