@@ -53,6 +53,16 @@ export interface MemberEvent {
   at: number;
 }
 
+/** one of Serf's user events, as serfEvents$ delivers it */
+export interface SerfUserEvent {
+  name: string;
+  payload: Uint8Array;
+  /** the event clock (Lamport) time it was sent at */
+  ltime: bigint;
+  /** whether the sender let Serf's handlers coalesce it (CC); rxswim delivers every event */
+  coalesce: boolean;
+}
+
 export interface SwimNode {
   readonly name: string;
   /** the protocol settings in force: the profile with overrides applied */
@@ -81,6 +91,12 @@ export interface SwimNode {
    * `serfIntents` is on); completes on stop
    */
   readonly rawMessages$: Observable<RawMessage>;
+  /**
+   * Serf's user events (`serf event NAME PAYLOAD`, or serfEvent() on any rxswim node),
+   * each delivered once, our own included; completes on stop. Apart from messages$:
+   * they have no sender and are ordered by Serf's event clock.
+   */
+  readonly serfEvents$: Observable<SerfUserEvent>;
   /** Lifeguard local health score (0 = healthy) */
   readonly healthScore: number;
   /** messages waiting in the gossip queue */
@@ -123,6 +139,13 @@ export interface SwimNode {
   sendRaw(member: string, payload: Uint8Array | string, opts?: RawSendOptions): Promise<void>;
   /** messages and publishing on one topic */
   topic(name: string): { messages$: Observable<UserMessage>; publish(payload: Uint8Array | string): boolean };
+  /**
+   * Serf's UserEvent: gossip an event to every member, Serf agents included, at the
+   * next event time. Name plus payload at most 512 bytes (RangeError otherwise).
+   * `coalesce`: Serf's handlers may see only the latest of a burst with this name.
+   * Returns the event's Lamport time.
+   */
+  serfEvent(name: string, payload?: Uint8Array | string, opts?: { coalesce?: boolean }): bigint;
   /** replace our metadata (at most 512 bytes) and announce it with a higher incarnation */
   setMeta(meta: Uint8Array): void;
   /** replace our tags (Serf's encoding) */

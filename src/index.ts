@@ -1,5 +1,5 @@
 export { createNode } from './node.js';
-export type { Logger, NodeOptions, RxSwimNode, SendOptions, UserMessage } from './node.js';
+export type { Logger, NodeOptions, RxSwimNode, SendOptions, SerfUserEvent, UserMessage } from './node.js';
 export type { RawMessage, RawSendOptions } from './node.js';
 export { LABEL_ROLLOUTS } from './node-options.js';
 export type { LabelRollout } from './node-options.js';
@@ -9,6 +9,7 @@ export type { Profile, ProtocolConfig, ProtocolOverrides } from './config.js';
 export { ConfigError, DecodeError, JoinError, KeyringError, StateError, DECODE_ERROR_REASONS } from './errors.js';
 export type { DecodeErrorReason, SeedFailure } from './errors.js';
 export { decodeTags, encodeTags } from './membership/tags.js';
+export { coalesceSerfEvents, SERF_AGENT_COALESCE } from './serf/coalesce.js';
 export { detectionBoundMs, pushPullScale, retransmitLimit, suspicionBounds, suspicionTimeoutMs } from './swim/formulas.js';
 export type { Address, Datagram, StreamConn, Transport } from './transport/transport.js';
 export { MemoryNetwork } from './transport/memory.js';

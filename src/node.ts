@@ -31,7 +31,8 @@ import { SerfIntents } from './serf/intents.js';
 import type { Coordinate } from './serf/coordinate.js';
 import { NetworkCoordinates } from './serf/network-coordinates.js';
 import { CoordinateMetrics } from './metrics/coordinate-metrics.js';
-import { isSerfMessage } from './serf/messages.js';
+import { isSerfMessage, SerfMessageType } from './serf/messages.js';
+import { SerfEvents, type SerfUserEvent } from './serf/user-events.js';
 import type { Address, Transport } from './transport/transport.js';
 import { createUdpTcpTransport } from './transport/udp-tcp.js';
 import { encodeMessage } from './wire/messages.js';
@@ -39,6 +40,7 @@ import { encodeMessage } from './wire/messages.js';
 export type { Logger, NodeOptions } from './node-options.js';
 export type { SendOptions, UserMessage } from './messaging/user-messages.js';
 export type { RawMessage, RawSendOptions } from './messaging/raw-messages.js';
+export type { SerfUserEvent } from './serf/user-events.js';
 /** the node's class name in earlier releases; the type is SwimNode */
 export type RxSwimNode = SwimNode;
 
@@ -68,6 +70,11 @@ class Node implements SwimNode {
   private readonly serf: SerfIntents | undefined;
   /** Serf's network coordinates; undefined when `coordinates: false` */
   private readonly coords: NetworkCoordinates | undefined;
+  /** Serf's user events; with the intents (the same option turns Serf's layer off) */
+  private readonly serfEventLayer: SerfEvents | undefined;
+  private readonly serfEventsSubject = new Subject<SerfUserEvent>();
+  /** within join(): a Serf peer's buffered events are from before we joined */
+  private joining = false;
   private readonly changes = new Subject<void>();
   private readonly eventsSubject = new Subject<MemberEvent>();
   private readonly acks = new Subject<AckSignal>();
@@ -147,6 +154,20 @@ class Node implements SwimNode {
             running: () => this.phase === 'running' && !this.core.local.leaving,
           });
     const serf = this.serf;
+    const events = (this.serfEventLayer = serf
+      ? new SerfEvents({
+          deliver: (e) => {
+            this.metrics.serfEventsReceived.inc();
+            this.serfEventsSubject.next(e);
+          },
+          rebroadcast: (key, message) => {
+            this.user.queue.queue({ key, message: encodeMessage({ type: 'user', payload: message }) });
+            // Carried in our push-pull state too, so an rxswim peer that gossip missed gets it.
+            this.user.remember(message);
+          },
+          ignored: (reason) => this.metrics.serfEventsIgnored.inc({ reason }),
+        })
+      : undefined);
     const dropSerf = (reason: ReturnType<SerfIntents['receive']>) => {
       if (reason) this.metrics.packetsDropped.inc({ reason });
     };
@@ -167,10 +188,18 @@ class Node implements SwimNode {
       sendStream: (member, envelope) => this.out.sendStream(this.core.member(member)!, { type: 'userStream', payload: envelope }),
       ...(options.delegate ? { delegate: options.delegate } : {}),
       // Serf's types (0-9) go to Serf's intents while they are on; the rest to rawMessages$.
-      foreign: (bytes, via) => (serf && isSerfMessage(bytes) ? dropSerf(serf.receive(bytes)) : this.raw.receive(bytes, via)),
+      foreign: (bytes, via, inJoinState) => {
+        if (!serf || !isSerfMessage(bytes)) return this.raw.receive(bytes, via);
+        dropSerf(bytes[0] === SerfMessageType.userEvent ? events!.receive(bytes, inJoinState && this.joining) : serf.receive(bytes));
+      },
       ...(serf
         ? {
-            foreignState: (state: Uint8Array) => state[0] === 2 && dropSerf(serf.receiveState(state)),
+            foreignState: (state: Uint8Array, join: boolean) => {
+              if (state[0] !== 2) return;
+              dropSerf(serf.receiveState(state));
+              // Bytes that failed above are counted once, not twice.
+              events!.receiveState(state, join && this.joining);
+            },
             serfClock: () => serf.clock.time(),
             serfWitness: (ltime: bigint) => serf.clock.witness(ltime - 1n),
           }
@@ -215,6 +244,7 @@ class Node implements SwimNode {
   get events$(): Observable<MemberEvent> { return this.eventsSubject.asObservable(); }
   get messages$(): Observable<UserMessage> { return this.user.messages$; }
   get rawMessages$(): Observable<RawMessage> { return this.raw.messages$; }
+  get serfEvents$(): Observable<SerfUserEvent> { return this.serfEventsSubject.asObservable(); }
   members(): Member[] { return this.core.members(); }
   member(name: string): Member | undefined { return this.core.member(name); }
   countByState(): Record<MemberState, number> { return this.core.countByState(); }
@@ -257,6 +287,14 @@ class Node implements SwimNode {
     return this.raw.send(member, typeof payload === 'string' ? Buffer.from(payload) : payload, opts);
   }
 
+  serfEvent(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: { coalesce?: boolean } = {}): bigint {
+    this.mustRun('serfEvent()');
+    if (!this.serfEventLayer) throw new StateError('serfEvent(): Serf\'s layer is off (serfIntents: false)');
+    const ltime = this.serfEventLayer.send(name, typeof payload === 'string' ? Buffer.from(payload) : payload, opts.coalesce ?? false);
+    this.metrics.serfEventsSent.inc();
+    return ltime;
+  }
+
   setMeta(meta: Uint8Array): void {
     this.core.setMeta(checkMeta(meta), this.phase === 'running');
     this.persistIdentity();
@@ -294,7 +332,13 @@ class Node implements SwimNode {
 
   async join(seeds: readonly string[]): Promise<number> {
     this.mustRun('join()', '; call start() first');
-    const answered = await this.sync.join(seeds);
+    this.joining = true;
+    let answered: number;
+    try {
+      answered = await this.sync.join(seeds);
+    } finally {
+      this.joining = false;
+    }
     if (this.phase === 'running') this.afterJoin(seeds);
     return answered;
   }
@@ -365,6 +409,7 @@ class Node implements SwimNode {
     this.raw.stop();
     this.core.stop();
     for (const s of [this.changes, this.eventsSubject, this.acks, this.nacks]) s.complete();
+    this.serfEventsSubject.complete();
     const t = this.transport;
     this.transport = undefined;
     await t?.close();

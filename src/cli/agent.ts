@@ -15,7 +15,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger as PinoLogger } from 'pino';
 import type { Member, MemberEvent } from '../api.js';
 import { ConfigError, JoinError, StateError } from '../errors.js';
-import { startHttpApi, type HttpApi } from '../http/server.js';
+import { startHttpApi, userEventToJson, type HttpApi } from '../http/server.js';
 import { formatHostPort } from '../membership/address.js';
 import { createNode, type RxSwimNode } from '../node.js';
 import { parseAddress } from './address.js';
@@ -178,6 +178,10 @@ export class Agent {
     });
     this.nodeRef = node;
     node.events$.subscribe((e: MemberEvent) => log.info({ event: e.type, member: memberFields(e.member) }, `${e.member.name} ${e.type}`));
+    node.serfEvents$.subscribe((e) => {
+      const { type, time: _, ...fields } = userEventToJson(e);
+      log.info({ event: type, ...fields }, `user event ${e.name}`);
+    });
     try {
       await node.start();
     } catch (e) {
@@ -203,6 +207,12 @@ export class Agent {
           coordinates: () => node.coordinates(),
           info: () => ({ profile: cfg.profile, healthScore: node.healthScore, encrypted: node.keyring.enabled, pid: process.pid, protocol: cfg.effective }),
           events$: node.events$,
+          serfEvents$: node.serfEvents$,
+          serfEvent: (name, payload, coalesce) => {
+            const ltime = node.serfEvent(name, payload, { coalesce });
+            log.info({ event: 'user_event_sent', name, ltime: String(ltime), coalesce, via: 'http' }, `sent user event ${name}`);
+            return ltime;
+          },
           health: () =>
             this.phase === 'stopping' || this.stopRequested ? { ok: false, reason: 'leaving' } : this.joined ? { ok: true } : { ok: false, reason: 'not joined yet' },
           join: async (given) => {

@@ -1,4 +1,4 @@
-// The operator commands (members, info, join, leave, keys, monitor) are thin clients
+// The operator commands (members, info, join, leave, event, keys, monitor) are thin clients
 // of a running agent's HTTP API, as `serf members` is of Serf's RPC. Exit codes say
 // whose fault a failure is: 1 the agent (unreachable, or it refused), 2 the command
 // line. Scripts can retry on 1 and should not on 2.
@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { AgentError } from './errors.js';
 import { errorLine, EXIT, exitCodeOf } from './exit.js';
-import type { CoordinateJson, EventJson, MemberJson, SelfJson } from '../http/server.js';
+import type { CoordinateJson, EventJson, MemberJson, SelfJson, UserEventJson } from '../http/server.js';
 import { estimateRtt } from '../serf/network-coordinates.js';
 import { ConfigError } from '../errors.js';
 import { formatHostPort } from '../membership/address.js';
@@ -248,6 +248,18 @@ export async function leaveCommand(opts: ClientOptions & { wait?: boolean }, io:
   );
 }
 
+/** `rxswim event NAME [PAYLOAD]`: Serf's `serf event`, through the agent */
+export async function eventCommand(name: string, payload: string | undefined, opts: ClientOptions & { coalesce?: boolean }, io: Io = stdio): Promise<number> {
+  return runClient(
+    'event',
+    async () => {
+      const r = await new Client(opts).call<{ ltime: string }>('POST', '/v1/event', { name, payload: payload ?? '', coalesce: opts.coalesce ?? true });
+      io.out(`event ${name} sent (ltime ${r.ltime})\n`);
+    },
+    io,
+  );
+}
+
 export const KEY_ACTIONS = ['list', 'install', 'use', 'remove'] as const;
 export type KeyAction = (typeof KEY_ACTIONS)[number];
 
@@ -289,6 +301,11 @@ export async function monitorCommand(opts: ClientOptions & { json?: boolean }, i
         }
         if (opts.json) {
           io.out(`${ev.data}\n`);
+          continue;
+        }
+        if (ev.event === 'user_event') {
+          const u = JSON.parse(ev.data) as UserEventJson;
+          io.out(`${new Date(u.time).toISOString()}  user_event ${u.name}  ${JSON.stringify(u.payload)}  (ltime ${u.ltime}${u.coalesce ? ', coalesce' : ''})\n`);
           continue;
         }
         const e = JSON.parse(ev.data) as EventJson;

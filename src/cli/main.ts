@@ -14,6 +14,7 @@ import { CONFIG_FLAG, loadAgentConfig, SETTINGS, type Setting } from './agent-co
 import {
   CLIENT_ENV,
   DEFAULT_HTTP,
+  eventCommand,
   infoCommand,
   joinCommand,
   KEY_ACTIONS,
@@ -151,6 +152,14 @@ clientCommand('leave', 'make the agent leave the cluster gracefully and stop')
   .option('--no-wait', 'return once the agent has accepted, without waiting for it to stop')
   .action(async (o: { http?: string; token?: string; wait: boolean }) => {
     process.exitCode = await leaveCommand(o);
+  });
+
+clientCommand('event', "send a Serf user event through the agent (as `serf event`)")
+  .argument('<name>', 'event name')
+  .argument('[payload]', 'payload (text); name plus payload at most 512 bytes')
+  .option('--no-coalesce', "don't let Serf's handlers coalesce this event with others of its name")
+  .action(async (name: string, payload: string | undefined, o: { http?: string; token?: string; coalesce: boolean }) => {
+    process.exitCode = await eventCommand(name, payload, o);
   });
 
 clientCommand('keys', 'list, install, use (make primary) or remove encryption keys')

@@ -12,6 +12,7 @@ import type { Member, MemberEvent, MemberState } from '../api.js';
 import { ConfigError, JoinError, KeyringError } from '../errors.js';
 import { decodeTags } from '../membership/tags.js';
 import type { Coordinate } from '../serf/coordinate.js';
+import type { SerfUserEvent } from '../serf/user-events.js';
 
 export interface MemberJson {
   name: string;
@@ -36,6 +37,25 @@ export function memberToJson(m: Member): MemberJson {
     meta: Buffer.from(m.meta).toString('base64'),
     ...(tags ? { tags } : {}),
   };
+}
+
+/** One Serf user event as `GET /v1/events` sends it (SSE `event: user_event`) and the agent logs it. */
+export interface UserEventJson {
+  type: 'user_event';
+  name: string;
+  /** the payload as UTF-8 text (lossy when it is not text) */
+  payload: string;
+  payloadBase64: string;
+  /** Serf's event Lamport time, as a decimal string (uint64) */
+  ltime: string;
+  coalesce: boolean;
+  /** wall-clock ms when this agent observed it */
+  time: number;
+}
+
+export function userEventToJson(e: SerfUserEvent): UserEventJson {
+  const p = Buffer.from(e.payload);
+  return { type: 'user_event', name: e.name, payload: p.toString('utf8'), payloadBase64: p.toString('base64'), ltime: String(e.ltime), coalesce: e.coalesce, time: Date.now() };
 }
 
 /** One membership event as `GET /v1/events` sends it (the SSE `data:` line). */
@@ -81,6 +101,10 @@ export interface HttpApiOptions {
   /** extra fields for /v1/self (profile, health score, ...) */
   info?: () => Record<string, unknown>;
   events$?: Observable<MemberEvent>;
+  /** Serf user events, streamed by /v1/events beside membership changes */
+  serfEvents$?: Observable<SerfUserEvent>;
+  /** send a Serf user event (POST /v1/event); RangeError when too big */
+  serfEvent?: (name: string, payload: Uint8Array, coalesce: boolean) => bigint;
   /** ready to serve traffic: started, and joined when seeds were given */
   health?: () => { ok: boolean; reason?: string };
   join?: (seeds: string[]) => Promise<number>;
@@ -103,6 +127,12 @@ const RTT_METRIC = 'rxswim_probe_rtt_seconds';
 const SEED = 'must be a string: a seed address such as 10.0.0.2:7946, 10.0.0.2, [fd00::2]:7946 or dns:NAME[:PORT]';
 const joinBody = z.strictObject({
   seeds: z.array(z.string({ error: SEED }), { error: 'seeds must be a list of seed addresses (strings)' }).check(z.minLength(1, { error: 'seeds must not be empty' })),
+});
+const eventBody = z.strictObject({
+  name: z.string({ error: 'name must be a string' }).check(z.minLength(1, { error: 'name must not be empty' })),
+  payload: z.optional(z.string({ error: 'payload must be a string (UTF-8 text; payloadBase64 for bytes)' })),
+  payloadBase64: z.optional(z.string({ error: 'payloadBase64 must be a base64 string' }).check(z.regex(/^[A-Za-z0-9+/]*={0,2}$/, { error: 'payloadBase64 is not base64' }))),
+  coalesce: z.optional(z.boolean({ error: 'coalesce must be true or false' })),
 });
 const keyBody = z.strictObject({
   op: z.enum(['install', 'use', 'remove'], { error: 'op must be install, use or remove' }),
@@ -254,7 +284,25 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
         },
       },
     },
-    '/v1/events': { GET: { raw: true, stream: true, handler: (req, res) => streamEvents(req, res, need(opts.events$, '/v1/events'), heartbeatMs) } },
+    '/v1/events': { GET: { raw: true, stream: true, handler: (req, res) => streamEvents(req, res, need(opts.events$, '/v1/events'), heartbeatMs, opts.serfEvents$) } },
+    '/v1/event': {
+      POST: {
+        auth: true,
+        handler: async (req) => {
+          const send = need(opts.serfEvent, 'event');
+          const b = validate(eventBody, await readJson(req));
+          if (b.payload !== undefined && b.payloadBase64 !== undefined) throw new HttpError(400, 'give payload or payloadBase64, not both');
+          const payload = b.payloadBase64 !== undefined ? Buffer.from(b.payloadBase64, 'base64') : Buffer.from(b.payload ?? '');
+          try {
+            // Serf's `serf event` coalesces unless told not to; so does this route.
+            return { sent: true, name: b.name, ltime: String(send(b.name, payload, b.coalesce ?? true)) };
+          } catch (e) {
+            if (e instanceof RangeError) throw new HttpError(413, e.message);
+            throw e;
+          }
+        },
+      },
+    },
     '/v1/join': {
       POST: {
         auth: true,
@@ -373,21 +421,24 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 /**
  * Server-sent events: one `event: <type>` per membership change (joined, suspected,
- * recovered, failed, left, updated) with an EventJson as data, after a `hello`.
+ * recovered, failed, left, updated) with an EventJson as data, and one
+ * `event: user_event` per Serf user event with a UserEventJson, after a `hello`.
  * Comment lines keep idle proxies from closing the stream. The stream ends when the
  * node stops (events$ completes) or the client goes away.
  */
-function streamEvents(req: IncomingMessage, res: ServerResponse, events$: Observable<MemberEvent>, heartbeatMs: number): void {
+function streamEvents(req: IncomingMessage, res: ServerResponse, events$: Observable<MemberEvent>, heartbeatMs: number, serfEvents$?: Observable<SerfUserEvent>): void {
   res.writeHead(200, SSE_HEADERS);
   let id = 0;
   const send = (event: string, data: unknown) => res.write(`id: ${++id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   res.write('retry: 1000\n\n');
   send('hello', { time: Date.now() });
   const heartbeat = setInterval(() => res.write(': ping\n\n'), heartbeatMs);
-  const sub = events$.subscribe({
+  const members = events$.subscribe({
     next: (e) => send(e.type, { type: e.type, member: memberToJson(e.member), time: Date.now() } satisfies EventJson),
     complete: () => res.end(),
   });
+  const sub = members;
+  if (serfEvents$) sub.add(serfEvents$.subscribe((e) => send('user_event', userEventToJson(e))));
   const done = () => {
     clearInterval(heartbeat);
     sub.unsubscribe();

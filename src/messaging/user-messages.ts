@@ -47,10 +47,13 @@ export interface MessagingDeps {
   /** one user message to a member over its own TCP stream */
   sendStream(member: string, envelope: Uint8Array): Promise<void>;
   delegate?: Delegate;
-  /** a user message that is not in our envelope (Serf's own messages, another application's) */
-  foreign?(bytes: Uint8Array, via: 'udp' | 'tcp'): void;
+  /**
+   * a user message that is not in our envelope (Serf's own messages, another
+   * application's); `inJoinState`: it came in the recent list of a join's push-pull
+   */
+  foreign?(bytes: Uint8Array, via: 'udp' | 'tcp', inJoinState: boolean): void;
   /** a push-pull user state that is not ours (Serf's state, another application's), before the delegate sees it */
-  foreignState?(state: Uint8Array): void;
+  foreignState?(state: Uint8Array, join: boolean): void;
   /** Serf's Lamport member clock as we know it, carried to other rxswim nodes in push-pull */
   serfClock?(): bigint;
   /** a Serf Lamport time another rxswim node knew */
@@ -112,7 +115,7 @@ export class UserMessaging {
   }
 
   /** one of our envelopes arrived; a broadcast is delivered once and re-gossiped */
-  receive(bytes: Uint8Array, via: 'udp' | 'tcp'): void {
+  receive(bytes: Uint8Array, via: 'udp' | 'tcp', inJoinState = false): void {
     let env: Envelope | undefined;
     try {
       env = decodeEnvelope(bytes);
@@ -122,7 +125,7 @@ export class UserMessaging {
     }
     // Not ours: Serf's messages, another memberlist application's.
     if (!env) {
-      this.deps.foreign?.(bytes, via);
+      this.deps.foreign?.(bytes, via, inJoinState);
       return;
     }
     if (env.broadcast) {
@@ -139,6 +142,11 @@ export class UserMessaging {
     const how = env.broadcast ? 'broadcast' : via;
     this.deps.metrics.userMessages.inc({ via: how });
     this.subject.next({ from: env.from, topic: env.topic, payload: env.payload.slice(), via: how });
+  }
+
+  /** a message not in our envelope (a Serf event) to carry in our push-pull state's recent list */
+  remember(bytes: Uint8Array): void {
+    this.recent.add(bytes, this.deps.scheduler.now());
   }
 
   /**
@@ -171,12 +179,12 @@ export class UserMessaging {
       return;
     }
     if (!ours) {
-      this.deps.foreignState?.(state);
+      this.deps.foreignState?.(state, join);
       this.deps.delegate?.mergeRemoteState?.(state, join);
       return;
     }
     if (ours.serfLTime > 0n) this.deps.serfWitness?.(ours.serfLTime);
-    for (const env of ours.recent) this.receive(env, 'udp');
+    for (const env of ours.recent) this.receive(env, 'udp', join);
     if (ours.app.length > 0) this.deps.delegate?.mergeRemoteState?.(ours.app, join);
   }
 

@@ -103,6 +103,9 @@ export class NodeMetrics {
   readonly broadcastsDropped: Counter;
   readonly rawMessages: Counter<'via'>;
   readonly serfIntents: Counter<'type'>;
+  readonly serfEventsReceived: Counter;
+  readonly serfEventsSent: Counter;
+  readonly serfEventsIgnored: Counter<'reason'>;
   readonly directAnswers: Counter<'kind'>;
 
   constructor(sources: MetricsSources, registry?: Registry) {
@@ -162,6 +165,9 @@ export class NodeMetrics {
     this.broadcastsDropped = counter('rxswim_broadcasts_dropped_total', 'User broadcasts dropped because the queue was full');
     this.rawMessages = counter('rxswim_raw_messages_received_total', "User messages not in rxswim's envelope (a plain memberlist application's) delivered to rawMessages$, by path", ['via'], each('via', ['udp', 'tcp']));
     this.serfIntents = counter('rxswim_serf_intents_received_total', "Serf's join and leave intents that were new to us (applied and passed on)", ['type'], each('type', ['join', 'leave']));
+    this.serfEventsReceived = counter('rxswim_serf_events_received_total', "Serf user events delivered to the application (each once; our own included)");
+    this.serfEventsSent = counter('rxswim_serf_events_sent_total', 'Serf user events this node sent (serfEvent(), POST /v1/event)');
+    this.serfEventsIgnored = counter('rxswim_serf_events_ignored_total', 'Serf user events heard again (duplicate), older than the event buffer (too_old), or from before we joined (before_join)', ['reason'], each('reason', ['duplicate', 'too_old', 'before_join']));
     this.directAnswers = counter('rxswim_direct_answers_total', 'Members told directly what gossip could miss: the leave of a member they accused (kind=leave), our alive refuting their accusation of us (kind=refute), a death we declared (kind=death, adaptive only)', ['kind'], each('kind', ['leave', 'refute', 'death']));
     new Gauge({
       name: 'rxswim_members',

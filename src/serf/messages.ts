@@ -1,8 +1,9 @@
 // Serf's own messages (serf/messages.go), which Serf sends as memberlist user
 // messages and as its push-pull user state: one type byte, then a msgpack map (old
 // spec: strings as raw, as Go's codec writes them). Only what rxswim uses is read
-// here: the join and leave intents that tie a member's status to a Lamport time, and
-// the Lamport times and left members of Serf's push-pull state. Decoding never
+// here: the join and leave intents that tie a member's status to a Lamport time, user
+// events, and the Lamport times, left members and recent events of Serf's push-pull
+// state. Decoding never
 // throws: bytes that are not Serf's come back as `undefined`, broken ones as a drop
 // reason the caller counts.
 import { DecodeError, type DecodeErrorReason } from '../errors.js';
@@ -33,21 +34,41 @@ export interface SerfIntent {
   prune: boolean;
 }
 
+/** messageUserEvent: an application event, ordered by Serf's event clock */
+export interface SerfUserEventMessage {
+  type: 'userEvent';
+  ltime: bigint;
+  name: string;
+  payload: Uint8Array;
+  /** CC, "can coalesce": a handler may see only the latest of a burst with this name */
+  cc: boolean;
+}
+
+/** Serf's userEvents: the events it heard at one event time (one slot of its buffer) */
+export interface SerfEventSlot {
+  ltime: bigint;
+  events: Array<{ name: string; payload: Uint8Array }>;
+}
+
 /** what rxswim reads of messagePushPull */
 export interface SerfPushPull {
   type: 'pushPull';
   ltime: bigint;
   statusLTimes: Map<string, bigint>;
   leftMembers: string[];
+  /** the sender's event clock (0: none sent) */
+  eventLTime: bigint;
+  /** the sender's event buffer, empty slots left out */
+  events: SerfEventSlot[];
 }
 
-/** any other Serf message (events, queries, keys, relays): recognised, not read yet */
+/** any other Serf message (queries, keys, relays): recognised, not read yet */
 export interface SerfOther {
   type: 'other';
   messageType: number;
 }
 
-export type SerfMessage = SerfIntent | SerfPushPull | SerfOther;
+export type SerfMessage = SerfIntent | SerfUserEventMessage | SerfPushPull | SerfOther;
 
 export type SerfDecoded = { ok: true; message: SerfMessage } | { ok: false; reason: DecodeErrorReason; detail: string };
 
@@ -62,13 +83,14 @@ const MAX_DEPTH = 8;
 export function decodeSerfMessage(buf: Uint8Array): SerfDecoded {
   if (!isSerfMessage(buf)) return { ok: false, reason: 'unknown_type', detail: `not a Serf message type: ${buf[0]}` };
   const t = buf[0]!;
-  if (t !== SerfMessageType.leave && t !== SerfMessageType.join && t !== SerfMessageType.pushPull) {
+  if (t !== SerfMessageType.leave && t !== SerfMessageType.join && t !== SerfMessageType.pushPull && t !== SerfMessageType.userEvent) {
     return { ok: true, message: { type: 'other', messageType: t } };
   }
   try {
     const v = new MsgpackReader(buf, 1, MAX_DEPTH).readValue();
     if (!(v instanceof MsgpackMap)) return bad('Serf message body is not a map');
     if (t === SerfMessageType.pushPull) return decodePushPull(v);
+    if (t === SerfMessageType.userEvent) return decodeUserEvent(v);
     const ltime = lamport(v.get('LTime'));
     const node = v.get('Node');
     if (ltime === undefined || !(node instanceof Uint8Array)) return bad(`Serf ${t === 0 ? 'leave' : 'join'} intent has missing or mistyped LTime/Node`);
@@ -100,7 +122,49 @@ function decodePushPull(v: MsgpackMap): SerfDecoded {
       leftMembers.push(utf8Decode(n));
     }
   } else if (left !== null && left !== undefined) return bad('Serf push-pull LeftMembers is not an array');
-  return { ok: true, message: { type: 'pushPull', ltime, statusLTimes, leftMembers } };
+  const evLTime = v.get('EventLTime');
+  const eventLTime = evLTime === undefined || evLTime === null ? 0n : lamport(evLTime);
+  if (eventLTime === undefined) return bad('Serf push-pull EventLTime is mistyped');
+  const events: SerfEventSlot[] = [];
+  const slots = v.get('Events');
+  if (Array.isArray(slots)) {
+    // Serf sends its whole buffer, one slot per event time, nil where none was heard.
+    for (const slot of slots) {
+      if (slot === null) continue;
+      const ok = slot instanceof MsgpackMap ? eventSlot(slot) : undefined;
+      if (!ok) return bad('Serf push-pull Events has a mistyped slot');
+      events.push(ok);
+    }
+  } else if (slots !== null && slots !== undefined) return bad('Serf push-pull Events is not an array');
+  return { ok: true, message: { type: 'pushPull', ltime, statusLTimes, leftMembers, eventLTime, events } };
+}
+
+/** userEvents {LTime, Events: [userEvent {Name, Payload}]}; undefined when mistyped */
+function eventSlot(m: MsgpackMap): SerfEventSlot | undefined {
+  const ltime = lamport(m.get('LTime'));
+  const list = m.get('Events');
+  if (ltime === undefined || !(Array.isArray(list) || list === null)) return undefined;
+  const events: SerfEventSlot['events'] = [];
+  for (const e of list ?? []) {
+    if (!(e instanceof MsgpackMap)) return undefined;
+    const name = e.get('Name');
+    const payload = e.get('Payload');
+    if (!(name instanceof Uint8Array) || !(payload instanceof Uint8Array || payload === null || payload === undefined)) return undefined;
+    events.push({ name: utf8Decode(name), payload: payload ?? new Uint8Array(0) });
+  }
+  return { ltime, events };
+}
+
+function decodeUserEvent(v: MsgpackMap): SerfDecoded {
+  const ltime = lamport(v.get('LTime'));
+  const name = v.get('Name');
+  const payload = v.get('Payload');
+  const cc = v.get('CC');
+  if (ltime === undefined || !(name instanceof Uint8Array)) return bad('Serf user event has missing or mistyped LTime/Name');
+  // Go writes a nil []byte as nil, and Serf 0.1 sent no CC at all.
+  if (!(payload instanceof Uint8Array || payload === null || payload === undefined)) return bad('Serf user event Payload is not bytes');
+  if (!(typeof cc === 'boolean' || cc === null || cc === undefined)) return bad('Serf user event CC is not a boolean');
+  return { ok: true, message: { type: 'userEvent', ltime, name: utf8Decode(name), payload: payload ? payload.slice() : new Uint8Array(0), cc: cc === true } };
 }
 
 function lamport(v: DecodedValue | undefined): bigint | undefined {
@@ -118,6 +182,15 @@ export function encodeSerfIntent(i: Omit<SerfIntent, 'prune'> & { prune?: boolea
   const body = encodeMsgpack(i.type === 'leave' ? { LTime: i.ltime, Node: i.node, Prune: i.prune ?? false } : { LTime: i.ltime, Node: i.node });
   const out = new Uint8Array(1 + body.length);
   out[0] = i.type === 'leave' ? SerfMessageType.leave : SerfMessageType.join;
+  out.set(body, 1);
+  return out;
+}
+
+/** messageUserEvent as Serf encodes it: type byte, then {CC, LTime, Name, Payload} (Go's codec sorts the fields) */
+export function encodeSerfUserEvent(e: Omit<SerfUserEventMessage, 'type'>): Uint8Array {
+  const body = encodeMsgpack({ CC: e.cc, LTime: e.ltime, Name: e.name, Payload: e.payload });
+  const out = new Uint8Array(1 + body.length);
+  out[0] = SerfMessageType.userEvent;
   out.set(body, 1);
   return out;
 }

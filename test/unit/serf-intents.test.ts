@@ -65,9 +65,10 @@ describe('Serf messages (captured from serf 0.8.2)', () => {
     }
   });
 
-  it('user events and other types are recognised, not read', () => {
+  it('user events are read (test/unit/serf-events.test.ts); queries and other types are recognised, not read', () => {
     const ev = user.find((u) => u[0] === 3)!;
-    assert.deepEqual(decodeSerfMessage(ev), { ok: true, message: { type: 'other', messageType: 3 } });
+    assert.equal(decodeSerfMessage(ev).ok && (decodeSerfMessage(ev) as { message: { type: string } }).message.type, 'userEvent');
+    assert.deepEqual(decodeSerfMessage(new Uint8Array([4, 0x80])), { ok: true, message: { type: 'other', messageType: 4 } });
   });
 
   it('never throws: rxswim envelopes, every truncation and mistyped fields give a drop reason', () => {
