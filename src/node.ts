@@ -122,7 +122,13 @@ class Node implements SwimNode {
       },
     });
     const sources = { memberCounts: () => this.core.countByState(), queueDepth: () => this.queue.depth, userQueueDepth: () => this.user.queue.depth };
-    this.metrics = new NodeMetrics({ ...sources, healthScore: () => this.core.awareness.score, incarnation: () => this.core.local.incarnation }, options.registry);
+    this.metrics = new NodeMetrics({ ...sources, healthScore: () => this.core.awareness.score,
+        incarnation: () => this.core.local.incarnation,
+        timeouts: () => {
+          const b = this.core.suspicionBounds();
+          return { probeTimeout: this.core.probeTimeout(), suspicionMin: b.minMs, suspicionMax: b.maxMs };
+        },
+      }, options.registry);
     this.subs.add(countMemberEvents(this.eventsSubject, this.metrics));
     this.coords = options.coordinates === false ? undefined : new NetworkCoordinates(name);
     const packets = packetBuilderFor(

@@ -13,6 +13,8 @@ export interface MetricsSources {
   userQueueDepth(): number;
   healthScore(): number;
   incarnation(): number;
+  /** the probe timeout and suspicion bounds in force now, ms (measured under `adaptive`) */
+  timeouts?(): { probeTimeout: number; suspicionMin: number; suspicionMax: number };
 }
 
 const MEMBER_STATES = ['alive', 'suspect', 'dead', 'left'] as const;
@@ -180,6 +182,19 @@ export class NodeMetrics {
     });
     new Gauge({ name: 'rxswim_gossip_queue_depth', help: 'Membership messages waiting in the broadcast queue', registers, collect() { this.set(sources.queueDepth()); } });
     new Gauge({ name: 'rxswim_user_queue_depth', help: 'User broadcasts waiting to be gossiped', registers, collect() { this.set(sources.userQueueDepth()); } });
+    new Gauge({
+      name: 'rxswim_timeout_seconds',
+      help: 'The probe timeout and the suspicion timeout bounds in force now (measured under the adaptive profile, fixed otherwise)',
+      labelNames: ['timeout'],
+      registers,
+      collect() {
+        const t = sources.timeouts?.();
+        if (!t) return;
+        this.set({ timeout: 'probe' }, t.probeTimeout / 1000);
+        this.set({ timeout: 'suspicion_min' }, t.suspicionMin / 1000);
+        this.set({ timeout: 'suspicion_max' }, t.suspicionMax / 1000);
+      },
+    });
     new Gauge({ name: 'rxswim_local_health_score', help: 'Lifeguard local health score (0 = healthy)', registers, collect() { this.set(sources.healthScore()); } });
     new Gauge({ name: 'rxswim_incarnation', help: 'Incarnation number of this node', registers, collect() { this.set(sources.incarnation()); } });
   }

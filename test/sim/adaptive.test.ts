@@ -35,3 +35,29 @@ for (const f of [
     if (f.stallMs > 0) assert.ok(r.slowSuspected > 0, 'the stall made the node miss probes');
   });
 }
+
+test('rxswim_timeout_seconds shows the timeouts in force: measured under adaptive, the preset under lan', { timeout: 60_000 }, async () => {
+  const { VirtualCluster } = await import('../../src/sim/virtual-cluster.js');
+  const read = async (c: InstanceType<typeof VirtualCluster>) => {
+    const m = await c.nodes.get('node-0')!.metrics.registry.getSingleMetric('rxswim_timeout_seconds')!.get();
+    return Object.fromEntries(m.values.map((v) => [v.labels.timeout, v.value]));
+  };
+  for (const profile of ['lan', 'adaptive'] as const) {
+    const c = new VirtualCluster({ size: 4, seed: 1, profile });
+    try {
+      await c.boot();
+      await c.advance(20_000);
+      const t = await read(c);
+      console.log(`# ${profile}: ${JSON.stringify(t)}`);
+      if (profile === 'lan') assert.deepEqual(t, { probe: 0.5, suspicion_min: 4, suspicion_max: 24 });
+      else {
+        // 1 ms links: 4 × p99 RTT is under the 50 ms floor; floor = 50 + (2 + ceil(log3 4)) × 200 ms, × 1.5 with no refutation seen
+        assert.equal(t.probe, 0.05);
+        assert.equal(t.suspicion_min, Math.ceil(1.5 * (50 + 4 * 200)) / 1000);
+        assert.equal(t.suspicion_max, 2 * t.suspicion_min!);
+      }
+    } finally {
+      await c.stopAll();
+    }
+  }
+});
