@@ -26,6 +26,8 @@ export function startLoops(ctx: ShellContext, out: Outbound, sync: PushPullSync,
    * shorter suspicion timeout then cannot run out on a member that is merely slow.
    */
   const remindSuspects = () => {
+    // randomMembers scans every member: skip it when the counts say no one is suspect.
+    if (core.countByState().suspect === 0) return;
     for (const m of core.randomMembers(REMIND_SUSPECTS, ['suspect'])) {
       const ping = encodeMessage({ type: 'ping', seqNo: ctx.nextSeqNo(), node: m.name, ...out.source() });
       out.sendRaw(m, [ping, encodeMessage({ type: 'suspect', incarnation: m.incarnation, node: m.name, from: name })]);
