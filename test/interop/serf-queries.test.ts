@@ -6,7 +6,9 @@
 // - serfQuery() on the rxswim node gets the ack and the response of the Serf agent,
 //   whose `-event-handler=query:NAME=<script>` echoes the payload;
 // - `rxswim query NAME` (the CLI against an rxswim agent) gets the Serf agent's ack
-//   and response, and the agent acks a query without answering it.
+//   and response, and the agent acks a query without answering it;
+// - `_serf_ping` from Serf is acked by the rxswim node, not delivered; `_serf_conflict`
+//   from rxswim is answered by the Serf agent with the member it knows by that name.
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { lastValueFrom, toArray } from 'rxjs';
 import { createNode } from '../../src/node.js';
+import { encodeConflictResponse } from '../../src/serf/query-messages.js';
+import { decodeMsgpack, type MsgpackMap } from '../../src/wire/msgpack.js';
 import type { SerfQueryReply } from '../../src/api.js';
 import { builtCli, CLI, hasSerf, httpMembers, metricValue, ProcGroup, serfMembers } from '../helpers/procs.js';
 import { waitFor } from '../helpers/wait.js';
@@ -80,8 +84,11 @@ for (const encrypted of [false, true]) {
       // An internal query (Serf's ping): acked by the rxswim node, never delivered to the application.
       assert.deepEqual(sorted(await serfQuery(serf.rpc, [`-node=${rxName}`, '_serf_ping'])).acks, [rxName]);
       assert.equal(heard.filter((x) => x.startsWith('_serf')).length, 0);
+      // (`_serf_conflict` cannot be asked from Serf's CLI, which allows only `_serf_ping`; rxswim asks it below.)
       // Relays: with 2 members a relay factor of 1 goes through the other one (Serf through us, we through Serf).
       assert.deepEqual(sorted(await serfQuery(serf.rpc, ['-relay-factor=1', 'load', 'r'])), { acks: [rxName, serf.name].sort(), responses: { [rxName]: 'rx says r' } });
+      const relayed = (await node.metrics.registry.getSingleMetric('rxswim_serf_query_replies_sent_total')!.get()).values.find((v) => v.labels.type === 'relay')?.value ?? 0;
+      assert.equal(relayed, 2, 'our ack and response, each also relayed through the Serf agent');
 
       // serfQuery() from rxswim: the Serf agent's handler answers, and so do we (our own query).
       const replies: SerfQueryReply[] = await lastValueFrom(node.serfQuery('echo', 'hi', { timeoutMs: 4000, relayFactor: 1 }).pipe(toArray()));
@@ -89,6 +96,24 @@ for (const encrypted of [false, true]) {
       assert.deepEqual(got, [`ack:${rxName}`, `ack:${serf.name}`, `response:${rxName}:rx says hi`, `response:${serf.name}:serf says hi`].sort(), `serf log:\n${s.lines.slice(-15).join('\n')}`);
       // The relayed copy of Serf's answers came through too, and was dropped as a duplicate.
       await waitFor('relayed duplicates counted', async () => (await node.metrics.registry.getSingleMetric('rxswim_serf_queries_ignored_total')!.get()).values.find((v) => v.labels.reason === 'duplicate_reply')?.value ?? 0, (v) => v >= 1, 5000);
+
+      // Serf's conflict check, asked by rxswim: the Serf agent answers with the member it knows
+      // by our name (messageConflictResponse, type 6 then serf.Member); we, asked about
+      // ourselves, do not answer, as Serf does not.
+      const conflict = await lastValueFrom(node.serfQuery('_serf_conflict', rxName, { timeoutMs: 3000 }).pipe(toArray()));
+      assert.deepEqual(conflict.filter((r) => r.type === 'ack').map((r) => r.from).sort(), [rxName, serf.name].sort());
+      const answers = conflict.filter((r): r is Extract<SerfQueryReply, { type: 'response' }> => r.type === 'response');
+      assert.deepEqual(answers.map((r) => r.from), [serf.name]);
+      assert.equal(answers[0]!.payload[0], 6);
+      const m = decodeMsgpack(answers[0]!.payload.subarray(1)).value as MsgpackMap;
+      assert.equal(text(m.get('Name') as Uint8Array), rxName);
+      assert.equal(m.get('Port'), node.address!.port);
+      assert.equal(m.get('Status'), 1, 'StatusAlive');
+      const tags = m.get('Tags') as MsgpackMap;
+      assert.deepEqual(Object.fromEntries(tags.entries.map(([k, v]) => [text(k as Uint8Array), text(v as Uint8Array)])), { role: 'web', dc: 'east' });
+      // our encoder writes the same fields (test/unit/serf-query-messages.test.ts checks its bytes)
+      const ours = decodeMsgpack(encodeConflictResponse({ name: rxName, addr: new Uint8Array(4), port: 1, tags: {}, status: 1, vsn: [] }).subarray(1)).value as MsgpackMap;
+      assert.deepEqual(ours.entries.map(([k]) => text(k as Uint8Array)).sort(), m.entries.map(([k]) => text(k as Uint8Array)).sort());
 
       // rxswim query (CLI → rxswim agent HTTP) → the Serf agent's handler; the agent acks, does not respond.
       g.agent(agent.name, agent.bind, agent.http, ['--join', serf.bind, ...(encrypted ? ['--encrypt', key] : [])]);
