@@ -108,3 +108,35 @@ test('serfQuery() and serfQueries$ with serfIntents: false', { timeout: 20_000 }
     await n.stop();
   }
 });
+
+test('stop() with queries open both ways leaves no timer, socket or subscription behind', { timeout: 30_000 }, async () => {
+  const handles = () => {
+    const c: Record<string, number> = {};
+    for (const r of process.getActiveResourcesInfo()) c[r] = (c[r] ?? 0) + 1;
+    return c;
+  };
+  const before = handles();
+  const a = createNode({ name: 'qa', bind: '127.0.120.21:0', profile: 'local' });
+  const b = createNode({ name: 'qb', bind: '127.0.120.22:0', profile: 'local' });
+  const unanswered: Array<{ respond(p: string): Promise<void> }> = [];
+  b.serfQueries$.subscribe((q) => unanswered.push(q));
+  let completions: Promise<unknown>[] = [];
+  try {
+    await a.start();
+    await b.start();
+    await b.join([`${a.address!.host}:${a.address!.port}`]);
+    await waitFor('both alive', () => a.members().filter((m) => m.state === 'alive').length, (n) => n === 2, 10_000);
+    completions = [a.serfQuery('slow', '', { timeoutMs: 120_000 }), a.serfQuery('slow2', '', { timeoutMs: 120_000, relayFactor: 1 })].map((o) => lastValueFrom(o.pipe(toArray())));
+    await waitFor('b holds both queries, unanswered', () => unanswered.length, (n) => n === 2, 10_000);
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+  await Promise.all(completions);
+  await assert.rejects(unanswered[0]!.respond('too late'), /stopped/);
+  await new Promise((r) => setImmediate(r));
+  const after = handles();
+  for (const kind of ['UDPWrap', 'TCPServerWrap', 'TCPSocketWrap', 'Timeout']) {
+    assert.equal(after[kind] ?? 0, before[kind] ?? 0, `${kind}: ${before[kind] ?? 0} before, ${after[kind] ?? 0} after stop()`);
+  }
+});
