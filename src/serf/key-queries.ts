@@ -16,13 +16,9 @@
 import type { DecodeErrorReason } from '../errors.js';
 import { DecodeError } from '../errors.js';
 import { encodeMsgpack, MsgpackMap, MsgpackReader, utf8Decode, utf8Encode } from '../wire/msgpack.js';
+import type { InternalQueryHandler, InternalQueryHandlers } from './internal-queries.js';
 import { SerfMessageType } from './messages.js';
-
-/**
- * The hook of Serf's query layer (src/serf/queries.ts): the response payload to send
- * back to the asker, or undefined for none.
- */
-export type InternalQueryHandler = (q: { name: string; payload: Uint8Array; from: string }) => Uint8Array | undefined;
+import { QUERY_RESPONSE_SIZE_LIMIT } from './queries.js';
 
 /** Serf's internal query names for each key operation */
 export const KEY_QUERIES = {
@@ -67,8 +63,6 @@ export const KEY_MESSAGES = {
   removePrimary: 'Removing the primary key is not allowed',
 } as const;
 
-/** Serf's QueryResponseSizeLimit (serf/config.go) */
-export const QUERY_RESPONSE_SIZE_LIMIT = 1024;
 /** Serf's estimate of the smallest key entry in a list answer (a 16-byte key in base64 plus its header) */
 const MIN_ENCODED_KEY_LENGTH = 25;
 const KEY_SIZES = new Set([16, 24, 32]);
@@ -225,8 +219,8 @@ export interface KeyQueryDeps extends KeyQueryOptions {
 }
 
 /** The handlers for Serf's four key queries, by query name, over one keyring. */
-export function keyQueryHandlers(ring: KeyQueryRing, deps: KeyQueryDeps = {}): Map<string, InternalQueryHandler> {
-  const handlers = new Map<string, InternalQueryHandler>();
+export function keyQueryHandlers(ring: KeyQueryRing, deps: KeyQueryDeps = {}): InternalQueryHandlers {
+  const handlers: InternalQueryHandlers = new Map<string, InternalQueryHandler>();
   for (const op of KEY_OPS) {
     handlers.set(KEY_QUERIES[op], (q) => {
       const a = answerKeyQuery(op, q.payload, ring);
