@@ -214,8 +214,8 @@ export function encodeKeyAnswer(answer: NodeKeyResponse, maxPayload = keyRespons
 }
 
 export interface KeyQueryDeps extends KeyQueryOptions {
-  /** each query answered (or left unanswered because no answer fits), for the metric */
-  answered?(op: KeyOp, result: KeyQueryResult, reason?: DecodeErrorReason): void;
+  /** each query answered (or left unanswered because no answer fits), for the metric and the log */
+  answered?(a: { op: KeyOp; result: KeyQueryResult; from: string; message: string; reason?: DecodeErrorReason }): void;
 }
 
 /** The handlers for Serf's four key queries, by query name, over one keyring. */
@@ -225,7 +225,11 @@ export function keyQueryHandlers(ring: KeyQueryRing, deps: KeyQueryDeps = {}): I
     handlers.set(KEY_QUERIES[op], (q) => {
       const a = answerKeyQuery(op, q.payload, ring);
       const out = encodeKeyAnswer(a.response, deps.maxPayload);
-      deps.answered?.(op, out ? a.result : 'error', a.reason);
+      deps.answered?.({
+        op, result: out ? a.result : 'error', from: q.from,
+        message: out ? a.response.message : 'no answer fits the query response size limit',
+        ...(a.reason ? { reason: a.reason } : {}),
+      });
       return out;
     });
   }

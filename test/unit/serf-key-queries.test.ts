@@ -82,7 +82,7 @@ test('the list answer is cut as Serf cuts it: 31 of 47 keys for a member named "
   // With a budget too small for even an empty list, nothing is sent (as Serf, which logs an error).
   const ring = ringOf(v.before.keys);
   const answered: Array<[KeyOp, KeyQueryResult]> = [];
-  const h = keyQueryHandlers(ring, { maxPayload: 40, answered: (op, r) => answered.push([op, r]) }).get(KEY_QUERIES.list)!;
+  const h = keyQueryHandlers(ring, { maxPayload: 40, answered: (a) => answered.push([a.op, a.result]) }).get(KEY_QUERIES.list)!;
   assert.equal(h({ name: KEY_QUERIES.list, payload: encodeKeyRequest(), from: 'a' }), undefined);
   assert.deepEqual(answered, [['list', 'error']]);
   // A budget that fits exactly 3 keys gives 3, and says so.
@@ -189,7 +189,7 @@ test('a keyring that refuses for a reason of its own is answered with that reaso
 test('every answer is counted by op and result', () => {
   const ring = ringOf([Buffer.alloc(16, 1).toString('base64')]);
   const seen: string[] = [];
-  const h = keyQueryHandlers(ring, { answered: (op, r, reason) => seen.push(`${op}:${r}${reason ? ':' + reason : ''}`) });
+  const h = keyQueryHandlers(ring, { answered: (a) => seen.push(`${a.op}:${a.result}${a.reason ? ':' + a.reason : ''}`) });
   const call = (op: KeyOp, payload: Uint8Array) => h.get(KEY_QUERIES[op])!({ name: KEY_QUERIES[op], payload, from: 'serf-a' });
   call('list', encodeKeyRequest());
   call('install', encodeKeyRequest(new Uint8Array(16).fill(2)));

@@ -1,0 +1,129 @@
+// `serf keys` against a mixed cluster: one Debian serf 0.9.4 agent and two rxswim
+// agents, all encrypted with K1. Serf's keymanager sends its internal key queries to
+// every member and counts the answers; the rxswim agents answer them from their
+// keyrings (src/serf/key-queries.ts). A full rotation K1 → K2 through `serf keys`
+// alone, the cluster formed throughout, and a refused removal reported by name.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { builtCli, hasSerf, httpMembers, metricValue, ProcGroup, serfMembers } from '../helpers/procs.js';
+import { sleep, waitFor } from '../helpers/wait.js';
+
+const SERF = { name: 'serf-k', bind: '127.0.122.1:7946', rpc: '127.0.122.1:7373' };
+const RX = [0, 1].map((i) => ({ name: `rx-k${i + 1}`, bind: `127.0.122.${11 + i}:7946`, http: `127.0.122.${11 + i}:8946` }));
+const ALL = [SERF.name, ...RX.map((r) => r.name)].sort();
+
+const skip = !hasSerf() ? 'serf is not installed (apt-get install -y serf)' : !builtCli() ? 'run `npm run build` first' : false;
+
+interface SerfKeys {
+  status: number | null;
+  out: string;
+}
+
+function serfKeys(...args: string[]): SerfKeys {
+  const r = spawnSync('serf', ['keys', `-rpc-addr=${SERF.rpc}`, ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+/** `serf keys -list`'s table: key → [holders, total] */
+function listed(out: string): Map<string, [number, number]> {
+  const rows = new Map<string, [number, number]>();
+  for (const m of out.matchAll(/^(\S+)\s+\[(\d+)\/(\d+)\]\s*$/gm)) rows.set(m[1]!, [Number(m[2]), Number(m[3])]);
+  return rows;
+}
+
+/** `failed: | node | message` lines of a failed `serf keys` run */
+function failures(out: string): Map<string, string> {
+  return new Map([...out.matchAll(/^failed:\s+(\S+)\s+(.*?)\s*$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+async function rxKeys(http: string): Promise<{ keys: string[]; primary: string }> {
+  const res = await fetch(`http://${http}/v1/keys`, { signal: AbortSignal.timeout(3000) });
+  assert.equal(res.status, 200);
+  return (await res.json()) as { keys: string[]; primary: string };
+}
+
+function keygen(): string {
+  const r = spawnSync('serf', ['keygen'], { encoding: 'utf8', timeout: 5000 });
+  assert.equal(r.status, 0, `serf keygen: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+async function allAlive(what: string): Promise<void> {
+  await waitFor(`${what}: serf lists 3 alive`, () => serfMembers(SERF.rpc), (ms) => ms.filter((m) => m.status === 'alive').length === 3, 30_000);
+  for (const r of RX) {
+    await waitFor(`${what}: ${r.name} lists 3 alive`, () => httpMembers(r.http), (ms) => ms?.filter((m) => m.state === 'alive').length === 3, 30_000);
+  }
+  assert.deepEqual(serfMembers(SERF.rpc).map((m) => m.name).sort(), ALL);
+}
+
+test('serf keys -list/-install/-use/-remove reach rxswim agents; a refused removal names them', { timeout: 240_000, skip }, async () => {
+  const g = new ProcGroup();
+  try {
+    const k1 = keygen();
+    const k2 = keygen();
+    assert.notEqual(k1, k2);
+    g.serf(SERF.name, SERF.bind, SERF.rpc, [`-encrypt=${k1}`]);
+    await waitFor('serf RPC', () => serfMembers(SERF.rpc).length, (n) => n === 1, 15_000);
+    for (const r of RX) g.agent(r.name, r.bind, r.http, ['--encrypt', k1, '--join', SERF.bind]);
+    await allAlive('joined');
+
+    // -list: every member answers with its one key.
+    let r = serfKeys('-list');
+    assert.equal(r.status, 0, r.out);
+    assert.deepEqual([...listed(r.out)], [[k1, [3, 3]]], r.out);
+
+    // -install K2: every member reports success, and the rxswim agents hold K2 (K1 still primary).
+    r = serfKeys('-install', k2);
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /Successfully installed key/);
+    for (const x of RX) assert.deepEqual(await rxKeys(x.http), { keys: [k1, k2], primary: k1 }, x.name);
+    r = serfKeys('-list');
+    assert.equal(r.status, 0, r.out);
+    assert.deepEqual(new Map(listed(r.out)), new Map([[k1, [3, 3]], [k2, [3, 3]]]), r.out);
+
+    // -use K2: the new primary everywhere.
+    r = serfKeys('-use', k2);
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /Successfully changed primary key/);
+    for (const x of RX) assert.deepEqual(await rxKeys(x.http), { keys: [k2, k1], primary: k2 }, x.name);
+
+    // Removing the primary is refused by every member, rxswim's named with Serf's message.
+    r = serfKeys('-remove', k2);
+    assert.equal(r.status, 1, r.out);
+    const failed = failures(r.out);
+    assert.deepEqual([...failed.keys()].sort(), ALL, r.out);
+    for (const x of RX) assert.equal(failed.get(x.name), 'Removing the primary key is not allowed', r.out);
+    assert.match(r.out, /3\/3 nodes reported failure/);
+    for (const x of RX) assert.deepEqual(await rxKeys(x.http), { keys: [k2, k1], primary: k2 }, `${x.name} unchanged by the refusal`);
+
+    // -remove K1: gone from the rxswim agents; the cluster now runs on K2 alone.
+    r = serfKeys('-remove', k1);
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /Successfully removed key/);
+    for (const x of RX) assert.deepEqual(await rxKeys(x.http), { keys: [k2], primary: k2 }, x.name);
+    r = serfKeys('-list');
+    assert.equal(r.status, 0, r.out);
+    assert.deepEqual([...listed(r.out)], [[k2, [3, 3]]], r.out);
+
+    // Still formed a few probe intervals later (lan: 1 s), with nothing failing to decrypt since.
+    const before = await Promise.all(RX.map((x) => metricValue(x.http, 'rxswim_packets_dropped_total', { reason: 'decrypt_failed' })));
+    await sleep(6000);
+    await allAlive('after the rotation');
+    const after = await Promise.all(RX.map((x) => metricValue(x.http, 'rxswim_packets_dropped_total', { reason: 'decrypt_failed' })));
+    assert.deepEqual(after, before, 'no packet failed to decrypt after the rotation');
+
+    // Each rxswim agent counted what it answered: 3 lists, 1 install, 1 use, 2 removes (one refused).
+    for (const x of RX) {
+      const v = (op: string, result: string) => metricValue(x.http, 'rxswim_serf_key_queries_total', { op, result });
+      assert.equal(await v('list', 'ok'), 3, `${x.name} list ok`);
+      assert.equal(await v('install', 'ok'), 1, `${x.name} install ok`);
+      assert.equal(await v('use', 'ok'), 1, `${x.name} use ok`);
+      assert.equal(await v('remove', 'ok'), 1, `${x.name} remove ok`);
+      assert.equal(await v('remove', 'error'), 1, `${x.name} remove error`);
+      assert.equal(await v('install', 'malformed'), 0, `${x.name} install malformed`);
+    }
+  } finally {
+    await g.killAll();
+  }
+});
