@@ -57,7 +57,7 @@ async function allAlive(what: string): Promise<void> {
   assert.deepEqual(serfMembers(SERF.rpc).map((m) => m.name).sort(), ALL);
 }
 
-test('serf keys -list/-install/-use/-remove reach rxswim agents; a refused removal names them', { timeout: 240_000, skip }, async () => {
+test('serf keys -list/-install/-use/-remove reach rxswim agents; a refused removal names them', { timeout: 240_000, skip }, async (t) => {
   const g = new ProcGroup();
   try {
     const k1 = keygen();
@@ -81,6 +81,7 @@ test('serf keys -list/-install/-use/-remove reach rxswim agents; a refused remov
     r = serfKeys('-list');
     assert.equal(r.status, 0, r.out);
     assert.deepEqual(new Map(listed(r.out)), new Map([[k1, [3, 3]], [k2, [3, 3]]]), r.out);
+    t.diagnostic(`serf keys -list after -install:\n${r.out}`);
 
     // -use K2: the new primary everywhere.
     r = serfKeys('-use', k2);
@@ -95,6 +96,7 @@ test('serf keys -list/-install/-use/-remove reach rxswim agents; a refused remov
     assert.deepEqual([...failed.keys()].sort(), ALL, r.out);
     for (const x of RX) assert.equal(failed.get(x.name), 'Removing the primary key is not allowed', r.out);
     assert.match(r.out, /3\/3 nodes reported failure/);
+    t.diagnostic(`serf keys -remove <primary>:\n${r.out}`);
     for (const x of RX) assert.deepEqual(await rxKeys(x.http), { keys: [k2, k1], primary: k2 }, `${x.name} unchanged by the refusal`);
 
     // -remove K1: gone from the rxswim agents; the cluster now runs on K2 alone.
