@@ -18,6 +18,7 @@ import { ConfigError, JoinError, StateError } from '../errors.js';
 import { startHttpApi, userEventToJson, type HttpApi } from '../http/server.js';
 import { formatHostPort } from '../membership/address.js';
 import { createNode, type RxSwimNode } from '../node.js';
+import { clusterKeys } from '../shell/cluster-keys.js';
 import { parseAddress } from './address.js';
 import { checkAddresses, relabel, SETTINGS, type AgentConfig } from './agent-config.js';
 import { errnoOf, ListenError } from './errors.js';
@@ -230,6 +231,10 @@ export class Agent {
           },
           leave: () => void this.leave('POST /v1/leave'),
           keyring: node.keyring,
+          clusterKeys: (op, key) => {
+            log.info({ event: 'key_query_sent', op, via: 'http' }, `sent key query ${op}`);
+            return clusterKeys(node, op, key);
+          },
           ...(cfg.httpToken ? { token: cfg.httpToken } : {}),
         });
       } catch (e) {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { builtCli, hasSerf, httpMembers, metricValue, ProcGroup, serfMembers } from '../helpers/procs.js';
+import { builtCli, CLI, hasSerf, httpMembers, metricValue, ProcGroup, serfMembers } from '../helpers/procs.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const SERF = { name: 'serf-k', bind: '127.0.122.1:7946', rpc: '127.0.122.1:7373' };
@@ -35,6 +35,12 @@ function listed(out: string): Map<string, [number, number]> {
 /** `failed: | node | message` lines of a failed `serf keys` run */
 function failures(out: string): Map<string, string> {
   return new Map([...out.matchAll(/^failed:\s+(\S+)\s+(.*?)\s*$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+/** `rxswim keys --cluster ...` through an rxswim agent */
+function rxClusterKeys(http: string, ...args: string[]): SerfKeys {
+  const r = spawnSync(process.execPath, [CLI, 'keys', '--cluster', ...args, '--http', http], { encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
 async function rxKeys(http: string): Promise<{ keys: string[]; primary: string }> {
@@ -125,6 +131,28 @@ test('serf keys -list/-install/-use/-remove reach rxswim agents; a refused remov
       assert.equal(await v('remove', 'error'), 1, `${x.name} remove error`);
       assert.equal(await v('install', 'malformed'), 0, `${x.name} install malformed`);
     }
+
+    // The other way: `rxswim keys --cluster` sends the same queries, and the Serf agent answers them.
+    const k3 = keygen();
+    r = rxClusterKeys(RX[0]!.http, 'install', k3);
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /Successfully installed key/);
+    r = serfKeys('-list');
+    assert.equal(r.status, 0, r.out);
+    assert.deepEqual(new Map(listed(r.out)), new Map([[k2, [3, 3]], [k3, [3, 3]]]), `serf's view after rxswim installed K3:\n${r.out}`);
+    r = rxClusterKeys(RX[1]!.http, 'list', '--json');
+    assert.equal(r.status, 0, r.out);
+    const summary = JSON.parse(r.out) as { numNodes: number; numResp: number; numErr: number; keys: Record<string, number>; primaryKeys: Record<string, number> };
+    assert.deepEqual(summary, { op: 'list', numNodes: 3, numResp: 3, numErr: 0, messages: {}, keys: { [k2]: 3, [k3]: 3 }, primaryKeys: { [k2]: 3 } });
+    r = rxClusterKeys(RX[1]!.http, 'remove', k2);
+    assert.equal(r.status, 1, r.out);
+    assert.match(r.out, new RegExp(`failed: ${SERF.name}\\s+Removing the primary key is not allowed`), r.out);
+    assert.match(r.out, /Error removing key: 3\/3 nodes reported failure/);
+    t.diagnostic(`rxswim keys --cluster remove <primary>:\n${r.out}`);
+    r = rxClusterKeys(RX[1]!.http, 'remove', k3);
+    assert.equal(r.status, 0, r.out);
+    r = serfKeys('-list');
+    assert.deepEqual([...listed(r.out)], [[k2, [3, 3]]], r.out);
   } finally {
     await g.killAll();
   }
