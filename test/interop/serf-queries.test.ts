@@ -8,7 +8,7 @@
 // - `rxswim query NAME` (the CLI against an rxswim agent) gets the Serf agent's ack
 //   and response, and the agent acks a query without answering it.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,10 +26,16 @@ interface SerfQueryJson {
   Acks: string[] | null;
   Responses: Record<string, string> | null;
 }
-function serfQuery(rpc: string, args: string[]): SerfQueryJson {
-  const r = spawnSync('serf', ['query', `-rpc-addr=${rpc}`, '-format=json', '-timeout=4s', ...args], { encoding: 'utf8', timeout: 20_000 });
+/** asynchronous: the in-process rxswim node must keep answering while serf waits */
+async function serfQuery(rpc: string, args: string[]): Promise<SerfQueryJson> {
+  const r = await run('serf', ['query', `-rpc-addr=${rpc}`, '-format=json', '-timeout=4s', ...args]);
   assert.equal(r.status, 0, `serf query ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
   return JSON.parse(r.stdout) as SerfQueryJson;
+}
+function run(cmd: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: 20_000 }, (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+  });
 }
 const sorted = (q: SerfQueryJson) => ({ acks: [...(q.Acks ?? [])].sort(), responses: q.Responses ?? {} });
 
@@ -61,21 +67,21 @@ for (const encrypted of [false, true]) {
       await waitFor(`${serf.name} lists ${rxName} alive`, () => serfMembers(serf.rpc), (ms) => ms.filter((m) => m.status === 'alive').length === 2, 30_000);
 
       // serf query → the rxswim node acks and responds (Serf's agent acks too; it has no handler for `load`).
-      const all = sorted(serfQuery(serf.rpc, ['load', '1m']));
+      const all = sorted(await serfQuery(serf.rpc, ['load', '1m']));
       assert.deepEqual(all.acks, [rxName, serf.name].sort(), `acks; serf log:\n${s.lines.slice(-15).join('\n')}`);
       assert.deepEqual(all.responses, { [rxName]: 'rx says 1m' });
       assert.deepEqual(heard, [`load:1m:${serf.name}`]);
 
       // Filters as Serf sends them: by node name, by tag regexp.
-      assert.deepEqual(sorted(serfQuery(serf.rpc, [`-node=${rxName}`, 'load', 'n'])), { acks: [rxName], responses: { [rxName]: 'rx says n' } });
-      assert.deepEqual(sorted(serfQuery(serf.rpc, [`-node=${serf.name}`, 'load', 'n'])), { acks: [serf.name], responses: {} });
-      assert.deepEqual(sorted(serfQuery(serf.rpc, ['-tag', 'role=^w.b$', 'load', 't'])), { acks: [rxName], responses: { [rxName]: 'rx says t' } });
-      assert.deepEqual(sorted(serfQuery(serf.rpc, ['-tag', 'role=^db', '-tag', 'dc=east', 'load', 't'])), { acks: [], responses: {} });
+      assert.deepEqual(sorted(await serfQuery(serf.rpc, [`-node=${rxName}`, 'load', 'n'])), { acks: [rxName], responses: { [rxName]: 'rx says n' } });
+      assert.deepEqual(sorted(await serfQuery(serf.rpc, [`-node=${serf.name}`, 'load', 'n'])), { acks: [serf.name], responses: {} });
+      assert.deepEqual(sorted(await serfQuery(serf.rpc, ['-tag', 'role=^w.b$', 'load', 't'])), { acks: [rxName], responses: { [rxName]: 'rx says t' } });
+      assert.deepEqual(sorted(await serfQuery(serf.rpc, ['-tag', 'role=^db', '-tag', 'dc=east', 'load', 't'])), { acks: [], responses: {} });
       // An internal query (Serf's ping): acked by the rxswim node, never delivered to the application.
-      assert.deepEqual(sorted(serfQuery(serf.rpc, [`-node=${rxName}`, '_serf_ping'])).acks, [rxName]);
+      assert.deepEqual(sorted(await serfQuery(serf.rpc, [`-node=${rxName}`, '_serf_ping'])).acks, [rxName]);
       assert.equal(heard.filter((x) => x.startsWith('_serf')).length, 0);
       // Relays: with 2 members a relay factor of 1 goes through the other one (Serf through us, we through Serf).
-      assert.deepEqual(sorted(serfQuery(serf.rpc, ['-relay-factor=1', 'load', 'r'])), { acks: [rxName, serf.name].sort(), responses: { [rxName]: 'rx says r' } });
+      assert.deepEqual(sorted(await serfQuery(serf.rpc, ['-relay-factor=1', 'load', 'r'])), { acks: [rxName, serf.name].sort(), responses: { [rxName]: 'rx says r' } });
 
       // serfQuery() from rxswim: the Serf agent's handler answers, and so do we (our own query).
       const replies: SerfQueryReply[] = await lastValueFrom(node.serfQuery('echo', 'hi', { timeoutMs: 4000, relayFactor: 1 }).pipe(toArray()));
@@ -87,20 +93,20 @@ for (const encrypted of [false, true]) {
       // rxswim query (CLI → rxswim agent HTTP) → the Serf agent's handler; the agent acks, does not respond.
       g.agent(agent.name, agent.bind, agent.http, ['--join', serf.bind, ...(encrypted ? ['--encrypt', key] : [])]);
       await waitFor(`${agent.name} lists 3 alive`, () => httpMembers(agent.http), (ms) => ms?.filter((m) => m.state === 'alive').length === 3, 30_000);
-      const cli = spawnSync(process.execPath, [CLI, 'query', '--http', agent.http, '--timeout', '4s', '--node', serf.name, '--node', agent.name, 'echo', 'yo'], { encoding: 'utf8', timeout: 20_000 });
+      const cli = await run(process.execPath, [CLI, 'query', '--http', agent.http, '--timeout', '4s', '--node', serf.name, '--node', agent.name, 'echo', 'yo']);
       assert.equal(cli.status, 0, `rxswim query failed: ${cli.stderr}`);
       assert.match(cli.stdout, new RegExp(`Ack from '${serf.name}'`));
       assert.match(cli.stdout, new RegExp(`Ack from '${agent.name}'`));
       assert.match(cli.stdout, new RegExp(`Response from '${serf.name}': serf says yo`));
       assert.match(cli.stdout, /Total Acks: 2\n/);
       assert.match(cli.stdout, /Total Responses: 1\n/);
-      const json = spawnSync(process.execPath, [CLI, 'query', '--http', agent.http, '--timeout', '4s', '--tag', 'role=^db$', '--json', 'echo', 'j'], { encoding: 'utf8', timeout: 20_000 });
+      const json = await run(process.execPath, [CLI, 'query', '--http', agent.http, '--timeout', '4s', '--tag', 'role=^db$', '--json', 'echo', 'j']);
       assert.equal(json.status, 0, json.stderr);
       const summary = JSON.parse(json.stdout.trim().split('\n').at(-1)!) as { acks: string[]; responses: Record<string, string> };
       assert.deepEqual(summary.acks, [serf.name]);
       assert.deepEqual(summary.responses, { [serf.name]: 'serf says j' });
       // serf query reaches the agent too: its ack, no response (the agent answers only through handlers).
-      assert.deepEqual(sorted(serfQuery(serf.rpc, [`-node=${agent.name}`, 'load', 'a'])), { acks: [agent.name], responses: {} });
+      assert.deepEqual(sorted(await serfQuery(serf.rpc, [`-node=${agent.name}`, 'load', 'a'])), { acks: [agent.name], responses: {} });
       assert.equal(await metricValue(agent.http, 'rxswim_serf_queries_sent_total'), 2);
       if (encrypted) assert.equal((await metricValue(agent.http, 'rxswim_packets_dropped_total', { reason: 'decrypt_failed' })) ?? 0, 0);
       console.log(`# ${mode}: serf query ↔ rxswim node and agent: acks, responses, filters, relays`);
