@@ -18,6 +18,8 @@ test('keys --cluster on plaintext agents: every member refuses as Serf does (exi
   const g = new ProcGroup();
   try {
     startAgent(g, A.name, ['--node', A.name, '--bind', A.bind, '--http', A.http, '--profile', 'local']);
+    // B's --join must find A listening, or B exits 2.
+    await waitFor('plain-a', () => getJson(`http://${A.http}/v1/health`).catch(() => undefined), (r) => r?.status === 200, 15_000);
     startAgent(g, B.name, ['--node', B.name, '--bind', B.bind, '--http', B.http, '--profile', 'local', '--join', A.bind]);
     await waitFor('both agents see 2 alive', async () => {
       const views = await Promise.all([A, B].map((x) => getJson(`http://${x.http}/v1/members`).catch(() => undefined)));
