@@ -13,11 +13,12 @@ const skip = !builtCli() && 'run `npm run build` first';
 const KEY = 'AAECAwQFBgcICQoLDA0ODw==';
 const A = { name: 'plain-a', bind: '127.0.122.41:7946', http: '127.0.122.41:8946' };
 const B = { name: 'plain-b', bind: '127.0.122.42:7946', http: '127.0.122.42:8946' };
+const TOKEN = 's3cret';
 
 test('keys --cluster on plaintext agents: every member refuses as Serf does (exit 1, named); usage errors exit 2', { timeout: 60_000, skip }, async () => {
   const g = new ProcGroup();
   try {
-    startAgent(g, A.name, ['--node', A.name, '--bind', A.bind, '--http', A.http, '--profile', 'local']);
+    startAgent(g, A.name, ['--node', A.name, '--bind', A.bind, '--http', A.http, '--profile', 'local', '--http-token', TOKEN]);
     // B's --join must find A listening, or B exits 2.
     await waitFor('plain-a', () => getJson(`http://${A.http}/v1/health`).catch(() => undefined), (r) => r?.status === 200, 15_000);
     startAgent(g, B.name, ['--node', B.name, '--bind', B.bind, '--http', B.http, '--profile', 'local', '--join', A.bind]);
@@ -26,7 +27,7 @@ test('keys --cluster on plaintext agents: every member refuses as Serf does (exi
       return views.map((v) => (Array.isArray(v?.body) ? (v.body as Array<{ state: string }>).filter((m) => m.state === 'alive').length : 0));
     }, (counts) => counts.every((n) => n === 2), 20_000);
 
-    const install = await runCli(['keys', '--cluster', 'install', KEY, '--http', A.http]);
+    const install = await runCli(['keys', '--cluster', 'install', KEY, '--http', A.http, '--token', TOKEN]);
     assert.equal(install.code, 1, install.stderr);
     assert.match(install.stderr, /^failed: plain-a {2}No keyring to modify \(encryption not enabled\)$/m, install.stderr);
     assert.match(install.stderr, /^failed: plain-b {2}No keyring to modify \(encryption not enabled\)$/m, install.stderr);
@@ -39,7 +40,23 @@ test('keys --cluster on plaintext agents: every member refuses as Serf does (exi
       messages: { 'plain-a': 'Keyring is empty (encryption not enabled)', 'plain-b': 'Keyring is empty (encryption not enabled)' },
       keys: {}, primaryKeys: {}, error: '2/2 nodes reported failure',
     });
-    for (const x of [A, B]) assert.deepEqual((await getJson(`http://${x.http}/v1/keys`)).body, { keys: [], primary: null }, `${x.name} still without keys`);
+    assert.deepEqual((await getJson(`http://${B.http}/v1/keys`)).body, { keys: [], primary: null }, 'plain-b still without keys');
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    assert.deepEqual((await getJson(`http://${A.http}/v1/keys`, { headers: auth })).body, { keys: [], primary: null }, 'plain-a still without keys');
+
+    // The route: guarded by the token like the other key routes, and its body checked.
+    const post = (body: unknown, headers: Record<string, string> = auth) =>
+      getJson(`http://${A.http}/v1/keys/cluster`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    assert.equal((await post({ op: 'list' }, {})).status, 401);
+    assert.equal((await runCli(['keys', '--cluster', 'list', '--http', A.http])).code, 1, 'no token: the agent refuses (401)');
+    const badOp = await post({ op: 'rotate' });
+    assert.equal(badOp.status, 400);
+    assert.match(JSON.stringify(badOp.body), /op must be list, install, use or remove/);
+    const badKey = await post({ op: 'install', key: 'AAAA' });
+    assert.equal(badKey.status, 400);
+    assert.match(JSON.stringify(badKey.body), /key: must be 16, 24 or 32 bytes/);
+    assert.equal((await post({ op: 'list', key: KEY })).status, 400);
+    assert.equal((await post({ op: 'list' })).status, 200);
 
     const usage = await Promise.all([
       runCli(['keys', '--cluster', 'install', '--http', A.http]),
