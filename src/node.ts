@@ -31,7 +31,7 @@ import { SerfIntents } from './serf/intents.js';
 import type { Coordinate } from './serf/coordinate.js';
 import { NetworkCoordinates } from './serf/network-coordinates.js';
 import { CoordinateMetrics } from './metrics/coordinate-metrics.js';
-import { isSerfMessage, SerfMessageType } from './serf/messages.js';
+import { encodeSerfPushPull, isSerfMessage, SerfMessageType } from './serf/messages.js';
 import { SerfEvents, type SerfUserEvent } from './serf/user-events.js';
 import type { Address, Transport } from './transport/transport.js';
 import { createUdpTcpTransport } from './transport/udp-tcp.js';
@@ -206,7 +206,8 @@ class Node implements SwimNode {
               // Bytes that failed above are counted once, not twice.
               events!.receiveState(state, join && this.joining);
             },
-            serfClock: () => serf.clock.time(),
+            serfState: () =>
+              encodeSerfPushPull({ ltime: serf.clock.time(), ...serf.statusTimes(), ...events!.state(), queryLTime: 0n }),
             serfWitness: (ltime: bigint) => serf.clock.witness(ltime - 1n),
           }
         : {}),
