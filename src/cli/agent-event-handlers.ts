@@ -4,7 +4,8 @@
 // even without handlers, so that every agent exports the same families.
 import type { Registry } from 'prom-client';
 import { Subject, type Subscription } from 'rxjs';
-import type { Logger } from '../api.js';
+import type { Logger, Member } from '../api.js';
+import { decodeTags } from '../membership/tags.js';
 import { EventHandlerMetrics } from '../metrics/event-handler-metrics.js';
 import type { RxSwimNode } from '../node.js';
 import { coalesceSerfEvents, SERF_AGENT_COALESCE } from '../serf/coalesce.js';
@@ -30,6 +31,13 @@ export interface AgentEventHandlerOptions {
   coalesce?: { periodMs: number; quiescentMs: number };
 }
 
+/** localMember does not carry its tags decoded; remote members do */
+function withTags(m: Member): Member {
+  if (m.tags) return m;
+  const tags = decodeTags(m.meta);
+  return tags ? { ...m, tags } : m;
+}
+
 export function attachEventHandlers(node: RxSwimNode, o: AgentEventHandlerOptions): AgentEventHandlers {
   let runner: HandlerRunner | undefined;
   const metrics = new EventHandlerMetrics(o.registry, () => runner?.queueDepth ?? 0);
@@ -39,7 +47,7 @@ export function attachEventHandlers(node: RxSwimNode, o: AgentEventHandlerOption
     timeoutMs: o.timeoutMs,
     log: o.log,
     metrics,
-    self: () => ({ name: node.name, tags: node.localMember.tags ?? {} }),
+    self: () => ({ name: node.name, tags: withTags(node.localMember).tags ?? {} }),
   });
   runner = r;
   o.log.info({ event: 'event_handlers', handlers: o.handlers.map((h) => h.spec), timeoutMs: o.timeoutMs }, `${o.handlers.length} event handler(s)`);
@@ -54,7 +62,7 @@ export function attachEventHandlers(node: RxSwimNode, o: AgentEventHandlerOption
   ];
   return {
     runner,
-    started: () => members.next({ type: 'member-join', members: [node.localMember] }),
+    started: () => members.next({ type: 'member-join', members: [withTags(node.localMember)] }),
     stop: async () => {
       for (const s of subs) s.unsubscribe();
       await r.stop();
