@@ -1,5 +1,5 @@
 export { createNode } from './node.js';
-export type { Logger, NodeOptions, RxSwimNode, SendOptions, SerfUserEvent, UserMessage } from './node.js';
+export type { Logger, NodeOptions, RxSwimNode, SendOptions, SerfQuery, SerfQueryOptions, SerfQueryReply, SerfUserEvent, UserMessage } from './node.js';
 export type { RawMessage, RawSendOptions } from './node.js';
 export { LABEL_ROLLOUTS } from './node-options.js';
 export type { LabelRollout } from './node-options.js';
