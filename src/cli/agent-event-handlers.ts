@@ -1,6 +1,6 @@
 // The agent's event handlers wired to its node: member events named and coalesced as
 // Serf's agent does (3 s, quiet 1 s), user events coalesced when their sender allowed
-// it (the same periods), then queued for the scripts. The metrics are registered
+// it (the same periods), queries as they come, then queued for the scripts. The metrics are registered
 // even without handlers, so that every agent exports the same families.
 import type { Registry } from 'prom-client';
 import { Subject, type Subscription } from 'rxjs';
@@ -59,6 +59,8 @@ export function attachEventHandlers(node: RxSwimNode, o: AgentEventHandlerOption
       if (type) members.next({ type, members: [e.member] });
     }),
     node.serfEvents$.pipe(coalesceSerfEvents(o.coalesce ?? SERF_AGENT_COALESCE)).subscribe((e) => r.push({ kind: 'user', name: e.name, payload: e.payload, ltime: e.ltime })),
+    // Serf does not coalesce queries: each runs its handlers, in turn with the events.
+    node.serfQueries$.subscribe((q) => r.push({ kind: 'query', name: q.name, payload: q.payload, ltime: q.ltime, respond: (b) => q.respond(b) })),
   ];
   return {
     runner,

@@ -165,8 +165,10 @@ export class HandlerRunner {
       await e.respond(out.bytes());
       this.o.metrics.responses.inc({ result: 'sent' });
     } catch (err) {
-      this.o.metrics.responses.inc({ result: 'failed' });
-      this.o.log.warn({ event: 'event_handler_response', result: 'failed', ...fields, query: e.name, err: (err as Error).message }, `query ${e.name}: response not sent`);
+      // RangeError: the encoded response is over the limit (the payload and Serf's envelope)
+      const result = err instanceof RangeError ? 'too_large' : 'failed';
+      this.o.metrics.responses.inc({ result });
+      this.o.log.warn({ event: 'event_handler_response', result, ...fields, query: e.name, err: (err as Error).message }, `query ${e.name}: response not sent`);
     }
   }
 }

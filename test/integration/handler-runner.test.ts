@@ -139,13 +139,16 @@ describe('HandlerRunner', { timeout: 120_000 }, () => {
       'query:fail=echo partial; exit 1',
       'query:quiet=true',
       'query:refused=echo hi',
+      'query:encoded-too-long=echo hi',
     ]);
     for (const [name, payload] of [['echo', 'ping'], ['big', ''], ['fits', ''], ['fail', ''], ['quiet', '']]) h.runner.push(q(name!, payload!));
     h.runner.push({ kind: 'query', name: 'refused', payload: bytes(''), ltime: 6n, respond: async () => Promise.reject(new Error('deadline passed')) });
+    // the query layer's answer when the encoded response is over the limit
+    h.runner.push({ kind: 'query', name: 'encoded-too-long', payload: bytes(''), ltime: 7n, respond: async () => Promise.reject(new RangeError('response is 1030 bytes encoded')) });
     await idle(h.runner);
     assert.deepEqual(answers, ['echo:ping from echo', `fits:${'y'.repeat(1024)}`]);
     assert.equal(await h.value('rxswim_event_handler_query_responses_total', { result: 'sent' }), 2);
-    assert.equal(await h.value('rxswim_event_handler_query_responses_total', { result: 'too_large' }), 1);
+    assert.equal(await h.value('rxswim_event_handler_query_responses_total', { result: 'too_large' }), 2);
     assert.equal(await h.value('rxswim_event_handler_query_responses_total', { result: 'failed' }), 1);
   });
 });
