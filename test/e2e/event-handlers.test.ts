@@ -6,47 +6,18 @@
 // started and counted; and the agent, asked to leave while a script runs, leaves no
 // process behind.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { builtCli, httpMembers, kill, metricValue, ProcGroup, type Proc } from '../helpers/procs.js';
 import { exitOf, runCli, startAgent } from '../helpers/operator.js';
+import { readRuns, recordingScript, type HandlerRun } from '../helpers/handler-runs.js';
 import { waitFor } from '../helpers/wait.js';
 
 const KEY = 'cGpJcUh1aXhYSk5sYm9xRw==';
 const bind = (i: number) => `127.0.125.1${i}:7946`;
 const http = (i: number) => `127.0.125.1${i}:8946`;
-
-export interface HandlerRun {
-  env: Record<string, string>;
-  stdin: string;
-}
-
-/** A handler script that appends one record per run to `out`: its SERF_* variables, then its stdin. */
-export function recordingScript(dir: string, out: string): string {
-  const path = join(dir, 'record.sh');
-  writeFileSync(path, `#!/bin/sh\n{ echo "=== run"; env | grep '^SERF_' | sort; echo "--- stdin"; cat; echo "=== end"; } >> '${out}'\n`);
-  chmodSync(path, 0o755);
-  return path;
-}
-
-export function readRuns(out: string): HandlerRun[] {
-  if (!existsSync(out)) return [];
-  const text = readFileSync(out, 'utf8');
-  const runs: HandlerRun[] = [];
-  for (const block of text.split('=== run\n').slice(1)) {
-    if (!block.endsWith('=== end\n')) continue; // still being written
-    const [envPart, stdin] = block.slice(0, -'=== end\n'.length).split('--- stdin\n') as [string, string];
-    const env: Record<string, string> = {};
-    for (const line of envPart.split('\n').filter((l) => l.length > 0)) {
-      const i = line.indexOf('=');
-      env[line.slice(0, i)] = line.slice(i + 1);
-    }
-    runs.push({ env, stdin });
-  }
-  return runs;
-}
 
 function alive(pid: number): boolean {
   try {
