@@ -99,7 +99,12 @@ export class HandlerRunner {
       const e = this.queue.shift()!;
       for (const h of this.o.handlers) {
         if (this.stopped) return;
-        if (handlerTakes(h, e)) await this.run(h, e);
+        if (!handlerTakes(h, e)) continue;
+        // Nothing a run meets may end the agent (its promise is not awaited by anyone).
+        await this.run(h, e).catch((err: unknown) => {
+          this.o.metrics.runs.inc({ result: 'failed' });
+          this.o.log.error({ event: 'event_handler', result: 'failed', handler: h.spec, err: (err as Error).message }, 'event handler run failed');
+        });
       }
     }
   }
@@ -112,8 +117,17 @@ export class HandlerRunner {
     const out = new Tail();
     const err = new Tail();
     let timedOut = false;
-    // Its own process group (detached), so that a timeout or stop() kills everything it started.
-    const child = spawn('/bin/sh', ['-c', h.script], { detached: true, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let child: ChildProcess;
+    try {
+      // Its own process group (detached), so that a timeout or stop() kills everything it started.
+      child = spawn('/bin/sh', ['-c', h.script], { detached: true, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    } catch (error) {
+      // spawn throws at once on what an environment cannot hold: a NUL byte in an event's
+      // name, which came off the network, must not end the agent.
+      this.o.metrics.runs.inc({ result: 'failed' });
+      log.warn({ event: 'event_handler', result: 'failed', handler: h.spec, serfEvent: what, err: (error as Error).message }, `event handler not started for ${what}`);
+      return;
+    }
     this.current = child;
     const status = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
       let settled = false;

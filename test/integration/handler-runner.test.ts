@@ -75,6 +75,17 @@ describe('HandlerRunner', { timeout: 120_000 }, () => {
     assert.ok(h.lines.some((l) => l.event === 'event_handler' && l.level === 40 && (l as { exitCode?: number }).exitCode === 3));
   });
 
+  it('an event whose name no environment can hold (a NUL byte) fails that run, not the runner', async () => {
+    const f = out();
+    const h = harness([`echo "$SERF_USER_EVENT" >> ${f}`]);
+    h.runner.push(user('bad\0name'));
+    h.runner.push(user('good'));
+    await idle(h.runner);
+    assert.equal(read(f), 'good\n');
+    assert.equal(await h.value('rxswim_event_handler_runs_total', { result: 'failed' }), 1);
+    assert.equal(await h.value('rxswim_event_handler_runs_total', { result: 'ok' }), 1);
+  });
+
   it('a script past the timeout is killed with its process group, and the next event runs', async () => {
     const f = out();
     const pids = join(dir, `pids-${n++}`);
