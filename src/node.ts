@@ -8,7 +8,7 @@ import type { ProtocolConfig } from './config.js';
 import { StateError } from './errors.js';
 import { addrFromString, formatHostPort } from './membership/address.js';
 import { saveIdentity } from './membership/identity.js';
-import { encodeTags } from './membership/tags.js';
+import { decodeTags, encodeTags } from './membership/tags.js';
 import { UserMessaging, type SendOptions, type UserMessage } from './messaging/user-messages.js';
 import { RawMessaging, type RawMessage, type RawSendOptions } from './messaging/raw-messages.js';
 import { countMemberEvents } from './metrics/member-events.js';
@@ -241,7 +241,7 @@ class Node implements SwimNode {
       const qm = (this.queryMetrics = new QueryMetrics(this.metrics.registry));
       this.queries = createSerfQueries(this.ctx, this.out, {
         random, metrics: qm, internal: this.internalQueries,
-        tags: () => this.core.local.toMember().tags ?? {},
+        tags: () => decodeTags(this.core.local.meta) ?? {},
         gossip: (key, message) => this.user.queue.queue({ key, message: encodeMessage({ type: 'user', payload: message }) }),
         deliver: (q) => this.serfQueriesSubject.next(q),
       });

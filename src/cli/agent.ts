@@ -190,6 +190,8 @@ export class Agent {
       const { type, time: _, ...fields } = userEventToJson(e);
       log.info({ event: type, ...fields }, `user event ${e.name}`);
     });
+    // Acked already when asked; as Serf's agent, answered only by event handlers (none here).
+    node.serfQueries$.subscribe((q) => log.info({ event: 'query', name: q.name, from: q.from, ltime: String(q.ltime), payload: Buffer.from(q.payload).toString('utf8') }, `query ${q.name} from ${q.from}`));
     try {
       await node.start();
     } catch (e) {
@@ -217,6 +219,11 @@ export class Agent {
           info: () => ({ profile: cfg.profile, healthScore: node.healthScore, encrypted: node.keyring.enabled, pid: process.pid, protocol: cfg.effective }),
           events$: node.events$,
           serfEvents$: node.serfEvents$,
+          serfQuery: (name, payload, opts) => {
+            const replies$ = node.serfQuery(name, payload, opts);
+            log.info({ event: 'query_sent', name, via: 'http' }, `sent query ${name}`);
+            return replies$;
+          },
           serfEvent: (name, payload, coalesce) => {
             const ltime = node.serfEvent(name, payload, { coalesce });
             log.info({ event: 'user_event_sent', name, ltime: String(ltime), coalesce, via: 'http' }, `sent user event ${name}`);

@@ -26,6 +26,7 @@ import {
   type KeyAction,
 } from './client.js';
 import { errorLine, EXIT, exitCodeOf, exitCodeOfOutcome, type ExitCode } from './exit.js';
+import { queryCommand, type QueryCommandOptions } from './query-command.js';
 
 /** The version in rxswim's package.json: the nearest one up from this file (src/cli, dist/src/cli or the bundle in dist/cli). */
 function packageVersion(): string {
@@ -161,6 +162,19 @@ clientCommand('event', "send a Serf user event through the agent (as `serf event
   .option('--no-coalesce', "don't let Serf's handlers coalesce this event with others of its name")
   .action(async (name: string, payload: string | undefined, o: { http?: string; token?: string; coalesce: boolean }) => {
     process.exitCode = await eventCommand(name, payload, o);
+  });
+
+clientCommand('query', "send a Serf query through the agent and print the acks and responses (as `serf query`)")
+  .argument('<name>', 'query name')
+  .argument('[payload]', 'payload (text)')
+  .option('--timeout <duration>', "how long to collect replies (default: Serf's, gossip interval × 16 × ceil(log10(N+1)))")
+  .option('--node <name>', 'only this member answers (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+  .option('--tag <key=regexp>', 'only members whose tag matches answer (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+  .option('--no-ack', 'do not ask for acks')
+  .option('--relay-factor <n>', 'each answer also through n other members (0-255)')
+  .option('--json', 'print the replies and the summary as JSON lines', false)
+  .action(async (name: string, payload: string | undefined, o: QueryCommandOptions) => {
+    process.exitCode = await queryCommand(name, payload, o);
   });
 
 clientCommand('keys', 'list, install, use (make primary) or remove encryption keys')

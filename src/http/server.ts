@@ -9,10 +9,11 @@ import type { Registry } from 'prom-client';
 import type { Observable } from 'rxjs';
 import * as z from 'zod/mini';
 import type { Member, MemberEvent, MemberState } from '../api.js';
-import { ConfigError, JoinError, KeyringError } from '../errors.js';
+import { ConfigError, JoinError, KeyringError, StateError } from '../errors.js';
 import { decodeTags } from '../membership/tags.js';
 import type { Coordinate } from '../serf/coordinate.js';
 import type { SerfUserEvent } from '../serf/user-events.js';
+import { queryBody, queryOptions, streamQuery, type RunQuery } from './query-route.js';
 
 export interface MemberJson {
   name: string;
@@ -105,6 +106,8 @@ export interface HttpApiOptions {
   serfEvents$?: Observable<SerfUserEvent>;
   /** send a Serf user event (POST /v1/event); RangeError when too big */
   serfEvent?: (name: string, payload: Uint8Array, coalesce: boolean) => bigint;
+  /** send a Serf query (POST /v1/query); throws RangeError when too big or an option is out of range */
+  serfQuery?: RunQuery;
   /** ready to serve traffic: started, and joined when seeds were given */
   health?: () => { ok: boolean; reason?: string };
   join?: (seeds: string[]) => Promise<number>;
@@ -285,6 +288,27 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
       },
     },
     '/v1/events': { GET: { raw: true, stream: true, handler: (req, res) => streamEvents(req, res, need(opts.events$, '/v1/events'), heartbeatMs, opts.serfEvents$) } },
+    '/v1/query': {
+      POST: {
+        auth: true,
+        raw: true,
+        handler: async (req, res) => {
+          const run = need(opts.serfQuery, 'query');
+          const b = validate(queryBody, await readJson(req));
+          const q = queryOptions(b);
+          if ('error' in q) throw new HttpError(400, q.error);
+          let replies$;
+          try {
+            replies$ = run(b.name, q.payload, q.opts);
+          } catch (e) {
+            if (e instanceof RangeError) throw new HttpError(/SizeLimit/.test(e.message) ? 413 : 400, e.message);
+            if (e instanceof StateError) throw new HttpError(409, e.message);
+            throw e;
+          }
+          streamQuery(req, res, b.name, replies$);
+        },
+      },
+    },
     '/v1/event': {
       POST: {
         auth: true,
