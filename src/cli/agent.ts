@@ -190,7 +190,7 @@ export class Agent {
       const { type, time: _, ...fields } = userEventToJson(e);
       log.info({ event: type, ...fields }, `user event ${e.name}`);
     });
-    // Acked already when asked; as Serf's agent, answered only by event handlers (none here).
+    // Acked already when asked; as Serf's agent, answered only by --event-handler query scripts (agent-event-handlers.ts).
     node.serfQueries$.subscribe((q) => log.info({ event: 'query', name: q.name, from: q.from, ltime: String(q.ltime), payload: Buffer.from(q.payload).toString('utf8') }, `query ${q.name} from ${q.from}`));
     try {
       await node.start();
