@@ -2,7 +2,7 @@
 // a handler script that appends its SERF_* environment and its stdin to a file sees
 // its own agent's join, the other's join, a user event sent through the other agent
 // with `rxswim event`, a graceful leave, a rejoin and a kill -9 (the PID proven gone)
-// as member-failed; a script past --event-handler-timeout is killed with what it
+// as member-failed; `rxswim query` gets the other agent's query script's stdout; a script past --event-handler-timeout is killed with what it
 // started and counted; and the agent, asked to leave while a script runs, leaves no
 // process behind.
 import assert from 'node:assert/strict';
@@ -59,7 +59,8 @@ test('event handlers of a real agent: member-join, user, member-leave, member-fa
     assert.equal(self.env.SERF_TAG_ROLE, 'web');
     assert.equal(self.env.SERF_TAG_RACK_UNIT, 'r1');
 
-    let b = agent(2, ['--join', bind(1), '--tag', 'role=db']);
+    const bArgs = ['--join', bind(1), '--tag', 'role=db', '--event-handler', 'query:whoami=echo "I am $SERF_SELF_NAME, asked $(cat)"'];
+    let b = agent(2, bArgs);
     let mark = runs().length;
     const joined = await waitRun('member-join of h2', (r) => r.env.SERF_EVENT === 'member-join', mark);
     assert.equal(joined.stdin, 'h2\t127.0.125.12\tdb\trole=db\n');
@@ -73,6 +74,12 @@ test('event handlers of a real agent: member-join, user, member-leave, member-fa
     assert.deepEqual([user.env.SERF_USER_EVENT, user.env.SERF_USER_LTIME, user.stdin], ['deploy', ltime, 'v42\n']);
     assert.equal(user.env.SERF_QUERY_NAME, undefined);
 
+    // rxswim query through h1: h2's query:whoami script answers; h1, with no query handler, only acks.
+    const q = await runCli(['query', '--http', http(1), '--timeout', '5s', 'whoami', 'twice']);
+    assert.equal(q.code, 0, q.stderr);
+    assert.match(q.stdout, /Response from 'h2': I am h2, asked twice\n/, q.stdout);
+    assert.match(q.stdout, /Total Acks: 2\nTotal Responses: 1\n/, q.stdout);
+
     // A graceful leave.
     mark = runs().length;
     const left = await runCli(['leave', '--http', http(2)]);
@@ -83,7 +90,7 @@ test('event handlers of a real agent: member-join, user, member-leave, member-fa
 
     // Back again, then kill -9: member-failed.
     mark = runs().length;
-    b = agent(2, ['--join', bind(1), '--tag', 'role=db']);
+    b = agent(2, bArgs);
     await waitRun('member-join of h2 again', (r) => r.env.SERF_EVENT === 'member-join' && r.stdin.startsWith('h2\t'), mark);
     mark = runs().length;
     const pidB = b.child.pid!;
