@@ -18,6 +18,11 @@ export const QUERY_RESPONSE_SIZE_LIMIT = 1024;
 const MAX_OUTPUT = 8 * 1024;
 /** Serf warns when a script runs longer than this */
 const WARN_SLOW_MS = 1000;
+/**
+ * After a kill, how long to wait for the output pipes to close: a process that left the
+ * group (setsid) may hold them open, and must not hold up the queue or stop().
+ */
+const KILL_GRACE_MS = 1000;
 
 export interface HandlerRunnerOptions {
   handlers: readonly EventHandlerSpec[];
@@ -53,7 +58,7 @@ export class HandlerRunner {
   private readonly queue: HandlerEvent[] = [];
   private readonly limit: number;
   private draining: Promise<void> | undefined;
-  private current: ChildProcess | undefined;
+  private current: { child: ChildProcess; kill(): void } | undefined;
   private stopped = false;
 
   constructor(private readonly o: HandlerRunnerOptions) {
@@ -67,7 +72,7 @@ export class HandlerRunner {
 
   /** the PID of the script running now, if one is */
   get runningPid(): number | undefined {
-    return this.current?.pid;
+    return this.current?.child.pid;
   }
 
   /** Queue an event for the handlers that take it; false when none does or the runner is stopped. */
@@ -89,7 +94,7 @@ export class HandlerRunner {
       this.stopped = true;
       if (this.queue.length > 0) this.o.metrics.dropped.inc({ reason: 'stopped' }, this.queue.length);
       this.queue.length = 0;
-      if (this.current) killGroup(this.current);
+      this.current?.kill();
     }
     await this.draining;
   }
@@ -128,20 +133,32 @@ export class HandlerRunner {
       log.warn({ event: 'event_handler', result: 'failed', handler: h.spec, serfEvent: what, err: (error as Error).message }, `event handler not started for ${what}`);
       return;
     }
-    this.current = child;
     const status = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
       let settled = false;
+      let grace: NodeJS.Timeout | undefined;
+      let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
       const settle = (s: { code: number | null; signal: NodeJS.Signals | null; error?: Error }) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         clearTimeout(slow);
+        clearTimeout(grace);
         resolve(s);
       };
+      const kill = () => {
+        killGroup(child);
+        grace ??= setTimeout(() => {
+          child.stdout!.destroy();
+          child.stderr!.destroy();
+          settle(exited ?? { code: null, signal: 'SIGKILL' });
+        }, KILL_GRACE_MS);
+      };
+      this.current = { child, kill };
       const timer = setTimeout(() => {
         timedOut = true;
-        killGroup(child);
+        kill();
       }, this.o.timeoutMs);
+      child.on('exit', (code, signal) => (exited = { code, signal }));
       const slow = setTimeout(() => log.warn({ event: 'event_handler_slow', handler: h.spec, serfEvent: what, pid: child.pid }, `event handler still running after ${WARN_SLOW_MS} ms`), WARN_SLOW_MS);
       child.on('error', (error) => settle({ code: null, signal: null, error }));
       // close: exited and its output read to the end (as Serf's cmd.Wait)

@@ -104,6 +104,25 @@ describe('HandlerRunner', { timeout: 120_000 }, () => {
     assert.equal(await h.value('rxswim_event_handler_runs_total', { result: 'ok' }), 1);
   });
 
+  it('a process that left the group (setsid) holding the output open does not hold up the queue after a kill', async () => {
+    const f = out();
+    const pids = join(dir, `pids-${n++}`);
+    const h = harness([`user:stuck=setsid sleep 30 & echo $! > ${pids}; sleep 60`, `user:next=echo ran >> ${f}`], { timeoutMs: 500 });
+    const t0 = Date.now();
+    h.runner.push(user('stuck'));
+    h.runner.push(user('next'));
+    try {
+      await idle(h.runner);
+      assert.ok(Date.now() - t0 < 8000, `done ${Date.now() - t0} ms after, not when the escaped sleep ends (30 s)`);
+      assert.equal(read(f), 'ran\n');
+      assert.equal(await h.value('rxswim_event_handler_runs_total', { result: 'timeout' }), 1);
+    } finally {
+      // the escaped process is out of reach of the runner by design: the test ends it
+      const pid = Number(read(pids).trim());
+      if (pid > 0) process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('a full queue drops the oldest waiting event and counts it', async () => {
     const f = out();
     const gate = join(dir, `gate-${n++}`);
