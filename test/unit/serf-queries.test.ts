@@ -5,11 +5,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { addrFromString } from '../../src/membership/address.js';
 import {
-  decodeSerfQuery, decodeSerfQueryResponse, decodeSerfRelay, encodeQueryFilter, encodeSerfQuery, encodeSerfQueryResponse, encodeSerfRelay,
+  decodeSerfQuery, decodeSerfQueryResponse, decodeSerfRelay, encodeConflictResponse, encodeQueryFilter, encodeSerfQuery, encodeSerfQueryResponse, encodeSerfRelay,
   QueryFlag, type SerfQueryMessage,
 } from '../../src/serf/query-messages.js';
 import { defaultQueryTimeout, goRegExp, SerfQueries, type InboundQuery, type QueryIgnored, type QueryReply, type RelayCandidate } from '../../src/serf/queries.js';
-import type { InternalQueryHandler } from '../../src/serf/internal-queries.js';
+import { conflictHandler, CONFLICT_QUERY, serfStatusOf, type InternalQueryHandler } from '../../src/serf/internal-queries.js';
 import { StateError } from '../../src/errors.js';
 
 const text = (s: string) => new Uint8Array(Buffer.from(s));
@@ -341,5 +341,30 @@ describe('SerfQueries: bad input', () => {
     assert.equal(h.q.receive(Uint8Array.of(3, 0x80)), 'unknown_type');
     assert.equal(h.q.clock.time(), 1n);
     assert.deepEqual([h.out.sent, h.out.broadcasts, h.out.delivered], [[], [], []]);
+  });
+});
+
+describe("Serf's conflict query (internal_query.go handleConflict)", () => {
+  const dup = { name: 'dup', addr: addrFromString('127.0.120.9'), port: 7946, tags: { role: 'web' }, status: 1, vsn: [1, 5, 2, 2, 5, 4] };
+  const handler = conflictHandler('me', (n) => (n === 'dup' ? dup : undefined));
+
+  it('answers with the member we know by that name, nil when none, nothing when it is ours', () => {
+    assert.deepEqual(handler({ name: CONFLICT_QUERY, payload: text('dup'), from: 'q' }), encodeConflictResponse(dup));
+    assert.deepEqual(handler({ name: CONFLICT_QUERY, payload: text('ghost'), from: 'q' }), Uint8Array.of(6, 0xc0));
+    assert.equal(handler({ name: CONFLICT_QUERY, payload: text('me'), from: 'q' }), undefined);
+  });
+
+  it('through SerfQueries: acked and answered by address, never delivered', () => {
+    const h = harness({ internal: new Map([[CONFLICT_QUERY, handler]]) });
+    h.q.receive(encodeSerfQuery(query({ name: CONFLICT_QUERY, payload: text('dup') })));
+    assert.equal(h.out.delivered.length, 0);
+    const [ack, resp] = h.out.sent.map((s) => decodeSerfQueryResponse(s.bytes));
+    assert.ok(ack?.ok && resp?.ok);
+    assert.equal(ack.message.flags, QueryFlag.ack);
+    assert.deepEqual(resp.message.payload, encodeConflictResponse(dup));
+  });
+
+  it('member states as serf.MemberStatus', () => {
+    assert.deepEqual((['alive', 'suspect', 'dead', 'left'] as const).map(serfStatusOf), [1, 1, 4, 3]);
   });
 });
