@@ -31,7 +31,7 @@ import { SerfIntents } from './serf/intents.js';
 import type { Coordinate } from './serf/coordinate.js';
 import { NetworkCoordinates } from './serf/network-coordinates.js';
 import { CoordinateMetrics } from './metrics/coordinate-metrics.js';
-import { isSerfMessage, SerfMessageType } from './serf/messages.js';
+import { encodeSerfPushPull, isSerfMessage, SerfMessageType } from './serf/messages.js';
 import { SerfEvents, type SerfUserEvent } from './serf/user-events.js';
 import { conflictHandler, CONFLICT_QUERY, PING_QUERY, serfStatusOf, type InternalQueryHandlers } from './serf/internal-queries.js';
 import type { SerfQueries } from './serf/queries.js';
@@ -226,7 +226,8 @@ class Node implements SwimNode {
               const pp = decodeSerfMessage(state);
               if (pp.ok && pp.message.type === 'pushPull') this.queries!.witnessState(pp.message.queryLTime);
             },
-            serfClock: () => serf.clock.time(),
+            serfState: () =>
+              encodeSerfPushPull({ ltime: serf.clock.time(), ...serf.statusTimes(), ...events!.state(), queryLTime: this.queries!.clock.time() }),
             serfWitness: (ltime: bigint) => serf.clock.witness(ltime - 1n),
           }
         : {}),

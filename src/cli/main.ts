@@ -61,6 +61,7 @@ function settingOption(s: Setting): Option {
     case 'list':
       o = new Option(`${s.flag} <${s.arg}...>`, help);
       break;
+    case 'repeat':
     case 'tags':
       o = new Option(`${s.flag} <${s.arg}>`, help).argParser((v: string, acc: string[] | undefined) => [...(acc ?? []), v]);
       break;
