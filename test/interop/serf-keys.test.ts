@@ -2,7 +2,8 @@
 // agents, all encrypted with K1. Serf's keymanager sends its internal key queries to
 // every member and counts the answers; the rxswim agents answer them from their
 // keyrings (src/serf/key-queries.ts). A full rotation K1 → K2 through `serf keys`
-// alone, the cluster formed throughout, and a refused removal reported by name.
+// alone, the cluster formed throughout, and a refused removal reported by name; and
+// without encryption, Serf's refusal from the rxswim agent.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
@@ -153,6 +154,31 @@ test('serf keys -list/-install/-use/-remove reach rxswim agents; a refused remov
     assert.equal(r.status, 0, r.out);
     r = serfKeys('-list');
     assert.deepEqual([...listed(r.out)], [[k2, [3, 3]]], r.out);
+  } finally {
+    await g.killAll();
+  }
+});
+
+test('without encryption: serf keys names the rxswim agent with Serf\'s refusal, and nothing changes', { timeout: 90_000, skip }, async () => {
+  const g = new ProcGroup();
+  const rx = RX[0]!;
+  try {
+    g.serf(SERF.name, SERF.bind, SERF.rpc);
+    await waitFor('serf RPC', () => serfMembers(SERF.rpc).length, (n) => n === 1, 15_000);
+    g.agent(rx.name, rx.bind, rx.http, ['--join', SERF.bind]);
+    await waitFor('serf lists 2 alive', () => serfMembers(SERF.rpc), (ms) => ms.filter((m) => m.status === 'alive').length === 2, 30_000);
+
+    let r = serfKeys('-list');
+    assert.equal(r.status, 1, r.out);
+    assert.equal(failures(r.out).get(rx.name), 'Keyring is empty (encryption not enabled)', r.out);
+    assert.match(r.out, /2\/2 nodes reported failure/);
+    r = serfKeys('-install', keygen());
+    assert.equal(r.status, 1, r.out);
+    assert.equal(failures(r.out).get(rx.name), 'No keyring to modify (encryption not enabled)', r.out);
+    assert.equal(failures(r.out).get(SERF.name), 'No keyring to modify (encryption not enabled)', r.out);
+    assert.deepEqual(await rxKeys(rx.http), { keys: [], primary: null });
+    assert.equal(await metricValue(rx.http, 'rxswim_serf_key_queries_total', { op: 'install', result: 'error' }), 1);
+    assert.equal(await metricValue(rx.http, 'rxswim_serf_key_queries_total', { op: 'list', result: 'error' }), 1);
   } finally {
     await g.killAll();
   }
