@@ -31,11 +31,13 @@ import { SerfIntents } from './serf/intents.js';
 import type { Coordinate } from './serf/coordinate.js';
 import { NetworkCoordinates } from './serf/network-coordinates.js';
 import { CoordinateMetrics } from './metrics/coordinate-metrics.js';
-import { isSerfMessage, SerfMessageType } from './serf/messages.js';
+import { encodeSerfPushPull, isSerfMessage, SerfMessageType } from './serf/messages.js';
 import { SerfEvents, type SerfUserEvent } from './serf/user-events.js';
 import { conflictHandler, CONFLICT_QUERY, PING_QUERY, serfStatusOf, type InternalQueryHandlers } from './serf/internal-queries.js';
 import type { SerfQueries } from './serf/queries.js';
 import { QueryMetrics } from './metrics/query-metrics.js';
+import { KeyQueryMetrics } from './metrics/key-query-metrics.js';
+import { keyQueryHandlers, keyResponseBudget } from './serf/key-queries.js';
 import { createSerfQueries, runQuery } from './shell/serf-queries.js';
 import { decodeSerfMessage } from './serf/messages.js';
 import type { Address, Transport } from './transport/transport.js';
@@ -224,7 +226,8 @@ class Node implements SwimNode {
               const pp = decodeSerfMessage(state);
               if (pp.ok && pp.message.type === 'pushPull') this.queries!.witnessState(pp.message.queryLTime);
             },
-            serfClock: () => serf.clock.time(),
+            serfState: () =>
+              encodeSerfPushPull({ ltime: serf.clock.time(), ...serf.statusTimes(), ...events!.state(), queryLTime: this.queries!.clock.time() }),
             serfWitness: (ltime: bigint) => serf.clock.witness(ltime - 1n),
           }
         : {}),
@@ -245,6 +248,19 @@ class Node implements SwimNode {
         gossip: (key, message) => this.user.queue.queue({ key, message: encodeMessage({ type: 'user', payload: message }) }),
         deliver: (q) => this.serfQueriesSubject.next(q),
       });
+    }
+    // Serf's key queries (`serf keys -install/-use/-remove/-list`), answered from our keyring.
+    if (serf) {
+      const keyCounts = new KeyQueryMetrics(this.metrics.registry);
+      const keyHandlers = keyQueryHandlers(this.keyring, {
+        maxPayload: keyResponseBudget(name),
+        answered: (a) => {
+          keyCounts.count(a.op, a.result);
+          const fields = { node: name, event: 'key_query', op: a.op, result: a.result, from: a.from, ...(a.message ? { message: a.message } : {}) };
+          log[a.result === 'ok' ? 'info' : 'warn'](fields, `serf key query ${a.op} from ${a.from}: ${a.result}`);
+        },
+      });
+      for (const [query, handler] of keyHandlers) this.internalQueries.set(query, handler);
     }
   }
 

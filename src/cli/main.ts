@@ -27,6 +27,7 @@ import {
 } from './client.js';
 import { errorLine, EXIT, exitCodeOf, exitCodeOfOutcome, type ExitCode } from './exit.js';
 import { queryCommand, type QueryCommandOptions } from './query-command.js';
+import { keysClusterCommand } from './keys-cluster-command.js';
 
 /** The version in rxswim's package.json: the nearest one up from this file (src/cli, dist/src/cli or the bundle in dist/cli). */
 function packageVersion(): string {
@@ -60,6 +61,7 @@ function settingOption(s: Setting): Option {
     case 'list':
       o = new Option(`${s.flag} <${s.arg}...>`, help);
       break;
+    case 'repeat':
     case 'tags':
       o = new Option(`${s.flag} <${s.arg}>`, help).argParser((v: string, acc: string[] | undefined) => [...(acc ?? []), v]);
       break;
@@ -180,8 +182,9 @@ clientCommand('keys', 'list, install, use (make primary) or remove encryption ke
   .addArgument(new Argument('<action>', 'what to do').choices(KEY_ACTIONS as unknown as string[]))
   .argument('[key]', 'base64 key (install, use, remove)')
   .option('--json', 'print JSON', false)
-  .action(async (action: KeyAction, key: string | undefined, o: { http?: string; token?: string; json: boolean }) => {
-    process.exitCode = await keysCommand(action, key, o);
+  .option('--cluster', "every member's keyring, through Serf's key queries (as `serf keys`), not only the agent's", false)
+  .action(async (action: KeyAction, key: string | undefined, o: { http?: string; token?: string; json: boolean; cluster: boolean }) => {
+    process.exitCode = o.cluster ? await keysClusterCommand(action, key, o) : await keysCommand(action, key, o);
   });
 
 clientCommand('monitor', "print the agent's membership events as they happen (Ctrl-C to stop)")

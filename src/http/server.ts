@@ -114,6 +114,8 @@ export interface HttpApiOptions {
   /** begin a graceful leave; called after the response is sent */
   leave?: () => void;
   keyring?: { list(): string[]; install(k: string): void; use(k: string): void; remove(k: string): void };
+  /** Serf's key queries to every member (POST /v1/keys/cluster): ConfigError for a bad key, StateError with Serf's layer off */
+  clusterKeys?: (op: 'list' | 'install' | 'use' | 'remove', key?: string) => Promise<object>;
   /** bearer token required by mutating routes and the key list; none = open */
   token?: string;
   /** SSE keep-alive comment period, ms */
@@ -140,6 +142,10 @@ const eventBody = z.strictObject({
 const keyBody = z.strictObject({
   op: z.enum(['install', 'use', 'remove'], { error: 'op must be install, use or remove' }),
   key: z.string({ error: 'key must be a base64 string' }),
+});
+const clusterKeyBody = z.strictObject({
+  op: z.enum(['list', 'install', 'use', 'remove'], { error: 'op must be list, install, use or remove' }),
+  key: z.optional(z.string({ error: 'key must be a base64 string' })),
 });
 
 class HttpError extends Error {
@@ -374,6 +380,23 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
             throw e;
           }
           return keysJson(ring.list());
+        },
+      },
+    },
+    '/v1/keys/cluster': {
+      // `serf keys` through this agent: every member's answer, counted as Serf counts them.
+      POST: {
+        auth: true,
+        handler: async (req) => {
+          const run = need(opts.clusterKeys, '/v1/keys/cluster');
+          const { op, key } = validate(clusterKeyBody, await readJson(req));
+          try {
+            return await run(op, key);
+          } catch (e) {
+            if (e instanceof ConfigError) throw new HttpError(400, e.message);
+            if (e instanceof StateError) throw new HttpError(409, e.message);
+            throw e;
+          }
         },
       },
     },

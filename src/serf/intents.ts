@@ -63,6 +63,21 @@ export class SerfIntents {
     return encodeSerfIntent({ type: 'leave', ltime, node: this.deps.name });
   }
 
+  /**
+   * What Serf's LocalState says of members: the status time of each we hold an intent
+   * for, and those whose last intent was a leave (Serf's leftMembers, which a receiver
+   * replays as a leave one past the status time).
+   */
+  statusTimes(): { statusLTimes: Map<string, bigint>; leftMembers: string[] } {
+    const statusLTimes = new Map<string, bigint>();
+    const leftMembers: string[] = [];
+    for (const [node, s] of this.status) {
+      statusLTimes.set(node, s.ltime);
+      if (s.type === 'leave') leftMembers.push(node);
+    }
+    return { statusLTimes, leftMembers };
+  }
+
   /** Serf's MergeRemoteState, for what we use: its clock, and who left */
   private mergeState(s: SerfPushPull): void {
     // Serf witnesses LTime − 1: no message with that time has been sent yet.
