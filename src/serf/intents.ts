@@ -89,7 +89,7 @@ export class SerfIntents {
   forceLeave(node: string, prune: boolean): { ltime: bigint; message: Uint8Array } {
     const intent: SerfIntent = { type: 'leave', ltime: this.clock.time(), node, prune };
     this.clock.increment();
-    this.apply(intent);
+    this.apply(intent, false);
     return { ltime: intent.ltime, message: encodeSerfIntent(intent) };
   }
 
@@ -105,7 +105,7 @@ export class SerfIntents {
   }
 
   /** Serf's handleNodeJoinIntent / handleNodeLeaveIntent; true when the intent was new to us */
-  private apply(i: SerfIntent): boolean {
+  private apply(i: SerfIntent, received = true): boolean {
     this.clock.witness(i.ltime);
     const known = this.status.get(i.node);
     if (known && i.ltime <= known.ltime) return false;
@@ -118,7 +118,7 @@ export class SerfIntents {
     this.status.delete(i.node);
     this.status.set(i.node, { ltime: i.ltime, type: i.type });
     if (this.status.size > MAX_TRACKED) this.status.delete(this.status.keys().next().value!);
-    this.deps.applied?.(i.type);
+    if (received) this.deps.applied?.(i.type);
     if (i.type === 'leave') this.deps.leaving(i.node, i.prune);
     else this.deps.staying?.(i.node);
     return true;
