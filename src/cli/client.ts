@@ -300,7 +300,7 @@ export async function tagsCommand(opts: ClientOptions & { set?: string[]; delete
         : await c.call<{ tags: Record<string, string> }>('GET', '/v1/tags');
       if (opts.json) return io.out(`${JSON.stringify(r.tags, null, 2)}\n`);
       if (change) io.out('tags: ok\n');
-      for (const [k, v] of Object.entries(r.tags)) io.out(`${k}=${v}\n`);
+      for (const [k, v] of Object.entries(r.tags).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) io.out(`${k}=${v}\n`);
     },
     io,
   );
