@@ -125,6 +125,29 @@ test('forceLeave(): crashed members become left, pruned ones are removed; a live
     assert.equal(ok.json.prune, true);
     assert.match(String(ok.json.ltime), /^\d+$/);
     await waitFor('b no longer lists e', () => b.member('fl-e'), (m) => m === undefined, 10_000);
+
+    // With a token: both POST routes need it, reading the tags does not.
+    const guarded = await startHttpApi({
+      host: '127.0.124.9',
+      port: 0,
+      registry: a.metrics.registry,
+      members: () => a.members(),
+      forceLeave: (n, prune) => a.forceLeave(n, { prune }),
+      tags: { get: () => a.localMember.tags, set: (t) => a.setTags(t) },
+      token: 'sesame',
+    });
+    try {
+      const g = `http://127.0.124.9:${guarded.address.port}`;
+      for (const [path, body] of [['/v1/force-leave', { node: 'fl-b' }], ['/v1/tags', { set: { x: 'y' } }]] as const) {
+        const res = await fetch(`${g}${path}`, { method: 'POST', body: JSON.stringify(body) });
+        assert.equal(res.status, 401, path);
+      }
+      assert.equal((await fetch(`${g}/v1/tags`)).status, 200);
+      assert.equal(stateAt(a, 'fl-b'), 'alive');
+      assert.deepEqual(a.localMember.tags, { n: '9', zone: 'b' }, 'nothing changed without the token');
+    } finally {
+      await guarded.close();
+    }
     sub.unsubscribe();
   } finally {
     await http.close();
