@@ -31,7 +31,7 @@ import { SerfIntents } from './serf/intents.js';
 import type { Coordinate } from './serf/coordinate.js';
 import { NetworkCoordinates } from './serf/network-coordinates.js';
 import { CoordinateMetrics } from './metrics/coordinate-metrics.js';
-import { isSerfMessage, SerfMessageType } from './serf/messages.js';
+import { encodeSerfPushPull, isSerfMessage, SerfMessageType } from './serf/messages.js';
 import { SerfEvents, type SerfUserEvent } from './serf/user-events.js';
 import type { Address, Transport } from './transport/transport.js';
 import { createUdpTcpTransport } from './transport/udp-tcp.js';
@@ -156,6 +156,7 @@ class Node implements SwimNode {
             name,
             leaving: (node, prune) => this.core.leaveIntent(node, prune),
             staying: (node) => this.core.joinIntent(node),
+            listed: (node) => this.core.member(node)?.state,
             applied: (type) => this.metrics.serfIntents.inc({ type }),
             rebroadcast: (key, message) => this.serfRebroadcast(key, message),
             running: () => this.phase === 'running' && !this.core.local.leaving,
@@ -207,7 +208,8 @@ class Node implements SwimNode {
               // Bytes that failed above are counted once, not twice.
               events!.receiveState(state, join && this.joining);
             },
-            serfClock: () => serf.clock.time(),
+            serfState: () =>
+              encodeSerfPushPull({ ltime: serf.clock.time(), ...serf.statusTimes(), ...events!.state(), queryLTime: 0n }),
             serfWitness: (ltime: bigint) => serf.clock.witness(ltime - 1n),
           }
         : {}),

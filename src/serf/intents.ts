@@ -8,6 +8,7 @@
 // push-pull state Serf sends, so that our intents are never older than Serf's view.
 // A node that joins says so with a join intent (so an old leave of its name is older
 // than its new life), and a force-leave is a leave intent sent on another's behalf.
+import type { MemberState } from '../api.js';
 import type { DecodeErrorReason } from '../errors.js';
 import { LamportClock } from './lamport.js';
 import { decodeSerfMessage, encodeSerfIntent, type SerfIntent, type SerfPushPull } from './messages.js';
@@ -25,6 +26,8 @@ export interface SerfIntentDeps {
   rebroadcast(key: string, message: Uint8Array): void;
   /** an intent was new to us and applied (for the metric) */
   applied?(type: SerfIntent['type']): void;
+  /** how the member list shows `node` now (undefined: not listed); shapes statusTimes() as Serf's LocalState */
+  listed?(node: string): MemberState | undefined;
   /** whether we are up and not leaving: an intent saying we leave is then stale, and refuted */
   running(): boolean;
 }
@@ -91,6 +94,27 @@ export class SerfIntents {
     this.clock.increment();
     this.apply(intent, false);
     return { ltime: intent.ltime, message: encodeSerfIntent(intent) };
+  }
+
+  /**
+   * What Serf's LocalState says of members: the status time of each member it lists
+   * (ourselves included), and which of them are left (Serf's leftMembers, which a
+   * receiver replays as a leave one past the status time). With `listed`, as Serf: a
+   * name we do not list (pruned, or only heard of in an intent) is not in it, and a
+   * member is in leftMembers only while it is listed left, not while it is merely
+   * leaving or back alive (its new life's join intent may not have reached us yet).
+   */
+  statusTimes(): { statusLTimes: Map<string, bigint>; leftMembers: string[] } {
+    const statusLTimes = new Map<string, bigint>();
+    const leftMembers: string[] = [];
+    const listed = this.deps.listed;
+    for (const [node, s] of this.status) {
+      const state = listed && node !== this.deps.name ? listed(node) : undefined;
+      if (listed && node !== this.deps.name && state === undefined) continue;
+      statusLTimes.set(node, s.ltime);
+      if (s.type === 'leave' && (listed ? state === 'left' : true)) leftMembers.push(node);
+    }
+    return { statusLTimes, leftMembers };
   }
 
   /** Serf's MergeRemoteState, for what we use: its clock, and who left */

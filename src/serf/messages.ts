@@ -60,6 +60,10 @@ export interface SerfPushPull {
   eventLTime: bigint;
   /** the sender's event buffer, empty slots left out */
   events: SerfEventSlot[];
+  /** the sender's query clock (0: none sent) */
+  queryLTime: bigint;
+  /** bytes the message took, its type byte included: an rxswim node's own state may follow */
+  size: number;
 }
 
 /** any other Serf message (queries, keys, relays): recognised, not read yet */
@@ -87,9 +91,10 @@ export function decodeSerfMessage(buf: Uint8Array): SerfDecoded {
     return { ok: true, message: { type: 'other', messageType: t } };
   }
   try {
-    const v = new MsgpackReader(buf, 1, MAX_DEPTH).readValue();
+    const reader = new MsgpackReader(buf, 1, MAX_DEPTH);
+    const v = reader.readValue();
     if (!(v instanceof MsgpackMap)) return bad('Serf message body is not a map');
-    if (t === SerfMessageType.pushPull) return decodePushPull(v);
+    if (t === SerfMessageType.pushPull) return decodePushPull(v, reader.pos);
     if (t === SerfMessageType.userEvent) return decodeUserEvent(v);
     const ltime = lamport(v.get('LTime'));
     const node = v.get('Node');
@@ -102,7 +107,7 @@ export function decodeSerfMessage(buf: Uint8Array): SerfDecoded {
   }
 }
 
-function decodePushPull(v: MsgpackMap): SerfDecoded {
+function decodePushPull(v: MsgpackMap, size: number): SerfDecoded {
   const ltime = lamport(v.get('LTime'));
   const status = v.get('StatusLTimes');
   const left = v.get('LeftMembers');
@@ -136,7 +141,10 @@ function decodePushPull(v: MsgpackMap): SerfDecoded {
       events.push(ok);
     }
   } else if (slots !== null && slots !== undefined) return bad('Serf push-pull Events is not an array');
-  return { ok: true, message: { type: 'pushPull', ltime, statusLTimes, leftMembers, eventLTime, events } };
+  const qLTime = v.get('QueryLTime');
+  const queryLTime = qLTime === undefined || qLTime === null ? 0n : lamport(qLTime);
+  if (queryLTime === undefined) return bad('Serf push-pull QueryLTime is mistyped');
+  return { ok: true, message: { type: 'pushPull', ltime, statusLTimes, leftMembers, eventLTime, events, queryLTime, size } };
 }
 
 /** userEvents {LTime, Events: [userEvent {Name, Payload}]}; undefined when mistyped */
@@ -191,6 +199,26 @@ export function encodeSerfUserEvent(e: Omit<SerfUserEventMessage, 'type'>): Uint
   const body = encodeMsgpack({ CC: e.cc, LTime: e.ltime, Name: e.name, Payload: e.payload });
   const out = new Uint8Array(1 + body.length);
   out[0] = SerfMessageType.userEvent;
+  out.set(body, 1);
+  return out;
+}
+
+/**
+ * messagePushPull as Serf's LocalState writes it: {Events, EventLTime, LeftMembers,
+ * LTime, QueryLTime, StatusLTimes}. Serf sends its whole event ring with nil for empty
+ * slots; only the slots that hold events are sent here (Serf skips nils when merging).
+ */
+export function encodeSerfPushPull(s: Omit<SerfPushPull, 'type' | 'size'>): Uint8Array {
+  const body = encodeMsgpack({
+    Events: s.events.map((slot) => ({ LTime: slot.ltime, Events: slot.events.map((e) => ({ Name: e.name, Payload: e.payload })) })),
+    EventLTime: s.eventLTime,
+    LeftMembers: s.leftMembers,
+    LTime: s.ltime,
+    QueryLTime: s.queryLTime,
+    StatusLTimes: Object.fromEntries(s.statusLTimes),
+  });
+  const out = new Uint8Array(1 + body.length);
+  out[0] = SerfMessageType.pushPull;
   out.set(body, 1);
   return out;
 }

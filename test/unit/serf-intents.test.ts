@@ -256,6 +256,19 @@ describe('SerfIntents', () => {
     assert.deepEqual(h.rebroadcast.map((r) => r.key), ['serf:a'], 'push-pull is not passed on');
   });
 
+  it("statusTimes() is Serf's LocalState once the owner says how names are listed: no pruned or unknown names, leftMembers only while listed left", () => {
+    const listed = new Map<string, string>([['alive', 'alive'], ['gone', 'left'], ['back', 'alive']]);
+    const s = new SerfIntents({ name: 'me', leaving: () => {}, rebroadcast: () => {}, running: () => true, listed: (n) => listed.get(n) as never });
+    s.receive(encodeSerfIntent({ type: 'join', ltime: 3n, node: 'alive' }));
+    s.receive(encodeSerfIntent({ type: 'leave', ltime: 4n, node: 'gone' }));
+    s.receive(encodeSerfIntent({ type: 'leave', ltime: 5n, node: 'back' })); // a new life whose join intent is still on its way
+    s.receive(encodeSerfIntent({ type: 'leave', ltime: 6n, node: 'pruned' })); // erased: not listed any more
+    s.joinIntent();
+    const t = s.statusTimes();
+    assert.deepEqual([...t.statusLTimes.keys()].sort(), ['alive', 'back', 'gone', 'me']);
+    assert.deepEqual(t.leftMembers, ['gone']);
+  });
+
   it('malformed Serf messages are dropped with a reason and change nothing', () => {
     const h = intents();
     assert.equal(h.s.receive(Uint8Array.of(0, 0xc1)), 'malformed');
