@@ -68,6 +68,46 @@ export interface SerfUserEvent {
   coalesce: boolean;
 }
 
+/**
+ * One of Serf's queries addressed to us (it passed its node and tag filters), as
+ * serfQueries$ delivers it; our own queries included.
+ */
+export interface SerfQuery {
+  readonly name: string;
+  readonly payload: Uint8Array;
+  /** the query clock (Lamport) time it was sent at */
+  readonly ltime: bigint;
+  /** the querier's random ID for it */
+  readonly id: number;
+  /** the querier's node name */
+  readonly from: string;
+  /** node clock ms: the querier stops listening then */
+  readonly deadline: number;
+  /**
+   * Serf's Query.Respond: the answer, straight to the querier's address (and through
+   * its relay factor of other members). At most once: StateError a second time or
+   * after the deadline; RangeError when the encoded response is over Serf's 1024-byte
+   * QueryResponseSizeLimit.
+   */
+  respond(payload: Uint8Array | string): Promise<void>;
+}
+
+/** what a query of ours collects: each member's ack and response, once each */
+export type SerfQueryReply = { type: 'ack'; from: string } | { type: 'response'; from: string; payload: Uint8Array };
+
+export interface SerfQueryOptions {
+  /** how long to collect replies; Serf's default: gossipInterval × 16 × ceil(log10(N+1)) */
+  timeoutMs?: number;
+  /** only these members answer */
+  nodes?: string[];
+  /** only members whose tag matches the regular expression (unanchored, as Go's regexp.MatchString) answer */
+  tags?: Record<string, string>;
+  /** ask every member that passes the filters for an ack; default true */
+  ack?: boolean;
+  /** every answer also through this many other members (0-255), for lossy paths */
+  relayFactor?: number;
+}
+
 export interface SwimNode {
   readonly name: string;
   /** the protocol settings in force: the profile with overrides applied */
@@ -160,6 +200,20 @@ export interface SwimNode {
    * name we do not list, StateError when not running or with `serfIntents: false`.
    */
   forceLeave(name: string, opts?: { prune?: boolean }): bigint;
+  /**
+   * Serf's queries addressed to us, user queries only (Serf's internal `_serf_*` ones
+   * are answered by the node itself), our own included; acked already when the
+   * querier asked. Completes on stop.
+   */
+  readonly serfQueries$: Observable<SerfQuery>;
+  /**
+   * Serf's Query: gossip a query to every member, Serf agents included, at the query
+   * clock's time; it is handled here too. The replies (acks and responses, each
+   * member once) until the timeout, then completes; replayed to late subscribers.
+   * RangeError when the encoded query is over Serf's 1024-byte QuerySizeLimit or an
+   * option is out of range; StateError with `serfIntents: false`.
+   */
+  serfQuery(name: string, payload?: Uint8Array | string, opts?: SerfQueryOptions): Observable<SerfQueryReply>;
   /** replace our metadata (at most 512 bytes) and announce it with a higher incarnation */
   setMeta(meta: Uint8Array): void;
   /** replace our tags (Serf's encoding) */

@@ -28,6 +28,8 @@ import {
   type KeyAction,
 } from './client.js';
 import { errorLine, EXIT, exitCodeOf, exitCodeOfOutcome, type ExitCode } from './exit.js';
+import { queryCommand, type QueryCommandOptions } from './query-command.js';
+import { keysClusterCommand } from './keys-cluster-command.js';
 
 /** The version in rxswim's package.json: the nearest one up from this file (src/cli, dist/src/cli or the bundle in dist/cli). */
 function packageVersion(): string {
@@ -61,6 +63,7 @@ function settingOption(s: Setting): Option {
     case 'list':
       o = new Option(`${s.flag} <${s.arg}...>`, help);
       break;
+    case 'repeat':
     case 'tags':
       o = new Option(`${s.flag} <${s.arg}>`, help).argParser((v: string, acc: string[] | undefined) => [...(acc ?? []), v]);
       break;
@@ -180,12 +183,26 @@ clientCommand('tags', "change the agent's tags live (as `serf tags`); with no op
     process.exitCode = await tagsCommand(o);
   });
 
+clientCommand('query', "send a Serf query through the agent and print the acks and responses (as `serf query`)")
+  .argument('<name>', 'query name')
+  .argument('[payload]', 'payload (text)')
+  .option('--timeout <duration>', "how long to collect replies (default: Serf's, gossip interval × 16 × ceil(log10(N+1)))")
+  .option('--node <name>', 'only this member answers (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+  .option('--tag <key=regexp>', 'only members whose tag matches answer (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+  .option('--no-ack', 'do not ask for acks')
+  .option('--relay-factor <n>', 'each answer also through n other members (0-255)')
+  .option('--json', 'print the replies and the summary as JSON lines', false)
+  .action(async (name: string, payload: string | undefined, o: QueryCommandOptions) => {
+    process.exitCode = await queryCommand(name, payload, o);
+  });
+
 clientCommand('keys', 'list, install, use (make primary) or remove encryption keys')
   .addArgument(new Argument('<action>', 'what to do').choices(KEY_ACTIONS as unknown as string[]))
   .argument('[key]', 'base64 key (install, use, remove)')
   .option('--json', 'print JSON', false)
-  .action(async (action: KeyAction, key: string | undefined, o: { http?: string; token?: string; json: boolean }) => {
-    process.exitCode = await keysCommand(action, key, o);
+  .option('--cluster', "every member's keyring, through Serf's key queries (as `serf keys`), not only the agent's", false)
+  .action(async (action: KeyAction, key: string | undefined, o: { http?: string; token?: string; json: boolean; cluster: boolean }) => {
+    process.exitCode = o.cluster ? await keysClusterCommand(action, key, o) : await keysCommand(action, key, o);
   });
 
 clientCommand('monitor', "print the agent's membership events as they happen (Ctrl-C to stop)")

@@ -13,6 +13,7 @@ import { ConfigError, ForceLeaveError, JoinError, KeyringError, StateError } fro
 import { decodeTags } from '../membership/tags.js';
 import type { Coordinate } from '../serf/coordinate.js';
 import type { SerfUserEvent } from '../serf/user-events.js';
+import { queryBody, queryOptions, streamQuery, type RunQuery } from './query-route.js';
 
 export interface MemberJson {
   name: string;
@@ -109,12 +110,16 @@ export interface HttpApiOptions {
   forceLeave?: (node: string, prune: boolean) => bigint;
   /** the agent's own tags (GET/POST /v1/tags): undefined when its meta is not Serf tags; set throws ConfigError when too big */
   tags?: { get(): Readonly<Record<string, string>> | undefined; set(tags: Record<string, string>): void };
+  /** send a Serf query (POST /v1/query); throws RangeError when too big or an option is out of range */
+  serfQuery?: RunQuery;
   /** ready to serve traffic: started, and joined when seeds were given */
   health?: () => { ok: boolean; reason?: string };
   join?: (seeds: string[]) => Promise<number>;
   /** begin a graceful leave; called after the response is sent */
   leave?: () => void;
   keyring?: { list(): string[]; install(k: string): void; use(k: string): void; remove(k: string): void };
+  /** Serf's key queries to every member (POST /v1/keys/cluster): ConfigError for a bad key, StateError with Serf's layer off */
+  clusterKeys?: (op: 'list' | 'install' | 'use' | 'remove', key?: string) => Promise<object>;
   /** bearer token required by mutating routes and the key list; none = open */
   token?: string;
   /** SSE keep-alive comment period, ms */
@@ -149,6 +154,10 @@ const tagsBody = z.strictObject({
 const keyBody = z.strictObject({
   op: z.enum(['install', 'use', 'remove'], { error: 'op must be install, use or remove' }),
   key: z.string({ error: 'key must be a base64 string' }),
+});
+const clusterKeyBody = z.strictObject({
+  op: z.enum(['list', 'install', 'use', 'remove'], { error: 'op must be list, install, use or remove' }),
+  key: z.optional(z.string({ error: 'key must be a base64 string' })),
 });
 
 class HttpError extends Error {
@@ -297,6 +306,27 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
       },
     },
     '/v1/events': { GET: { raw: true, stream: true, handler: (req, res) => streamEvents(req, res, need(opts.events$, '/v1/events'), heartbeatMs, opts.serfEvents$) } },
+    '/v1/query': {
+      POST: {
+        auth: true,
+        raw: true,
+        handler: async (req, res) => {
+          const run = need(opts.serfQuery, 'query');
+          const b = validate(queryBody, await readJson(req));
+          const q = queryOptions(b);
+          if ('error' in q) throw new HttpError(400, q.error);
+          let replies$;
+          try {
+            replies$ = run(b.name, q.payload, q.opts);
+          } catch (e) {
+            if (e instanceof RangeError) throw new HttpError(/SizeLimit/.test(e.message) ? 413 : 400, e.message);
+            if (e instanceof StateError) throw new HttpError(409, e.message);
+            throw e;
+          }
+          streamQuery(req, res, b.name, replies$);
+        },
+      },
+    },
     '/v1/event': {
       POST: {
         auth: true,
@@ -402,6 +432,23 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
             throw e;
           }
           return keysJson(ring.list());
+        },
+      },
+    },
+    '/v1/keys/cluster': {
+      // `serf keys` through this agent: every member's answer, counted as Serf counts them.
+      POST: {
+        auth: true,
+        handler: async (req) => {
+          const run = need(opts.clusterKeys, '/v1/keys/cluster');
+          const { op, key } = validate(clusterKeyBody, await readJson(req));
+          try {
+            return await run(op, key);
+          } catch (e) {
+            if (e instanceof ConfigError) throw new HttpError(400, e.message);
+            if (e instanceof StateError) throw new HttpError(409, e.message);
+            throw e;
+          }
         },
       },
     },

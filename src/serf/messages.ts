@@ -8,6 +8,7 @@
 // reason the caller counts.
 import { DecodeError, type DecodeErrorReason } from '../errors.js';
 import { encodeMsgpack, MsgpackMap, MsgpackReader, utf8Decode, type DecodedValue } from '../wire/msgpack.js';
+import { decodeSerfQuery, decodeSerfQueryResponse, decodeSerfRelay, type SerfQueryMessage, type SerfQueryResponseMessage, type SerfRelayMessage } from './query-messages.js';
 
 /** serf's messageType: the first byte of each of its user messages */
 export const SerfMessageType = {
@@ -66,13 +67,13 @@ export interface SerfPushPull {
   size: number;
 }
 
-/** any other Serf message (queries, keys, relays): recognised, not read yet */
+/** any other Serf message (conflict and key messages): recognised, not read here */
 export interface SerfOther {
   type: 'other';
   messageType: number;
 }
 
-export type SerfMessage = SerfIntent | SerfUserEventMessage | SerfPushPull | SerfOther;
+export type SerfMessage = SerfIntent | SerfUserEventMessage | SerfPushPull | SerfQueryMessage | SerfQueryResponseMessage | SerfRelayMessage | SerfOther;
 
 export type SerfDecoded = { ok: true; message: SerfMessage } | { ok: false; reason: DecodeErrorReason; detail: string };
 
@@ -87,6 +88,10 @@ const MAX_DEPTH = 8;
 export function decodeSerfMessage(buf: Uint8Array): SerfDecoded {
   if (!isSerfMessage(buf)) return { ok: false, reason: 'unknown_type', detail: `not a Serf message type: ${buf[0]}` };
   const t = buf[0]!;
+  // Queries have a codec of their own (query-messages.ts), with the same reasons.
+  if (t === SerfMessageType.query) return decodeSerfQuery(buf);
+  if (t === SerfMessageType.queryResponse) return decodeSerfQueryResponse(buf);
+  if (t === SerfMessageType.relay) return decodeSerfRelay(buf);
   if (t !== SerfMessageType.leave && t !== SerfMessageType.join && t !== SerfMessageType.pushPull && t !== SerfMessageType.userEvent) {
     return { ok: true, message: { type: 'other', messageType: t } };
   }

@@ -65,10 +65,11 @@ describe('Serf messages (captured from serf 0.8.2)', () => {
     }
   });
 
-  it('user events are read (test/unit/serf-events.test.ts); queries and other types are recognised, not read', () => {
+  it('user events and queries are read (serf-events, serf-query-messages tests); key and conflict types are recognised, not read', () => {
     const ev = user.find((u) => u[0] === 3)!;
     assert.equal(decodeSerfMessage(ev).ok && (decodeSerfMessage(ev) as { message: { type: string } }).message.type, 'userEvent');
-    assert.deepEqual(decodeSerfMessage(new Uint8Array([4, 0x80])), { ok: true, message: { type: 'other', messageType: 4 } });
+    assert.deepEqual(decodeSerfMessage(new Uint8Array([4, 0x80])).ok, false, 'a query without its fields');
+    assert.deepEqual(decodeSerfMessage(new Uint8Array([7, 0x80])), { ok: true, message: { type: 'other', messageType: 7 } });
   });
 
   it('never throws: rxswim envelopes, every truncation and mistyped fields give a drop reason', () => {
