@@ -2,8 +2,9 @@
 // 13), on 127.0.123.x (plain) and 127.0.124.x (encrypted):
 // - `serf force-leave NODE` of a member killed with SIGKILL (its PID confirmed gone),
 //   run after the rxswim agent's memberlist layer has forgotten it (GossipToTheDeadTime
-//   2 s here; the issue's case), makes rxswim list it `left` (a `left` event); with
-//   `-prune` rxswim no longer lists it (a `reaped` event);
+//   2 s here; the issue's case), makes rxswim list it `left` (a `left` event, and its
+//   `member-leave` handler runs); with `-prune` rxswim no longer lists it (a `reaped`
+//   event, and its `member-reap` handler runs);
 // - `rxswim force-leave NODE` (the CLI against an rxswim agent) makes Serf list it
 //   `left`, and `--prune` takes it out of `serf members`; our own name and an unknown
 //   name are refused;
@@ -15,6 +16,9 @@
 //   new life as `leaving`).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { builtCli, CLI, hasSerf, httpMembers, kill, ProcGroup, serfMembers, type Proc } from '../helpers/procs.js';
 import { sleep, waitFor } from '../helpers/wait.js';
@@ -67,13 +71,19 @@ for (const encrypted of [false, true]) {
     const sv = { name: 'serf-victim', bind: `${net}.2:7946`, rpc: `${net}.2:7373` };
     const rx = { name: 'rx-1', bind: `${net}.11:7946`, http: `${net}.11:8946` };
     const rv = { name: 'rx-victim', bind: `${net}.12:7946`, http: `${net}.12:8946` };
+    const dir = mkdtempSync(join(tmpdir(), 'rxswim-force-leave-'));
+    const out = join(dir, 'handled.txt');
+    const handler = join(dir, 'handler.sh');
+    writeFileSync(handler, `#!/bin/sh\nwhile IFS='\t' read -r name rest; do printf '%s %s\\n' "$SERF_EVENT" "$name" >> '${out}'; done\n`);
+    chmodSync(handler, 0o755);
+    const handled = () => (existsSync(out) ? readFileSync(out, 'utf8').trim().split('\n') : []);
     try {
       g.serf(s1.name, s1.bind, s1.rpc, serfEnc);
       await waitFor('serf-1 RPC', () => serfMembers(s1.rpc).length, (n) => n === 1, 15_000);
       const victimSerf = g.serf(sv.name, sv.bind, sv.rpc, [`-join=${s1.bind}`, ...serfEnc]);
       // The observer forgets the dead at memberlist's level after 2 s, so the
       // force-leave below comes after that, as it usually does in production.
-      const a = g.agent(rx.name, rx.bind, rx.http, ['--join', s1.bind, '--gossip-to-the-dead-time', '2s', ...enc('--encrypt')]);
+      const a = g.agent(rx.name, rx.bind, rx.http, ['--join', s1.bind, '--gossip-to-the-dead-time', '2s', '--event-handler', `member-leave,member-reap=${handler}`, ...enc('--encrypt')]);
       const victimRx = g.agent(rv.name, rv.bind, rv.http, ['--join', s1.bind, ...enc('--encrypt')]);
       await waitFor('serf-1 lists 4 alive', () => serfMembers(s1.rpc), (ms) => ms.filter((m) => m.status === 'alive').length === 4, 30_000);
       await waitFor('rx-1 lists 4 alive', () => httpMembers(rx.http), (ms) => ms?.filter((m) => m.state === 'alive').length === 4, 30_000);
@@ -99,9 +109,15 @@ for (const encrypted of [false, true]) {
       await sleep(3000);
       assert.equal(await rxState(rx.http, sv.name), undefined);
       assert.equal(await rxState(rx.http, rv.name), 'left');
+      // The agent's handlers ran for both, as a Serf agent's would. Coalesced as Serf
+      // coalesces member events (a member's latest in a burst), the pruned member's
+      // leave may be folded into its reap.
+      await waitFor('the member-reap handler ran', () => handled(), (l) => l.includes(`member-reap ${sv.name}`), 10_000);
+      assert.deepEqual(handled().filter((l) => l !== `member-leave ${sv.name}`).sort(), [`member-leave ${rv.name}`, `member-reap ${sv.name}`]);
       console.log(`# ${mode}: serf force-leave → rx-1 lists ${rv.name} left; -prune → rx-1 no longer lists ${sv.name}`);
     } finally {
       await g.killAll();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
