@@ -44,7 +44,12 @@ export interface Member {
   stateChangedAt: number;
 }
 
-export type MemberEventType = 'joined' | 'suspected' | 'recovered' | 'failed' | 'left' | 'updated';
+/**
+ * `reaped`: the member is no longer listed (Serf's EventMemberReap): pruned by a
+ * force-leave, or dead/left past ReconnectTimeout/TombstoneTimeout. Its `member` is
+ * the last state it was listed in.
+ */
+export type MemberEventType = 'joined' | 'suspected' | 'recovered' | 'failed' | 'left' | 'updated' | 'reaped';
 
 export interface MemberEvent {
   type: MemberEventType;
@@ -186,6 +191,15 @@ export interface SwimNode {
    * Returns the event's Lamport time.
    */
   serfEvent(name: string, payload?: Uint8Array | string, opts?: { coalesce?: boolean }): bigint;
+  /**
+   * Serf's force-leave (`serf force-leave NODE`, RemoveFailedNode): gossip a leave
+   * intent for a member at our Serf clock and apply it here. A failed member becomes
+   * `left` (event `left`); with `prune` it is then removed from the list (event
+   * `reaped`). A live member is only marked leaving, and refutes with a join intent.
+   * Returns the intent's Lamport time. Throws ForceLeaveError for our own name or a
+   * name we do not list, StateError when not running or with `serfIntents: false`.
+   */
+  forceLeave(name: string, opts?: { prune?: boolean }): bigint;
   /**
    * Serf's queries addressed to us, user queries only (Serf's internal `_serf_*` ones
    * are answered by the node itself), our own included; acked already when the

@@ -6,7 +6,7 @@ export type { LabelRollout } from './node-options.js';
 export type { Member, MemberEvent, MemberEventType, MemberState, SwimNode } from './api.js';
 export { PRESETS, PROFILES, resolveConfig } from './config.js';
 export type { Profile, ProtocolConfig, ProtocolOverrides } from './config.js';
-export { ConfigError, DecodeError, JoinError, KeyringError, StateError, DECODE_ERROR_REASONS } from './errors.js';
+export { ConfigError, DecodeError, ForceLeaveError, JoinError, KeyringError, StateError, DECODE_ERROR_REASONS } from './errors.js';
 export type { DecodeErrorReason, SeedFailure } from './errors.js';
 export { decodeTags, encodeTags } from './membership/tags.js';
 export { coalesceSerfEvents, SERF_AGENT_COALESCE } from './serf/coalesce.js';

@@ -5,7 +5,7 @@ import { asyncScheduler, auditTime, catchError, EMPTY, firstValueFrom, Observabl
 import type { Member, MemberEvent, MemberState, SerfQuery, SerfQueryOptions, SerfQueryReply, SwimNode } from './api.js';
 import { clockFromScheduler } from './clock.js';
 import type { ProtocolConfig } from './config.js';
-import { StateError } from './errors.js';
+import { ForceLeaveError, StateError } from './errors.js';
 import { addrFromString, formatHostPort } from './membership/address.js';
 import { saveIdentity } from './membership/identity.js';
 import { decodeTags, encodeTags } from './membership/tags.js';
@@ -171,9 +171,11 @@ class Node implements SwimNode {
         ? undefined
         : new SerfIntents({
             name,
-            leaving: (node) => this.core.leaveIntent(node),
+            leaving: (node, prune) => this.core.leaveIntent(node, prune),
+            staying: (node) => this.core.joinIntent(node),
+            listed: (node) => this.core.member(node)?.state,
             applied: (type) => this.metrics.serfIntents.inc({ type }),
-            rebroadcast: (key, message) => this.user.queue.queue({ key, message: encodeMessage({ type: 'user', payload: message }) }),
+            rebroadcast: (key, message) => this.serfRebroadcast(key, message),
             running: () => this.phase === 'running' && !this.core.local.leaving,
           });
     const serf = this.serf;
@@ -402,7 +404,30 @@ class Node implements SwimNode {
       this.joining = false;
     }
     if (this.phase === 'running') this.afterJoin(seeds);
+    // Serf's Join: a join intent once anyone answered, at the clock the join's
+    // push-pull moved on, gossiped as Serf gossips it.
+    if (this.serf && this.phase === 'running' && answered > 0) this.serfRebroadcast(`serf:${this.name}`, this.serf.joinIntent());
     return answered;
+  }
+
+  /**
+   * Serf's RemoveFailedNode (`serf force-leave`): a leave intent for `name` at our
+   * clock, applied here and gossiped; Serf agents then list it left, and with `prune`
+   * erase it. Refuses our own name (leave() is how we go) and a name we do not list.
+   */
+  forceLeave(name: string, opts: { prune?: boolean } = {}): bigint {
+    this.mustRun('forceLeave()');
+    if (!this.serf) throw new StateError("forceLeave(): Serf's layer is off (serfIntents: false)");
+    if (name === this.name) throw new ForceLeaveError('self', `forceLeave(): ${JSON.stringify(name)} is this node; use leave()`);
+    if (!this.core.member(name)) throw new ForceLeaveError('unknown', `forceLeave(): ${JSON.stringify(name)} is not a member this node lists`);
+    const { ltime, message } = this.serf.forceLeave(name, opts.prune ?? false);
+    this.serfRebroadcast(`serf:${name}`, message);
+    return ltime;
+  }
+
+  /** gossip one of Serf's messages on our user-message queue; a newer one with the same key replaces it */
+  private serfRebroadcast(key: string, message: Uint8Array): void {
+    this.user.queue.queue({ key, message: encodeMessage({ type: 'user', payload: message }) });
   }
 
   /**

@@ -230,6 +230,18 @@ export class Agent {
             log.info({ event: 'user_event_sent', name, ltime: String(ltime), coalesce, via: 'http' }, `sent user event ${name}`);
             return ltime;
           },
+          forceLeave: (name, prune) => {
+            const ltime = node.forceLeave(name, { prune });
+            log.info({ event: 'force_leave', node: name, prune, ltime: String(ltime), via: 'http' }, `force-leave ${name}${prune ? ' (prune)' : ''}`);
+            return ltime;
+          },
+          tags: {
+            get: () => node.localMember.tags,
+            set: (tags) => {
+              node.setTags(tags);
+              log.info({ event: 'tags', tags, via: 'http' }, 'tags updated');
+            },
+          },
           health: () =>
             this.phase === 'stopping' || this.stopRequested ? { ok: false, reason: 'leaving' } : this.joined ? { ok: true } : { ok: false, reason: 'not joined yet' },
           join: async (given) => {

@@ -55,6 +55,8 @@ export function serfMemberEventType(t: MemberEventType): SerfMemberEventType | u
       return 'member-failed';
     case 'updated':
       return 'member-update';
+    case 'reaped':
+      return 'member-reap';
     case 'suspected':
     case 'recovered':
       return undefined;

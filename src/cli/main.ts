@@ -15,6 +15,7 @@ import {
   CLIENT_ENV,
   DEFAULT_HTTP,
   eventCommand,
+  forceLeaveCommand,
   infoCommand,
   joinCommand,
   KEY_ACTIONS,
@@ -23,6 +24,7 @@ import {
   membersCommand,
   monitorCommand,
   rttCommand,
+  tagsCommand,
   type KeyAction,
 } from './client.js';
 import { errorLine, EXIT, exitCodeOf, exitCodeOfOutcome, type ExitCode } from './exit.js';
@@ -163,6 +165,22 @@ clientCommand('event', "send a Serf user event through the agent (as `serf event
   .option('--no-coalesce', "don't let Serf's handlers coalesce this event with others of its name")
   .action(async (name: string, payload: string | undefined, o: { http?: string; token?: string; coalesce: boolean }) => {
     process.exitCode = await eventCommand(name, payload, o);
+  });
+
+clientCommand('force-leave', 'mark a failed member left across the cluster (as `serf force-leave`); --prune also removes it from the member lists')
+  .argument('<node>', 'the member name')
+  .option('--prune', 'remove the member from every member list, not just mark it left', false)
+  .action(async (node: string, o: { http?: string; token?: string; prune: boolean }) => {
+    process.exitCode = await forceLeaveCommand(node, o);
+  });
+
+const collect = (v: string, acc: string[] | undefined) => [...(acc ?? []), v];
+clientCommand('tags', "change the agent's tags live (as `serf tags`); with no option, print them")
+  .option('--set <key=value>', 'create or change a tag (repeatable)', collect)
+  .option('--delete <key>', 'remove a tag, if present (repeatable)', collect)
+  .option('--json', 'print the resulting tags as JSON', false)
+  .action(async (o: { http?: string; token?: string; set?: string[]; delete?: string[]; json: boolean }) => {
+    process.exitCode = await tagsCommand(o);
   });
 
 clientCommand('query', "send a Serf query through the agent and print the acks and responses (as `serf query`)")

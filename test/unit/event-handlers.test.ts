@@ -97,10 +97,10 @@ describe('parseEventHandler: [filter=]script as Serf parses it', () => {
 });
 
 describe("serfMemberEventType: rxswim's member events by Serf's names", () => {
-  it('joined, left, failed, updated are member-join, -leave, -failed, -update; suspicion is not an event in Serf', () => {
+  it('joined, left, failed, updated, reaped are member-join, -leave, -failed, -update, -reap; suspicion is not an event in Serf', () => {
     assert.deepEqual(
-      (['joined', 'left', 'failed', 'updated', 'suspected', 'recovered'] as const).map(serfMemberEventType),
-      ['member-join', 'member-leave', 'member-failed', 'member-update', undefined, undefined],
+      (['joined', 'left', 'failed', 'updated', 'reaped', 'suspected', 'recovered'] as const).map(serfMemberEventType),
+      ['member-join', 'member-leave', 'member-failed', 'member-update', 'member-reap', undefined, undefined],
     );
   });
 });
