@@ -1,7 +1,7 @@
 // createNode(): validates the options and composes the sans-IO core (src/swim), the
 // RxJS shell (src/shell), the transport, user messages and metrics, and owns their
 // lifetimes so that stop() leaves nothing running. No protocol rule lives here.
-import { asyncScheduler, auditTime, catchError, EMPTY, firstValueFrom, Observable, race, Subject, Subscription, switchMap, takeUntil, timer } from 'rxjs';
+import { asyncScheduler, auditTime, catchError, EMPTY, firstValueFrom, ignoreElements, Observable, race, Subject, Subscription, switchMap, takeUntil, timer } from 'rxjs';
 import type { Member, MemberEvent, MemberState, SerfQuery, SerfQueryOptions, SerfQueryReply, SwimNode } from './api.js';
 import { clockFromScheduler } from './clock.js';
 import type { ProtocolConfig } from './config.js';
@@ -27,19 +27,12 @@ import { PushPullSync } from './shell/push-pull.js';
 import { serveConnection } from './shell/streams.js';
 import { BroadcastQueue, takeGossip } from './swim/broadcast-queue.js';
 import { SwimCore } from './swim/core.js';
-import { SerfIntents } from './serf/intents.js';
 import type { Coordinate } from './serf/coordinate.js';
+import { isSerfMessage } from './serf/messages.js';
+import type { SerfUserEvent } from './serf/user-events.js';
+import { SerfLayer } from './shell/serf-layer.js';
 import { NetworkCoordinates } from './serf/network-coordinates.js';
 import { CoordinateMetrics } from './metrics/coordinate-metrics.js';
-import { encodeSerfPushPull, isSerfMessage, SerfMessageType } from './serf/messages.js';
-import { SerfEvents, type SerfUserEvent } from './serf/user-events.js';
-import { conflictHandler, CONFLICT_QUERY, PING_QUERY, serfStatusOf, type InternalQueryHandlers } from './serf/internal-queries.js';
-import type { SerfQueries } from './serf/queries.js';
-import { QueryMetrics } from './metrics/query-metrics.js';
-import { KeyQueryMetrics } from './metrics/key-query-metrics.js';
-import { keyQueryHandlers, keyResponseBudget } from './serf/key-queries.js';
-import { createSerfQueries, runQuery } from './shell/serf-queries.js';
-import { decodeSerfMessage } from './serf/messages.js';
 import type { Address, Transport } from './transport/transport.js';
 import { createUdpTcpTransport } from './transport/udp-tcp.js';
 import { encodeMessage } from './wire/messages.js';
@@ -55,8 +48,6 @@ export type RxSwimNode = SwimNode;
 /** members a joiner announces itself to directly; beyond that, gossip alone */
 const ANNOUNCE_MAX = 64;
 
-/** Serf's query, query response and relay messages */
-const QUERY_TYPES = new Set<number>([SerfMessageType.query, SerfMessageType.queryResponse, SerfMessageType.relay]);
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -77,19 +68,10 @@ class Node implements SwimNode {
   private readonly ctx: ShellContext;
   private readonly out: Outbound;
   private readonly sync: PushPullSync;
-  /** Serf's member intents; undefined when `serfIntents: false` */
-  private readonly serf: SerfIntents | undefined;
+  /** Serf's layer (intents, events, queries, its push-pull state); undefined when `serfIntents: false` */
+  private readonly serf: SerfLayer | undefined;
   /** Serf's network coordinates; undefined when `coordinates: false` */
   private readonly coords: NetworkCoordinates | undefined;
-  /** Serf's user events; with the intents (the same option turns Serf's layer off) */
-  private readonly serfEventLayer: SerfEvents | undefined;
-  private readonly serfEventsSubject = new Subject<SerfUserEvent>();
-  /** Serf's queries; with the intents */
-  private readonly queries: SerfQueries | undefined;
-  private readonly queryMetrics: QueryMetrics | undefined;
-  private readonly serfQueriesSubject = new Subject<SerfQuery>();
-  /** Serf's internal queries answered here, by name (`_serf_ping`, ...) */
-  readonly internalQueries: InternalQueryHandlers = new Map();
   /** within join(): a Serf peer's buffered events are from before we joined */
   private joining = false;
   private readonly changes = new Subject<void>();
@@ -166,36 +148,17 @@ class Node implements SwimNode {
       ...(this.coords ? { ping: this.pingDelegate(this.coords) } : {}),
     };
     this.out = new Outbound(this.ctx);
-    this.serf =
+    const serf = (this.serf =
       options.serfIntents === false
         ? undefined
-        : new SerfIntents({
-            name,
-            leaving: (node, prune) => this.core.leaveIntent(node, prune),
-            staying: (node) => this.core.joinIntent(node),
-            listed: (node) => this.core.member(node)?.state,
-            applied: (type) => this.metrics.serfIntents.inc({ type }),
-            rebroadcast: (key, message) => this.serfRebroadcast(key, message),
+        : new SerfLayer(this.ctx, this.out, {
+            random,
+            keyring: this.keyring,
+            gossip: (key, message) => this.user.queue.queue({ key, message }),
+            remember: (message) => this.user.remember(message),
+            joining: () => this.joining,
             running: () => this.phase === 'running' && !this.core.local.leaving,
-          });
-    const serf = this.serf;
-    const events = (this.serfEventLayer = serf
-      ? new SerfEvents({
-          deliver: (e) => {
-            this.metrics.serfEventsReceived.inc();
-            this.serfEventsSubject.next(e);
-          },
-          rebroadcast: (key, message) => {
-            this.user.queue.queue({ key, message: encodeMessage({ type: 'user', payload: message }) });
-            // Carried in our push-pull state too, so an rxswim peer that gossip missed gets it.
-            this.user.remember(message);
-          },
-          ignored: (reason) => this.metrics.serfEventsIgnored.inc({ reason }),
-        })
-      : undefined);
-    const dropSerf = (reason: ReturnType<SerfIntents['receive']>) => {
-      if (reason) this.metrics.packetsDropped.inc({ reason });
-    };
+          }));
     this.raw = new RawMessaging({
       metrics: this.metrics,
       queue: () => this.user.queue,
@@ -212,58 +175,20 @@ class Node implements SwimNode {
       sendPacket: (member, message) => this.out.sendRaw(this.core.member(member)!, [message]),
       sendStream: (member, envelope) => this.out.sendStream(this.core.member(member)!, { type: 'userStream', payload: envelope }),
       ...(options.delegate ? { delegate: options.delegate } : {}),
-      // Serf's types (0-9) go to Serf's intents while they are on; the rest to rawMessages$.
-      foreign: (bytes, via, inJoinState) => {
-        if (!serf || !isSerfMessage(bytes)) return this.raw.receive(bytes, via);
-        if (QUERY_TYPES.has(bytes[0]!)) return dropSerf(this.queries!.receive(bytes));
-        dropSerf(bytes[0] === SerfMessageType.userEvent ? events!.receive(bytes, inJoinState && this.joining) : serf.receive(bytes));
-      },
+      // Serf's types (0-9) go to Serf's layer while it is on; the rest to rawMessages$.
+      foreign: (bytes, via, inJoinState) => (serf && isSerfMessage(bytes) ? serf.receive(bytes, inJoinState) : this.raw.receive(bytes, via)),
       ...(serf
         ? {
             foreignState: (state: Uint8Array, join: boolean) => {
-              if (state[0] !== 2) return;
-              dropSerf(serf.receiveState(state));
-              // Bytes that failed above are counted once, not twice.
-              events!.receiveState(state, join && this.joining);
-              const pp = decodeSerfMessage(state);
-              if (pp.ok && pp.message.type === 'pushPull') this.queries!.witnessState(pp.message.queryLTime);
+              if (state[0] === 2) serf.receiveState(state, join);
             },
-            serfState: () =>
-              encodeSerfPushPull({ ltime: serf.clock.time(), ...serf.statusTimes(), ...events!.state(), queryLTime: this.queries!.clock.time() }),
-            serfWitness: (ltime: bigint) => serf.clock.witness(ltime - 1n),
+            serfState: () => serf.localState(),
+            serfWitness: (ltime: bigint) => serf.witness(ltime),
           }
         : {}),
       log: (level, msg, fields) => log[level]({ node: name, ...fields }, msg),
     });
     this.sync = new PushPullSync(this.ctx, this.out, this.user);
-    // Serf's queries: internal ones answered from this table (others add to it), user ones to serfQueries$.
-    if (serf) {
-      this.internalQueries.set(PING_QUERY, () => undefined);
-      this.internalQueries.set(CONFLICT_QUERY, conflictHandler(name, (n) => {
-        const m = this.core.member(n);
-        return m && { name: m.name, addr: addrFromString(m.address), port: m.port, tags: { ...(m.tags ?? {}) }, status: serfStatusOf(m.state), vsn: m.vsn };
-      }));
-      const qm = (this.queryMetrics = new QueryMetrics(this.metrics.registry));
-      this.queries = createSerfQueries(this.ctx, this.out, {
-        random, metrics: qm, internal: this.internalQueries,
-        tags: () => decodeTags(this.core.local.meta) ?? {},
-        gossip: (key, message) => this.user.queue.queue({ key, message: encodeMessage({ type: 'user', payload: message }) }),
-        deliver: (q) => this.serfQueriesSubject.next(q),
-      });
-    }
-    // Serf's key queries (`serf keys -install/-use/-remove/-list`), answered from our keyring.
-    if (serf) {
-      const keyCounts = new KeyQueryMetrics(this.metrics.registry);
-      const keyHandlers = keyQueryHandlers(this.keyring, {
-        maxPayload: keyResponseBudget(name),
-        answered: (a) => {
-          keyCounts.count(a.op, a.result);
-          const fields = { node: name, event: 'key_query', op: a.op, result: a.result, from: a.from, ...(a.message ? { message: a.message } : {}) };
-          log[a.result === 'ok' ? 'info' : 'warn'](fields, `serf key query ${a.op} from ${a.from}: ${a.result}`);
-        },
-      });
-      for (const [query, handler] of keyHandlers) this.internalQueries.set(query, handler);
-    }
   }
 
   private pingDelegate(coords: NetworkCoordinates): NonNullable<ShellContext['ping']> {
@@ -301,8 +226,9 @@ class Node implements SwimNode {
   get events$(): Observable<MemberEvent> { return this.eventsSubject.asObservable(); }
   get messages$(): Observable<UserMessage> { return this.user.messages$; }
   get rawMessages$(): Observable<RawMessage> { return this.raw.messages$; }
-  get serfEvents$(): Observable<SerfUserEvent> { return this.serfEventsSubject.asObservable(); }
-  get serfQueries$(): Observable<SerfQuery> { return this.serfQueriesSubject.asObservable(); }
+  // With Serf's layer off, nothing ever arrives; they still complete on stop, as documented.
+  get serfEvents$(): Observable<SerfUserEvent> { return this.serf?.events$ ?? this.stopped$.pipe(ignoreElements()); }
+  get serfQueries$(): Observable<SerfQuery> { return this.serf?.queries$ ?? this.stopped$.pipe(ignoreElements()); }
   members(): Member[] { return this.core.members(); }
   member(name: string): Member | undefined { return this.core.member(name); }
   countByState(): Record<MemberState, number> { return this.core.countByState(); }
@@ -347,16 +273,14 @@ class Node implements SwimNode {
 
   serfEvent(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: { coalesce?: boolean } = {}): bigint {
     this.mustRun('serfEvent()');
-    if (!this.serfEventLayer) throw new StateError('serfEvent(): Serf\'s layer is off (serfIntents: false)');
-    const ltime = this.serfEventLayer.send(name, typeof payload === 'string' ? Buffer.from(payload) : payload, opts.coalesce ?? false);
-    this.metrics.serfEventsSent.inc();
-    return ltime;
+    if (!this.serf) throw new StateError('serfEvent(): Serf\'s layer is off (serfIntents: false)');
+    return this.serf.sendEvent(name, typeof payload === 'string' ? Buffer.from(payload) : payload, opts.coalesce ?? false);
   }
 
   serfQuery(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: SerfQueryOptions = {}): Observable<SerfQueryReply> {
     this.mustRun('serfQuery()');
-    if (!this.queries) throw new StateError('serfQuery(): Serf\'s layer is off (serfIntents: false)');
-    return runQuery(this.queries, this.queryMetrics!, name, typeof payload === 'string' ? Buffer.from(payload) : payload, opts);
+    if (!this.serf) throw new StateError('serfQuery(): Serf\'s layer is off (serfIntents: false)');
+    return this.serf.query(name, typeof payload === 'string' ? Buffer.from(payload) : payload, opts);
   }
 
   setMeta(meta: Uint8Array): void {
@@ -406,7 +330,7 @@ class Node implements SwimNode {
     if (this.phase === 'running') this.afterJoin(seeds);
     // Serf's Join: a join intent once anyone answered, at the clock the join's
     // push-pull moved on, gossiped as Serf gossips it.
-    if (this.serf && this.phase === 'running' && answered > 0) this.serfRebroadcast(`serf:${this.name}`, this.serf.joinIntent());
+    if (this.serf && this.phase === 'running' && answered > 0) this.serf.announceJoin();
     return answered;
   }
 
@@ -420,14 +344,7 @@ class Node implements SwimNode {
     if (!this.serf) throw new StateError("forceLeave(): Serf's layer is off (serfIntents: false)");
     if (name === this.name) throw new ForceLeaveError('self', `forceLeave(): ${JSON.stringify(name)} is this node; use leave()`);
     if (!this.core.member(name)) throw new ForceLeaveError('unknown', `forceLeave(): ${JSON.stringify(name)} is not a member this node lists`);
-    const { ltime, message } = this.serf.forceLeave(name, opts.prune ?? false);
-    this.serfRebroadcast(`serf:${name}`, message);
-    return ltime;
-  }
-
-  /** gossip one of Serf's messages on our user-message queue; a newer one with the same key replaces it */
-  private serfRebroadcast(key: string, message: Uint8Array): void {
-    this.user.queue.queue({ key, message: encodeMessage({ type: 'user', payload: message }) });
+    return this.serf.forceLeave(name, opts.prune ?? false);
   }
 
   /**
@@ -461,9 +378,9 @@ class Node implements SwimNode {
       // intent has been gossiped out (or half the time is spent), so Serf agents record
       // "left", not "failed" (they do only when the intent came first).
       if (this.serf) {
-        const intent = encodeMessage({ type: 'user', payload: this.serf.leaveIntent() });
+        const intent = this.serf.leaveIntent();
         for (const m of live()) this.out.sendRaw(m, [intent]);
-        await this.queueAndWait(this.user.queue, `serf:${this.name}`, intent, timeoutMs / 2);
+        await this.queueAndWait(this.user.queue, this.serf.intentKey(this.name), intent, timeoutMs / 2);
       }
       // memberlist's Leave: gossip dead-about-self from self and wait (bounded) until it
       // has used its retransmits, so peers record "left" rather than "failed".
@@ -496,9 +413,7 @@ class Node implements SwimNode {
     this.raw.stop();
     this.core.stop();
     for (const s of [this.changes, this.eventsSubject, this.acks, this.nacks]) s.complete();
-    this.serfEventsSubject.complete();
-    this.queries?.stop();
-    this.serfQueriesSubject.complete();
+    this.serf?.stop();
     const t = this.transport;
     this.transport = undefined;
     await t?.close();

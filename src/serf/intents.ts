@@ -118,7 +118,7 @@ export class SerfIntents {
   }
 
   /** Serf's MergeRemoteState, for what we use: its clock, and who left */
-  private mergeState(s: SerfPushPull): void {
+  mergeState(s: SerfPushPull): void {
     // Serf witnesses LTime − 1: no message with that time has been sent yet.
     if (s.ltime > 0n) this.clock.witness(s.ltime - 1n);
     // As Serf does: a left member's leave went one past its last status time, and

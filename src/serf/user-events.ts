@@ -118,7 +118,7 @@ export class SerfEvents {
   }
 
   /** Serf's MergeRemoteState, for events: witness the clock, then every buffered event */
-  private mergeState(s: SerfPushPull, joining: boolean): void {
+  mergeState(s: SerfPushPull, joining: boolean): void {
     // No event has been sent at EventLTime yet: witness the time before it.
     if (s.eventLTime > 0n) this.clock.witness(s.eventLTime - 1n);
     if (joining && s.eventLTime > this.minTime) this.minTime = s.eventLTime;
