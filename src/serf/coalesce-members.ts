@@ -9,8 +9,9 @@
 // nothing at all if failed was the last thing said), except member-update, which always
 // is. Unlike serf 0.9.4, whose flush leaves its map of latest events uncleared (and so
 // reports every member ever updated again at each flush), each flush starts afresh.
-import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Member } from '../api.js';
+import { coalesceWith, type CoalesceWindow } from './coalesce-window.js';
 
 /** Serf's member event types, as its agent names them (EventType.String()) */
 export const SERF_MEMBER_EVENT_TYPES = ['member-join', 'member-leave', 'member-failed', 'member-update', 'member-reap'] as const;
@@ -25,20 +26,19 @@ export interface SerfMemberEvent {
 export const SERF_AGENT_MEMBER_COALESCE = { periodMs: 3000, quiescentMs: 1000 } as const;
 
 export function coalesceMemberEvents(
-  { periodMs, quiescentMs }: { periodMs: number; quiescentMs: number } = SERF_AGENT_MEMBER_COALESCE,
+  window: CoalesceWindow = SERF_AGENT_MEMBER_COALESCE,
   scheduler: SchedulerLike = asyncScheduler,
-): (source: Observable<SerfMemberEvent>) => Observable<SerfMemberEvent> {
-  return (source) =>
-    new Observable<SerfMemberEvent>((sub) => {
-      // the type each member was last reported with, across bursts
-      const lastReported = new Map<string, SerfMemberEventType>();
-      let latest = new Map<string, { type: SerfMemberEventType; member: Member }>();
-      let quantum: Subscription | undefined;
-      let quiet: Subscription | undefined;
-      const flush = () => {
-        quantum?.unsubscribe();
-        quiet?.unsubscribe();
-        quantum = quiet = undefined;
+): OperatorFunction<SerfMemberEvent, SerfMemberEvent> {
+  return coalesceWith(() => {
+    // the type each member was last reported with, across bursts
+    const lastReported = new Map<string, SerfMemberEventType>();
+    let latest = new Map<string, { type: SerfMemberEventType; member: Member }>();
+    return {
+      hold: (e) => {
+        for (const m of e.members) latest.set(m.name, { type: e.type, member: m });
+        return true;
+      },
+      flush: (emit) => {
         const held = latest;
         latest = new Map();
         const batches = new Map<SerfMemberEventType, Member[]>();
@@ -52,30 +52,9 @@ export function coalesceMemberEvents(
         // In the order of SERF_MEMBER_EVENT_TYPES, so that a run is reproducible (Serf's is a map's).
         for (const type of SERF_MEMBER_EVENT_TYPES) {
           const members = batches.get(type);
-          if (members) sub.next({ type, members });
+          if (members) emit({ type, members });
         }
-      };
-      const inner = source.subscribe({
-        next: (e) => {
-          for (const m of e.members) latest.set(m.name, { type: e.type, member: m });
-          quantum ??= scheduler.schedule(flush, periodMs);
-          quiet?.unsubscribe();
-          quiet = scheduler.schedule(flush, quiescentMs);
-        },
-        error: (err) => {
-          flush();
-          sub.error(err);
-        },
-        // As Serf on shutdown: what is held is flushed.
-        complete: () => {
-          flush();
-          sub.complete();
-        },
-      });
-      return () => {
-        inner.unsubscribe();
-        quantum?.unsubscribe();
-        quiet?.unsubscribe();
-      };
-    });
+      },
+    };
+  }, window, scheduler);
 }

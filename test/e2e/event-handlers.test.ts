@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { builtCli, httpMembers, kill, metricValue, ProcGroup, type Proc } from '../helpers/procs.js';
+import { builtCli, httpMembers, kill, metricValue, pidAlive, ProcGroup, type Proc } from '../helpers/procs.js';
 import { exitOf, runCli, startAgent } from '../helpers/operator.js';
 import { readRuns, recordingScript, type HandlerRun } from '../helpers/handler-runs.js';
 import { waitFor } from '../helpers/wait.js';
@@ -18,15 +18,6 @@ import { waitFor } from '../helpers/wait.js';
 const KEY = 'cGpJcUh1aXhYSk5sYm9xRw==';
 const bind = (i: number) => `127.0.125.1${i}:7946`;
 const http = (i: number) => `127.0.125.1${i}:8946`;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('event handlers of a real agent: member-join, user, member-leave, member-failed (kill -9), timeout, no process left', { timeout: 180_000, skip: !builtCli() && 'run `npm run build` first' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rxswim-handlers-e2e-'));
@@ -96,7 +87,7 @@ test('event handlers of a real agent: member-join, user, member-leave, member-fa
     const pidB = b.child.pid!;
     await kill(b, 'SIGKILL');
     assert.equal(b.child.signalCode, 'SIGKILL');
-    assert.equal(alive(pidB), false, 'h2 is gone');
+    assert.equal(pidAlive(pidB), false, 'h2 is gone');
     const failed = await waitRun('member-failed of h2', (r) => r.env.SERF_EVENT === 'member-failed', mark, 40_000);
     assert.match(failed.stdin, /^h2\t127\.0\.125\.12\tdb\trole=db\n$/);
     assert.ok(
@@ -110,7 +101,7 @@ test('event handlers of a real agent: member-join, user, member-leave, member-fa
     await waitFor('the slow handler timed out', () => metricValue(http(1), 'rxswim_event_handler_runs_total', { result: 'timeout' }), (v) => v === 1, 30_000, 200);
     const slowPids = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
     assert.equal(slowPids.length, 2);
-    await waitFor('the timed-out script and its child gone', () => slowPids.filter(alive), (l) => l.length === 0, 5000, 50);
+    await waitFor('the timed-out script and its child gone', () => slowPids.filter(pidAlive), (l) => l.length === 0, 5000, 50);
     assert.ok((await metricValue(http(1), 'rxswim_event_handler_runs_total', { result: 'ok' }))! >= 5);
     assert.ok(a.lines.some((l) => l.includes('"event":"event_handler"') && l.includes('"result":"timeout"')));
 
@@ -119,10 +110,10 @@ test('event handlers of a real agent: member-join, user, member-leave, member-fa
     await runCli(['event', '--http', http(1), 'slow']);
     await waitFor('the slow handler running again', () => (existsSync(pids) ? readFileSync(pids, 'utf8').trim().split('\n') : []), (l) => l.length === 2, 15_000, 50);
     const running = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
-    assert.ok(running.every(alive));
+    assert.ok(running.every(pidAlive));
     a.child.kill('SIGTERM');
     assert.equal(await exitOf(a, 15_000), 0);
-    await waitFor('no handler process left after the agent stopped', () => running.filter(alive), (l) => l.length === 0, 5000, 50);
+    await waitFor('no handler process left after the agent stopped', () => running.filter(pidAlive), (l) => l.length === 0, 5000, 50);
     assert.equal(await httpMembers(http(1)), undefined);
   } finally {
     await g.killAll();

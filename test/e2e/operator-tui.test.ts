@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { renderView, type NodeView } from '../../src/cli/cluster-view.js';
 import type { MemberJson } from '../../src/http/server.js';
-import { builtCli, CLI } from '../helpers/procs.js';
+import { builtCli, CLI, pidAlive } from '../helpers/procs.js';
 import { waitFor } from '../helpers/wait.js';
 
 const SOCKET = `rxswim-test-${process.pid}`;
@@ -45,15 +45,6 @@ function descendants(pid: number): number[] {
   const r = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
   const kids = r.stdout.split('\n').map((s) => Number(s.trim())).filter((n) => n > 0);
   return kids.flatMap((k) => [k, ...descendants(k)]);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test('the view fits any terminal: exact size, title first, keys last, panes side by side when wide', () => {
@@ -132,11 +123,11 @@ test('terminal demo in tmux: 4 panes converge, kill -9 node-2 shows failed elsew
     assert.match(end, /demo exited with status 0/, 'every agent left and the demo exited 0');
     assert.match(end, /rxswim demo: all agents left/);
     assert.match(end, /\[node-\d\] left node-\d \(left, inc \d+\)/);
-    for (const p of pids) assert.ok(!alive(p), `agent process ${p} is gone`);
+    for (const p of pids) assert.ok(!pidAlive(p), `agent process ${p} is gone`);
   } finally {
     // Whatever happened: the agents, then the demo, by PID; then our own tmux server.
-    for (const p of [...pids, ...(demoPid ? descendants(demoPid) : [])]) if (alive(p)) process.kill(p, 'SIGKILL');
-    if (demoPid && alive(demoPid)) process.kill(demoPid, 'SIGKILL');
+    for (const p of [...pids, ...(demoPid ? descendants(demoPid) : [])]) if (pidAlive(p)) process.kill(p, 'SIGKILL');
+    if (demoPid && pidAlive(demoPid)) process.kill(demoPid, 'SIGKILL');
     spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
   }
 });

@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProcGroup, type Proc } from './procs.js';
+import { pidAlive, ProcGroup, type Proc } from './procs.js';
 import { sleep } from './wait.js';
 
 export const SUBNET = '10.231.0';
@@ -67,15 +67,6 @@ function listNamespaces(): string[] {
     .filter((n) => n.startsWith(PREFIX));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** kill every process in a namespace (by PID), then delete it; veths and bridges in it go with it */
 function removeNamespace(ns: string): void {
   const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
@@ -94,7 +85,7 @@ export function cleanupLeftovers(): string[] {
   const removed: string[] = [];
   for (const ns of listNamespaces()) {
     const m = OWNED.exec(ns);
-    if (!m || alive(Number(m[1]))) continue;
+    if (!m || pidAlive(Number(m[1]))) continue;
     removeNamespace(ns);
     removed.push(ns);
   }

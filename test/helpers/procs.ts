@@ -47,6 +47,16 @@ export async function kill(p: Proc, signal: NodeJS.Signals): Promise<number | nu
   return exited;
 }
 
+/** whether a process with this PID exists (signal 0 probes without signalling; EPERM: it exists, not ours) */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function hasSerf(): boolean {
   return spawnSync('serf', ['version']).status === 0;
 }

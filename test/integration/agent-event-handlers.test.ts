@@ -1,6 +1,7 @@
 // The Agent in process with --event-handler, on 127.0.125.7x: its own join and a user
 // event it sends run the scripts; stop() during a run kills the script and what it
 // started, drops what waits, and leaves no child process, pipe or timer behind.
+import { pidAlive } from '../helpers/procs.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,15 +18,6 @@ function handles(): Record<string, number> {
   for (const r of process.getActiveResourcesInfo()) counts[r] = (counts[r] ?? 0) + 1;
   return counts;
 }
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 test('Agent with event handlers: runs them, and stop() leaves no process, pipe or timer', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rxswim-agent-handlers-'));
   const out = join(dir, 'runs.txt');
@@ -57,14 +49,14 @@ test('Agent with event handlers: runs them, and stop() leaves no process, pipe o
     node.serfEvent('slow', '', { coalesce: false });
     await waitFor('the slow script running', () => (existsSync(pids) ? readFileSync(pids, 'utf8').trim().split('\n') : []), (l) => l.length === 2, 15_000, 50);
     const running = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
-    assert.ok(running.every(alive));
+    assert.ok(running.every(pidAlive));
     assert.equal(agent.eventHandlers!.queueDepth, 1, 'the second slow event waits');
     const outcome = await agent.stop();
     assert.equal(outcome.kind, 'stopped');
     // The shell was our child and is reaped; its orphaned child is killed with the group
     // and reaped by init a moment later (a zombie until then, which kill(pid, 0) still finds).
-    assert.equal(alive(running[0]!), false, 'the script is gone when stop() resolves');
-    await waitFor('the background child gone', () => running.filter(alive), (l) => l.length === 0, 5000, 20);
+    assert.equal(pidAlive(running[0]!), false, 'the script is gone when stop() resolves');
+    await waitFor('the background child gone', () => running.filter(pidAlive), (l) => l.length === 0, 5000, 20);
     const dropped = await agent.registry.getSingleMetric('rxswim_event_handler_dropped_total')!.get();
     assert.equal(dropped.values.find((v) => v.labels.reason === 'stopped')?.value, 1);
     // no child process, pipe or timer left

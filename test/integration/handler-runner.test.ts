@@ -2,6 +2,7 @@
 // in order, Serf's environment and stdin, a timeout that kills the script's whole
 // process group, a bounded queue that drops the oldest, a query answered from stdout
 // (not when too long or when the script failed), and stop() leaving no process behind.
+import { pidAlive } from '../helpers/procs.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,15 +46,6 @@ const out = () => join(dir, `out-${n++}`);
 const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
 const idle = (r: HandlerRunner) => waitFor('runner idle', () => r.runningPid === undefined && r.queueDepth === 0, (x) => x, 20_000, 20);
 /** whether a process or (negative) group exists */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('HandlerRunner', { timeout: 120_000 }, () => {
   it('runs each script through /bin/sh -c with Serf variables and the payload on stdin, in order, one at a time', async () => {
     const f = out();
@@ -99,7 +91,7 @@ describe('HandlerRunner', { timeout: 120_000 }, () => {
     assert.equal(read(f), 'ran\n');
     const background = Number(read(pids).trim());
     assert.ok(background > 0, 'the script started a background child');
-    await waitFor('the killed group gone', () => alive(shell) || alive(background) || alive(-shell), (x) => !x, 5000, 20);
+    await waitFor('the killed group gone', () => pidAlive(shell) || pidAlive(background) || pidAlive(-shell), (x) => !x, 5000, 20);
     assert.equal(await h.value('rxswim_event_handler_runs_total', { result: 'timeout' }), 1);
     assert.equal(await h.value('rxswim_event_handler_runs_total', { result: 'ok' }), 1);
   });
@@ -148,12 +140,12 @@ describe('HandlerRunner', { timeout: 120_000 }, () => {
     const shell = h.runner.runningPid!;
     await waitFor('background child started', () => read(pids).trim(), (x) => x.length > 0, 10_000, 20);
     const background = Number(read(pids).trim());
-    assert.ok(alive(shell) && alive(background));
+    assert.ok(pidAlive(shell) && pidAlive(background));
     const t0 = Date.now();
     await h.runner.stop();
     assert.ok(Date.now() - t0 < 5000, 'stop() did not wait for the script');
     assert.equal(h.runner.runningPid, undefined);
-    await waitFor('no process of the group left', () => alive(shell) || alive(background) || alive(-shell), (x) => !x, 5000, 20);
+    await waitFor('no process of the group left', () => pidAlive(shell) || pidAlive(background) || pidAlive(-shell), (x) => !x, 5000, 20);
     assert.equal(await h.value('rxswim_event_handler_dropped_total', { reason: 'stopped' }), 2);
     assert.equal(h.runner.push(user('after')), false);
     assert.equal(read(f), 'first\n');
