@@ -12,12 +12,7 @@ import { ForceLeaveError, StateError } from '../../src/errors.js';
 import { startHttpApi } from '../../src/http/server.js';
 import { createNode, type RxSwimNode } from '../../src/node.js';
 import { sleep, waitFor } from '../helpers/wait.js';
-
-async function counter(node: RxSwimNode, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const { values } = await node.metrics.registry.getSingleMetric(name)!.get();
-  const hit = values.find((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x));
-  return hit?.value ?? 0;
-}
+import { counterSum } from '../helpers/metrics.js';
 
 const stateAt = (n: RxSwimNode, name: string) => n.member(name)?.state;
 
@@ -47,13 +42,13 @@ test('forceLeave(): crashed members become left, pruned ones are removed; a live
     await d.stop();
     await waitFor('a and b see c and d failed', () => [a, b].flatMap((n) => [stateAt(n, 'fl-c'), stateAt(n, 'fl-d')]), (s) => s.every((x) => x === 'dead'), 30_000);
 
-    const before = await counter(b, 'rxswim_serf_intents_received_total', { type: 'leave' });
+    const before = await counterSum(b, 'rxswim_serf_intents_received_total', { type: 'leave' });
     const ltime = a.forceLeave('fl-c');
     assert.equal(typeof ltime, 'bigint');
     assert.equal(stateAt(a, 'fl-c'), 'left', 'applied at once where it was asked');
     await waitFor('b lists c left', () => stateAt(b, 'fl-c'), (s) => s === 'left', 10_000);
     assert.deepEqual(after('fl-c').map((ev) => ev.type), ['failed', 'left']);
-    assert.equal(await counter(b, 'rxswim_serf_intents_received_total', { type: 'leave' }), before + 1);
+    assert.equal(await counterSum(b, 'rxswim_serf_intents_received_total', { type: 'leave' }), before + 1);
 
     a.forceLeave('fl-d', { prune: true });
     assert.equal(a.member('fl-d'), undefined);
@@ -71,9 +66,9 @@ test('forceLeave(): crashed members become left, pruned ones are removed; a live
     assert.throws(() => a.forceLeave('fl-c'), (err: Error) => err instanceof ForceLeaveError && err.reason === 'unknown', 'no longer listed here either');
 
     // A live member force-left refutes with a join intent: it stays, and its crash is a failure.
-    const joinsAtA = await counter(a, 'rxswim_serf_intents_received_total', { type: 'join' });
+    const joinsAtA = await counterSum(a, 'rxswim_serf_intents_received_total', { type: 'join' });
     a.forceLeave('fl-e');
-    await waitFor("a hears e's join intent (its refutation)", () => counter(a, 'rxswim_serf_intents_received_total', { type: 'join' }), (v) => v > joinsAtA, 10_000);
+    await waitFor("a hears e's join intent (its refutation)", () => counterSum(a, 'rxswim_serf_intents_received_total', { type: 'join' }), (v) => v > joinsAtA, 10_000);
     assert.equal(stateAt(a, 'fl-e'), 'alive');
     await sleep(500);
     await e.stop();

@@ -8,21 +8,10 @@ import type { MemberEvent } from '../../src/api.js';
 import { JoinError } from '../../src/errors.js';
 import { createNode, type RxSwimNode } from '../../src/node.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { counterValue } from '../helpers/metrics.js';
 
 const N = 4;
 const STEP_MS = 1000;
-
-/** a counter's value for exactly these labels (0 when the series does not exist yet) */
-async function counter(node: RxSwimNode, name: string, labels: Record<string, string>): Promise<number> {
-  const metric = node.metrics.registry.getSingleMetric(name);
-  if (!metric) throw new Error(`no metric ${name}`);
-  const { values } = await metric.get();
-  const hit = values.find((v) => {
-    const have = v.labels as Record<string, unknown>;
-    return Object.keys(have).length === Object.keys(labels).length && Object.entries(labels).every(([k, x]) => have[k] === x);
-  });
-  return hit?.value ?? 0;
-}
 
 test('key rotation on a live encrypted cluster: nobody is suspected; the old key is then refused', { timeout: 90_000 }, async () => {
   const key1 = randomBytes(32).toString('base64');
@@ -41,8 +30,8 @@ test('key rotation on a live encrypted cluster: nobody is suspected; the old key
       const ms = n.members();
       return ms.length === N && ms.every((m) => m.state === 'alive');
     });
-  const decryptFailures = async () => Promise.all(nodes.map((n) => counter(n, 'rxswim_packets_dropped_total', { reason: 'decrypt_failed' })));
-  const pushPulls = async (result: string) => (await Promise.all(nodes.map((n) => counter(n, 'rxswim_push_pulls_total', { result })))).reduce((a, b) => a + b, 0);
+  const decryptFailures = async () => Promise.all(nodes.map((n) => counterValue(n, 'rxswim_packets_dropped_total', { reason: 'decrypt_failed' })));
+  const pushPulls = async (result: string) => (await Promise.all(nodes.map((n) => counterValue(n, 'rxswim_push_pulls_total', { result })))).reduce((a, b) => a + b, 0);
 
   try {
     for (const n of nodes) await n.start();
@@ -82,7 +71,7 @@ test('key rotation on a live encrypted cluster: nobody is suspected; the old key
     assert.deepEqual(bad(), [], 'no failed or suspected event anywhere, during the rotation or after');
     assert.ok(allAlive(), 'all four alive at the end');
     assert.deepEqual(await decryptFailures(), [0, 0, 0, 0], 'no packet or stream failed to decrypt during the rotation');
-    for (const n of nodes) assert.equal(await counter(n, 'rxswim_suspicions_raised_total', {}), 0, `${n.name} raised no suspicion`);
+    for (const n of nodes) assert.equal(await counterValue(n, 'rxswim_suspicions_raised_total', {}), 0, `${n.name} raised no suspicion`);
     assert.ok((await pushPulls('ok')) > ppBefore + N, 'periodic push-pulls (TCP) kept succeeding during the rotation');
     assert.equal(await pushPulls('failed'), 0, 'no push-pull failed');
 
@@ -96,7 +85,7 @@ test('key rotation on a live encrypted cluster: nobody is suspected; the old key
       assert.deepEqual(e.failures.map((f) => f.seed), [seed]);
       return true;
     });
-    await waitFor('the seed to count the refused stream', () => counter(nodes[0]!, 'rxswim_packets_dropped_total', { reason: 'decrypt_failed' }), (v) => v === 1, 3000);
+    await waitFor('the seed to count the refused stream', () => counterValue(nodes[0]!, 'rxswim_packets_dropped_total', { reason: 'decrypt_failed' }), (v) => v === 1, 3000);
     assert.deepEqual(old.members().map((m) => m.name), ['old-key'], 'the old-key node learned nobody');
     await sleep(1000);
     for (const n of nodes) assert.ok(!n.members().some((m) => m.name === 'old-key'), `${n.name} never lists old-key`);

@@ -11,15 +11,9 @@ import { StateError } from '../../src/errors.js';
 import type { RawMessage } from '../../src/messaging/raw-messages.js';
 import { createNode, type RxSwimNode, type UserMessage } from '../../src/node.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { counterSum } from '../helpers/metrics.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-
-async function metric(node: RxSwimNode, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = node.metrics.registry.getSingleMetric(name);
-  if (!m) return 0;
-  const { values } = await m.get();
-  return values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0);
-}
 
 test('rawMessages$: bare bytes both paths, envelope and Serf kept apart, broadcastRaw not passed on, errors', { timeout: 60_000 }, async () => {
   // a and b speak Serf's intents (the default); c is a plain memberlist application's peer.
@@ -39,7 +33,7 @@ test('rawMessages$: bare bytes both paths, envelope and Serf kept apart, broadca
   for (const n of nodes) {
     n.rawMessages$.subscribe((m) => {
       raw.get(n.name)!.push(m);
-      if (n !== a && hex(m.payload) === hex(cast)) void metric(n, 'rxswim_user_queue_depth').then((d) => queuedOnReceipt.push(d));
+      if (n !== a && hex(m.payload) === hex(cast)) void counterSum(n, 'rxswim_user_queue_depth').then((d) => queuedOnReceipt.push(d));
     });
     n.messages$.subscribe((m) => env.get(n.name)!.push(m));
   }
@@ -68,10 +62,10 @@ test('rawMessages$: bare bytes both paths, envelope and Serf kept apart, broadca
     assert.equal(hex(bRaw.find((m) => m.via === 'tcp')!.payload), hex(big), 'a 100 kB reliable message, whole');
     assert.equal(Buffer.from(env.get('b')![0]!.payload).toString(), 'in the envelope', 'the envelope goes to messages$, not rawMessages$');
     assert.equal(hex(rawOf('c')[0]!.payload), hex(serfEvent));
-    assert.equal(await metric(b, 'rxswim_raw_messages_received_total', { via: 'udp' }), 1, "Serf's type went to Serf's intents on b, not to rawMessages$");
-    assert.equal(await metric(b, 'rxswim_raw_messages_received_total', { via: 'tcp' }), 1);
+    assert.equal(await counterSum(b, 'rxswim_raw_messages_received_total', { via: 'udp' }), 1, "Serf's type went to Serf's intents on b, not to rawMessages$");
+    assert.equal(await counterSum(b, 'rxswim_raw_messages_received_total', { via: 'tcp' }), 1);
     // b reads Serf's types: [3, {}] is a user event with no fields, dropped like the broken envelope
-    assert.equal(await metric(b, 'rxswim_packets_dropped_total', { reason: 'malformed' }), 2, 'the broken envelope and the empty Serf event are dropped and counted');
+    assert.equal(await counterSum(b, 'rxswim_packets_dropped_total', { reason: 'malformed' }), 2, 'the broken envelope and the empty Serf event are dropped and counted');
 
     // broadcastRaw: gossiped by a; b and c deliver it and do not queue it again.
     assert.equal(a.broadcastRaw(cast), true);

@@ -8,19 +8,14 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { test } from 'node:test';
 import type { SerfUserEvent } from '../../src/api.js';
-import { createNode, type RxSwimNode, type UserMessage } from '../../src/node.js';
+import { createNode, type UserMessage } from '../../src/node.js';
 import { encodeMessage } from '../../src/wire/messages.js';
 import { encodeMsgpack } from '../../src/wire/msgpack.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { counterValue } from '../helpers/metrics.js';
 
 const N = 3;
 const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
-
-async function counter(node: RxSwimNode, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const { values } = await node.metrics.registry.getSingleMetric(name)!.get();
-  const hit = values.find((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x) && Object.keys(v.labels).length === Object.keys(labels).length);
-  return hit?.value ?? 0;
-}
 
 test('serfEvent() reaches every node once; user messages unaffected; size limit; broken events counted', { timeout: 60_000 }, async () => {
   const nodes = Array.from({ length: N }, (_, i) => createNode({ name: `ev-${i}`, bind: `127.0.117.${i + 1}:0`, profile: 'local', config: { retransmitMult: 4 } }));
@@ -46,14 +41,14 @@ test('serfEvent() reaches every node once; user messages unaffected; size limit;
     await sleep(1500);
     for (let i = 0; i < N; i++) {
       assert.deepEqual(seen(i), want, `ev-${i}: each event exactly once`);
-      assert.equal(await counter(nodes[i]!, 'rxswim_serf_events_received_total'), 2);
+      assert.equal(await counterValue(nodes[i]!, 'rxswim_serf_events_received_total'), 2);
       await waitFor(`ev-${i} gets the broadcast`, () => messages[i]!.length, (k) => k >= (i === 0 ? 0 : 1), 10_000);
       // Serf events never show up as user messages.
       assert.deepEqual(messages[i]!.map((m) => [m.from, text(m.payload), m.via]), i === 0 ? [] : [['ev-0', 'plain rxswim broadcast', 'broadcast']]);
     }
-    assert.equal(await counter(nodes[1]!, 'rxswim_serf_events_sent_total'), 1);
+    assert.equal(await counterValue(nodes[1]!, 'rxswim_serf_events_sent_total'), 1);
     // Every receiver passed each event on, so copies came back: heard again, not delivered again.
-    const dups = await Promise.all(nodes.map((n) => counter(n, 'rxswim_serf_events_ignored_total', { reason: 'duplicate' })));
+    const dups = await Promise.all(nodes.map((n) => counterValue(n, 'rxswim_serf_events_ignored_total', { reason: 'duplicate' })));
     assert.ok(dups.reduce((a, b) => a + b, 0) > 0, `duplicates counted: ${dups.join(', ')}`);
     // The event clock moved past both: the next event is at 2 wherever it is sent.
     assert.equal(nodes[0]!.serfEvent('next'), 2n);
@@ -62,12 +57,12 @@ test('serfEvent() reaches every node once; user messages unaffected; size limit;
     assert.throws(() => nodes[0]!.serfEvent('big', new Uint8Array(510)), (e: Error) => e instanceof RangeError && /513 bytes/.test(e.message));
 
     // A broken Serf event from the network: dropped with its reason, counted, not delivered.
-    const before = await counter(nodes[0]!, 'rxswim_packets_dropped_total', { reason: 'malformed' });
+    const before = await counterValue(nodes[0]!, 'rxswim_packets_dropped_total', { reason: 'malformed' });
     const sock = createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.117.9', () => r()));
     const broken = new Uint8Array([3, ...encodeMsgpack({ LTime: 'yesterday', Name: 'deploy' })]);
     sock.send(encodeMessage({ type: 'user', payload: broken }), nodes[0]!.address!.port, nodes[0]!.address!.host);
-    await waitFor('the broken event counted as malformed', () => counter(nodes[0]!, 'rxswim_packets_dropped_total', { reason: 'malformed' }), (v) => v === before + 1, 5000);
+    await waitFor('the broken event counted as malformed', () => counterValue(nodes[0]!, 'rxswim_packets_dropped_total', { reason: 'malformed' }), (v) => v === before + 1, 5000);
     sock.close();
     assert.equal(events[0]!.filter((e) => e.name === 'deploy').length, 1);
   } finally {

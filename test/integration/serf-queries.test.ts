@@ -9,21 +9,17 @@ import { createSocket } from 'node:dgram';
 import { test } from 'node:test';
 import { lastValueFrom, toArray } from 'rxjs';
 import type { SerfQueryReply } from '../../src/api.js';
-import { createNode, type RxSwimNode } from '../../src/node.js';
+import { createNode } from '../../src/node.js';
 import { addrFromString } from '../../src/membership/address.js';
 import { decodeSerfQueryResponse, encodeSerfQuery, QueryFlag } from '../../src/serf/query-messages.js';
 import { decodePacket } from '../../src/wire/index.js';
 import { encodeMessage } from '../../src/wire/messages.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { counterValue } from '../helpers/metrics.js';
 
 const N = 3;
 const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 
-async function counter(node: RxSwimNode, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const { values } = await node.metrics.registry.getSingleMetric(name)!.get();
-  const hit = values.find((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x) && Object.keys(v.labels).length === Object.keys(labels).length);
-  return hit?.value ?? 0;
-}
 const summary = (rs: SerfQueryReply[]) => rs.map((r) => (r.type === 'ack' ? `ack:${r.from}` : `response:${r.from}:${text(r.payload)}`)).sort();
 
 test('serf queries between rxswim nodes: replies once each, relays, filters, a non-member querier, stop()', { timeout: 90_000 }, async () => {
@@ -41,12 +37,12 @@ test('serf queries between rxswim nodes: replies once each, relays, filters, a n
     const all = await lastValueFrom(nodes[0]!.serfQuery('ping', 'x', { timeoutMs: 3000, relayFactor: 2 }).pipe(toArray()));
     const names = nodes.map((n) => n.name);
     assert.deepEqual(summary(all), [...names.map((n) => `ack:${n}`), ...names.map((n) => `response:${n}:${n} got ping/x`)].sort());
-    assert.ok((await counter(nodes[0]!, 'rxswim_serf_queries_ignored_total', { reason: 'duplicate_reply' })) > 0, 'relayed copies dropped as duplicates');
-    assert.ok((await counter(nodes[1]!, 'rxswim_serf_query_replies_sent_total', { type: 'relay' })) > 0);
-    const forwarded = (await Promise.all(nodes.map((n) => counter(n, 'rxswim_serf_query_replies_sent_total', { type: 'forward' })))).reduce((a, b) => a + b, 0);
+    assert.ok((await counterValue(nodes[0]!, 'rxswim_serf_queries_ignored_total', { reason: 'duplicate_reply' })) > 0, 'relayed copies dropped as duplicates');
+    assert.ok((await counterValue(nodes[1]!, 'rxswim_serf_query_replies_sent_total', { type: 'relay' })) > 0);
+    const forwarded = (await Promise.all(nodes.map((n) => counterValue(n, 'rxswim_serf_query_replies_sent_total', { type: 'forward' })))).reduce((a, b) => a + b, 0);
     assert.ok(forwarded >= 4, `relays forwarded: ${forwarded}`);
-    assert.equal(await counter(nodes[0]!, 'rxswim_serf_queries_sent_total'), 1);
-    assert.equal(await counter(nodes[0]!, 'rxswim_serf_query_replies_received_total', { type: 'response' }), 3);
+    assert.equal(await counterValue(nodes[0]!, 'rxswim_serf_queries_sent_total'), 1);
+    assert.equal(await counterValue(nodes[0]!, 'rxswim_serf_query_replies_received_total', { type: 'response' }), 3);
 
     // Filters: by name, by tag regexp; late subscribers get the replay.
     const byName = nodes[1]!.serfQuery('who', '', { timeoutMs: 2500, nodes: ['q-2'] });
@@ -55,7 +51,7 @@ test('serf queries between rxswim nodes: replies once each, relays, filters, a n
     assert.deepEqual(summary(await lastValueFrom(byName.pipe(toArray()))), ['ack:q-2', 'response:q-2:q-2 got who/']);
     assert.deepEqual(summary(await lastValueFrom(byTag.pipe(toArray()))), ['ack:q-0', 'ack:q-1', 'response:q-0:q-0 got who/', 'response:q-1:q-1 got who/']);
     assert.deepEqual(summary(await lastValueFrom(noAck.pipe(toArray()))), ['response:q-1:q-1 got quiet/', 'response:q-2:q-2 got quiet/']);
-    assert.ok((await counter(nodes[0]!, 'rxswim_serf_queries_ignored_total', { reason: 'filtered' })) >= 2);
+    assert.ok((await counterValue(nodes[0]!, 'rxswim_serf_queries_ignored_total', { reason: 'filtered' })) >= 2);
 
     // A querier that is no member: a bare socket. Answers come to the address it named.
     const sock = createSocket('udp4');
@@ -72,14 +68,14 @@ test('serf queries between rxswim nodes: replies once each, relays, filters, a n
       ltime: 1000n, id: 4242, addr: addrFromString('127.0.120.9'), port: sock.address().port, sourceNode: 'outsider', filters: [],
       flags: QueryFlag.ack | QueryFlag.noBroadcast, relayFactor: 0, timeoutNs: 5_000_000_000n, name: 'direct', payload: new Uint8Array(0),
     });
-    const heardBefore = await Promise.all(nodes.map((n) => counter(n, 'rxswim_serf_queries_received_total')));
+    const heardBefore = await Promise.all(nodes.map((n) => counterValue(n, 'rxswim_serf_queries_received_total')));
     sock.send(encodeMessage({ type: 'user', payload: q }), nodes[1]!.address!.port, nodes[1]!.address!.host);
     await waitFor('the outsider gets the ack and the response', () => got.slice().sort(), (g) => g.length >= 2, 10_000);
     assert.deepEqual(got.sort(), ['ack:q-1:', 'response:q-1:q-1 got direct/']);
     sock.close();
     // noBroadcast: q-1 did not pass it on; the others never heard it.
     await sleep(1000);
-    const heardAfter = await Promise.all(nodes.map((n) => counter(n, 'rxswim_serf_queries_received_total')));
+    const heardAfter = await Promise.all(nodes.map((n) => counterValue(n, 'rxswim_serf_queries_received_total')));
     assert.deepEqual(heardAfter.map((v, i) => v - heardBefore[i]!), [0, 1, 0]);
 
     // Serf's limits and the off switch.
