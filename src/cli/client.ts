@@ -309,17 +309,21 @@ export async function tagsCommand(opts: ClientOptions & { set?: string[]; delete
 export const KEY_ACTIONS = ['list', 'install', 'use', 'remove'] as const;
 export type KeyAction = (typeof KEY_ACTIONS)[number];
 
+/** KEY given where the action needs one, and well formed: a usage error (exit 2) before anyone is asked */
+export async function checkKeyArguments(action: KeyAction, key: string | undefined): Promise<void> {
+  if (action === 'list' && key !== undefined) throw new ConfigError('keys list', 'takes no KEY');
+  if (action !== 'list' && key === undefined) throw new ConfigError(`keys ${action}`, 'needs a KEY (base64)');
+  if (key !== undefined) {
+    const { Keyring } = await import('../security/keyring.js');
+    Keyring.parseKey(key, 'KEY');
+  }
+}
+
 export async function keysCommand(action: KeyAction, key: string | undefined, opts: ClientOptions & { json?: boolean }, io: Io = stdio): Promise<number> {
   return runClient(
     'keys',
     async () => {
-      if (action === 'list' && key !== undefined) throw new ConfigError('keys list', 'takes no KEY');
-      if (action !== 'list' && key === undefined) throw new ConfigError(`keys ${action}`, 'needs a KEY (base64)');
-      if (key !== undefined) {
-        // A malformed key is a usage error here (exit 2), before the agent is asked.
-        const { Keyring } = await import('../security/keyring.js');
-        Keyring.parseKey(key, 'KEY');
-      }
+      await checkKeyArguments(action, key);
       const c = new Client(opts);
       const r =
         action === 'list'

@@ -2,9 +2,8 @@
 // the agent's POST /v1/keys/cluster. Prints what `serf keys` prints: for a list each
 // key with how many members hold it, for a failure each failing member with its
 // message; exit 1 when any member failed or did not answer. --json prints the counts.
-import { ConfigError } from '../errors.js';
 import type { ClusterKeyOutcome } from '../shell/cluster-keys.js';
-import { Client, EXIT, runClient, type ClientOptions, type Io, type KeyAction } from './client.js';
+import { checkKeyArguments, Client, EXIT, runClient, type ClientOptions, type Io, type KeyAction } from './client.js';
 
 const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
@@ -19,13 +18,7 @@ export async function keysClusterCommand(action: KeyAction, key: string | undefi
   return runClient(
     'keys --cluster',
     async () => {
-      if (action === 'list' && key !== undefined) throw new ConfigError('keys list', 'takes no KEY');
-      if (action !== 'list' && key === undefined) throw new ConfigError(`keys ${action}`, 'needs a KEY (base64)');
-      if (key !== undefined) {
-        // A malformed key is a usage error here (exit 2), before any member is asked.
-        const { Keyring } = await import('../security/keyring.js');
-        Keyring.parseKey(key, 'KEY');
-      }
+      await checkKeyArguments(action, key);
       const [asking, done, failed] = DOING[action];
       if (!opts.json) io.err(`==> ${asking}\n`);
       // The agent waits for Serf's query timeout at most (seconds); leave it room.
