@@ -21,7 +21,7 @@ const payload = encodeStream({ type: 'pushPull', join: true, nodes: pushState(me
 const spaces = () => Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name.replace('_space', ''), Math.round(s.space_size / 1048576)]));
 const mem = () => {
   const m = process.memoryUsage();
-  return { rssMB: Math.round(m.rss / 1048576), heapUsedMB: Math.round(m.heapUsed / 1048576), heapTotalMB: Math.round(m.heapTotal / 1048576), externalMB: Math.round(m.external / 1048576), committedMB: spaces() };
+  return { rssMB: +(m.rss / 1048576).toFixed(1), heapUsedMB: +(m.heapUsed / 1048576).toFixed(2), heapTotalMB: Math.round(m.heapTotal / 1048576), externalMB: Math.round(m.external / 1048576), committedMB: spaces() };
 };
 gc();
 await new Promise((r) => setTimeout(r, 500));

@@ -60,8 +60,24 @@ function vsnList(vsn: Uint8Array): number[] {
   return list as number[];
 }
 
+/**
+ * Each meta array's decoded tags, frozen and made once: interned metadata is shared by
+ * the members that carry it, so their Members share one tags object (and a new snapshot
+ * of a member does not decode its tags again).
+ */
+const TAGS = new WeakMap<Uint8Array, { tags: Readonly<Record<string, string>> | undefined }>();
+
+function tagsOf(meta: Uint8Array): Readonly<Record<string, string>> | undefined {
+  let t = TAGS.get(meta);
+  if (!t) {
+    const tags = decodeTags(meta);
+    TAGS.set(meta, (t = { tags: tags ? Object.freeze(tags) : undefined }));
+  }
+  return t.tags;
+}
+
 export function memberFromContext(c: MemberContext, state: MemberState): Member {
-  const tags = decodeTags(c.meta);
+  const tags = tagsOf(c.meta);
   return Object.freeze({
     name: c.name,
     address: addrToString(c.addr),

@@ -58,3 +58,24 @@ test('both emitted events still reach the registry through the one listener', ()
   assert.deepEqual(counts, { alive: 0, suspect: 0, dead: 1, left: 0 });
   reg.stop();
 });
+
+test("members with equal Serf tags share one frozen tags object; other members' tags stay their own", async () => {
+  const { encodeTags } = await import('../../src/membership/tags.js');
+  const { reg } = setup();
+  const vsn = Uint8Array.of(1, 5, 2, 2, 5, 4);
+  const make = (name: string, i: number, tags: Record<string, string>) =>
+    reg.create(name, { addr: Uint8Array.of(10, 0, 0, i), port: 7946, meta: encodeTags(tags), vsn, incarnation: 1, at: 0 });
+  make('a', 1, { role: 'web' });
+  make('b', 2, { role: 'web' });
+  make('c', 3, { role: 'db' });
+  const a = reg.member('a')!;
+  assert.deepEqual(a.tags, { role: 'web' });
+  assert.equal(a.tags, reg.member('b')!.tags);
+  assert.ok(Object.isFrozen(a.tags));
+  assert.deepEqual(reg.member('c')!.tags, { role: 'db' });
+  // a new snapshot of the same member (new incarnation, same meta) keeps the same tags object
+  assert.equal(reg.deliver('a', { type: 'ALIVE', incarnation: 2, at: 1, addr: Uint8Array.of(10, 0, 0, 1), port: 7946, meta: encodeTags({ role: 'web' }), vsn }), true);
+  assert.equal(reg.member('a')!.incarnation, 2);
+  assert.equal(reg.member('a')!.tags, reg.member('b')!.tags);
+  reg.stop();
+});
