@@ -229,7 +229,7 @@ export class Registry {
   create(name: string, m: NewMember): Member {
     // No systemId: nothing looks members up in the actor system, and registering one
     // cost a Map entry and a string per member. Metadata and versions are interned
-    // (byte-arrays.ts): nearly every member of a cluster carries the same ones.
+    // (byte-interner.ts): nearly every member of a cluster carries the same ones.
     const actor = createActor(memberMachine, {
       input: { name, addr: m.addr, port: m.port, meta: this.bytes.intern(m.meta), vsn: this.bytes.intern(m.vsn), incarnation: m.incarnation, at: m.at },
       parent: this.root,
