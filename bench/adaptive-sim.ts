@@ -4,15 +4,11 @@
 //   → bench/results/adaptive-sim.{json,md}. In-memory only; measures, asserts nothing.
 import { runStandalone } from './lib/standalone.js';
 import { crashRun, faultRun, median, type CrashRun, type FaultRun } from './lib/adaptive-sim.js';
+import { commandLine, num, nums } from './lib/argv.js';
 
-const argv = process.argv.slice(2);
-const opt = (flag: string, dflt: string): string => {
-  const i = argv.indexOf(flag);
-  return i >= 0 ? argv[i + 1]! : dflt;
-};
-const SIZES = opt('--sizes', '8,100,500').split(',').map(Number);
-const SEEDS = Number(opt('--seeds', '5'));
-const FAULT_MS = Number(opt('--fault-seconds', '120')) * 1000;
+const SIZES = nums('--sizes', [8, 100, 500]);
+const SEEDS = num('--seeds', 5);
+const FAULT_MS = num('--fault-seconds', 120) * 1000;
 const PROFILES = ['lan', 'adaptive'] as const;
 const FAULTS = [
   { name: '10 % loss', loss: 0.1, stallMs: 0 },
@@ -28,7 +24,7 @@ interface Result {
 
 await runStandalone<Result>({
   title: 'The adaptive profile beside lan, in the simulator',
-  command: `node --import tsx bench/adaptive-sim.ts${argv.length ? ` ${argv.join(' ')}` : ''}`,
+  command: commandLine('adaptive-sim'),
   stem: 'adaptive-sim',
   softMs: 50 * 60_000,
   hardMs: 60 * 60_000,

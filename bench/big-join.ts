@@ -7,21 +7,17 @@
 // /24 (so that two engineers' runs on one machine do not collide). Measures only: nothing is asserted.
 import { measureBigJoin, renderBigJoin } from './lib/big-join.js';
 import { runStandalone } from './lib/standalone.js';
+import { arg, commandLine, num, nums } from './lib/argv.js';
 
-const argv = process.argv.slice(2);
-const arg = (flag: string): string | undefined => {
-  const i = argv.indexOf(flag);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const MEMBERS = Number(arg('--members') ?? 10_000);
-const REPS = Number(arg('--reps') ?? 3);
-const VSN = arg('--vsn')?.split(',').map(Number);
+const MEMBERS = num('--members', 10_000);
+const REPS = num('--reps', 3);
+const VSN = arg('--vsn') === undefined ? undefined : nums('--vsn', []);
 const IP_BASE = arg('--ip-base') ?? '127.0.111';
 if (!/^127\.\d{1,3}\.\d{1,3}$/.test(IP_BASE)) throw new Error(`--ip-base must be three loopback octets such as 127.0.111, got ${IP_BASE}`);
 
 await runStandalone({
   title: 'A big join: rxswim beside Serf',
-  command: `node --import tsx bench/big-join.ts${argv.length ? ` ${argv.join(' ')}` : ''}`,
+  command: commandLine('big-join'),
   // a trial with another vsn writes next to the committed results, not over them
   stem: arg('--out') ?? 'big-join',
   // No repetition starts after the soft deadline; the hard one kills whatever still runs.

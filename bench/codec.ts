@@ -18,13 +18,10 @@ import { decodeMessage, encodeMessage } from '../src/wire/messages.js';
 import { decodePacket, encodePacket } from '../src/wire/packet.js';
 import { encodeStream, tryDecodeStream } from '../src/wire/stream.js';
 import { WireState, type Alive, type PushNodeState, type StreamMessage } from '../src/wire/types.js';
+import { arg, num } from './lib/argv.js';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-const RUNS = Number(arg('runs') ?? 5);
-const SAMPLE_MS = Number(arg('ms') ?? 250);
+const RUNS = num('--runs', 5);
+const SAMPLE_MS = num('--ms', 250);
 
 // --- inputs ---------------------------------------------------------------
 
@@ -252,7 +249,7 @@ function main(): void {
     };
   });
 
-  const before = arg('before') ? (JSON.parse(readFileSync(arg('before')!, 'utf8')) as { results: Result[] }) : undefined;
+  const before = arg('--before') ? (JSON.parse(readFileSync(arg('--before')!, 'utf8')) as { results: Result[] }) : undefined;
   const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const lines: string[] = [];
   lines.push(
@@ -276,12 +273,12 @@ function main(): void {
   console.log(lines.join('\n'));
   if (sink === 42) console.log('');
 
-  const out = arg('out');
+  const out = arg('--out');
   if (out) {
     const doc = { date: new Date().toISOString(), node: process.version, runs: RUNS, sampleMs: SAMPLE_MS, results };
     writeFileSync(out, JSON.stringify(doc, null, 2) + '\n');
   }
-  const md = arg('md');
+  const md = arg('--md');
   if (md) writeFileSync(md, lines.join('\n') + '\n');
 }
 

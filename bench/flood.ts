@@ -9,13 +9,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeMachine } from './lib/machine.js';
+import { arg, commandLine, num } from './lib/argv.js';
 
-const argv = process.argv.slice(2);
-const arg = (flag: string): string | undefined => {
-  const i = argv.indexOf(flag);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const seconds = Number(arg('--seconds') ?? 60);
+const seconds = num('--seconds', 60);
 const net = arg('--net') ?? '127.0.114';
 const TEST = fileURLToPath(new URL('../test/e2e/hostile-input.test.ts', import.meta.url));
 const OUT = fileURLToPath(new URL('./results/', import.meta.url));
@@ -79,7 +75,7 @@ const f = figures;
 const md = [
   `# Flood, ${seconds} s`,
   '',
-  `\`node --import tsx bench/flood.ts ${argv.join(' ')}\`: test/e2e/hostile-input.test.ts's flood test with RXSWIM_FLOOD_MS=${seconds * 1000} in ${net}.x. Machine: ${machine.cpuModel}, ${machine.cores} cores; Node ${machine.node}; ${machine.date}${machine.commit ? `; rxswim at ${machine.commit}` : ''}. Run took ${result.durationS} s.`,
+  `\`${commandLine('flood')}\`: test/e2e/hostile-input.test.ts's flood test with RXSWIM_FLOOD_MS=${seconds * 1000} in ${net}.x. Machine: ${machine.cpuModel}, ${machine.cores} cores; Node ${machine.node}; ${machine.date}${machine.commit ? `; rxswim at ${machine.commit}` : ''}. Run took ${result.durationS} s.`,
   '',
   `**Test ${passed ? 'passed' : 'FAILED'}**${failures.length ? `: ${failures.join(' / ')}` : ''}.`,
   '',

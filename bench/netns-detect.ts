@@ -10,15 +10,11 @@ import { runStandalone } from './lib/standalone.js';
 import { medianOf, ratio, sleep } from './lib/stats.js';
 import { NetnsBed, netnsSkipReason } from '../test/helpers/netns.js';
 import { builtCli, hasSerf } from '../test/helpers/procs.js';
+import { commandLine, num } from './lib/argv.js';
 
-const argv = process.argv.slice(2);
-const opt = (flag: string, dflt: string): string => {
-  const i = argv.indexOf(flag);
-  return i >= 0 ? argv[i + 1]! : dflt;
-};
-const HOSTS = Number(opt('--hosts', '10'));
-const REPS = Number(opt('--reps', '5'));
-const FAULT_MS = Number(opt('--fault-seconds', '120')) * 1000;
+const HOSTS = num('--hosts', 10);
+const REPS = num('--reps', 5);
+const FAULT_MS = num('--fault-seconds', 120) * 1000;
 const SETTLE_MS = 30_000;
 const REP_SETTLE_MS = 10_000;
 /** how long a rep waits for every observer's failure line (Serf's longest suspicion at N = 10 is 24 s) */
@@ -59,7 +55,7 @@ let current: Cluster | undefined;
 
 await runStandalone<Result>({
   title: 'Crash detection and false failures on the netns bed: Serf, rxswim lan, rxswim adaptive',
-  command: `node --import tsx bench/netns-detect.ts${argv.length ? ` ${argv.join(' ')}` : ''}`,
+  command: commandLine('netns-detect'),
   stem: 'netns-detect',
   softMs: 35 * 60_000,
   hardMs: 40 * 60_000,

@@ -11,17 +11,12 @@ import { hasSerf } from '../test/helpers/procs.js';
 import { builtCli, dropCliSnapshot, snapshotCli } from './lib/cluster.js';
 import { killPhases, measurePhases, phaseFigures, renderPhases, type PhasesResult } from './lib/phases.js';
 import { runStandalone } from './lib/standalone.js';
+import { arg, commandLine, has, num, nums } from './lib/argv.js';
 
-const argv = process.argv.slice(2);
-const arg = (flag: string): string | undefined => {
-  const i = argv.indexOf(flag);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const list = (v: string | undefined, dflt: number[]): number[] => (v === undefined ? dflt : v === '' || v === '-' ? [] : v.split(',').map(Number));
-const QUICK = argv.includes('--quick');
-const SIZES = list(arg('--sizes'), QUICK ? [8, 16] : [8, 32, 64]);
-const MIXED = list(arg('--mixed'), QUICK ? [8] : [8, 32]);
-const PAIRS = Number(arg('--pairs') ?? (QUICK ? 3 : 8));
+const QUICK = has('--quick');
+const SIZES = nums('--sizes', QUICK ? [8, 16] : [8, 32, 64]);
+const MIXED = nums('--mixed', QUICK ? [8] : [8, 32]);
+const PAIRS = num('--pairs', QUICK ? 3 : 8);
 
 // --render FILE: the markdown again from a results file, figures recomputed with the current code
 if (arg('--render')) {
@@ -43,7 +38,7 @@ snapshotCli();
 try {
   await runStandalone({
     title: 'Join and leave phases: rxswim beside Serf',
-    command: `node --import tsx bench/phases.ts${argv.length ? ` ${argv.join(' ')}` : ''}`,
+    command: commandLine('phases'),
     stem: arg('--out') ?? (QUICK ? 'phases-quick' : 'phases'),
     // No cluster or phase starts after the soft deadline; the hard one kills whatever still runs.
     softMs: (QUICK ? 8 : 35) * 60_000,
@@ -52,8 +47,8 @@ try {
       measurePhases({
         sizes: { rxswim: SIZES, serf: SIZES, mixed: MIXED },
         pairs: PAIRS,
-        pollMs: Number(arg('--poll') ?? 100),
-        concurrency: Number(arg('--concurrency') ?? 64),
+        pollMs: num('--poll', 100),
+        concurrency: num('--concurrency', 64),
         ipBases: ['127.0.115', '127.0.116'],
         log,
         deadlineAt,

@@ -29,16 +29,12 @@ import { measureBigJoin, renderBigJoin, type BigJoinResult } from './lib/big-joi
 import { killLive as killWireRttProcs, measureWireRtt, renderWireRtt, type WireRttResult } from './lib/wire-rtt.js';
 import { killHelpers, runBounded } from './lib/wakeups.js';
 import { killPhases, measurePhases, renderPhases, type PhasesResult } from './lib/phases.js';
+import { arg, has, num, nums } from './lib/argv.js';
 
-const argv = process.argv.slice(2);
-const QUICK = argv.includes('--quick');
+const QUICK = has('--quick');
 /** also simulate 2000 nodes × 120 s (may take over 10 minutes) */
-const SIM_BIG = argv.includes('--sim-big');
-/** `--flag value` (for trying parts of the bench; the committed results use the plain modes) */
-const arg = (flag: string): string | undefined => {
-  const i = argv.indexOf(flag);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
+const SIM_BIG = has('--sim-big');
+// `--flag value` overrides are for trying parts of the bench; the committed results use the plain modes.
 const OUT = fileURLToPath(new URL('./results/', import.meta.url));
 
 export interface Plan {
@@ -93,12 +89,12 @@ if (SIM_BIG) {
   PLAN.deadlineMin += 30;
 }
 // --sizes 8,32  --reps 1  --steady 8  --settle 60  --serial 64  --deadline 20  --skip lone,rtt,clusters,steady,serial,sim,swim,rxswim,serf,wirertt,bigjoin
-if (arg('--sizes')) PLAN.sizes = arg('--sizes')!.split(',').map(Number);
-if (arg('--reps')) for (const n of PLAN.sizes) PLAN.reps[n] = Number(arg('--reps'));
-if (arg('--steady')) PLAN.steadySizes = arg('--steady')!.split(',').map(Number);
-if (arg('--settle')) PLAN.settleS = Number(arg('--settle'));
-if (arg('--deadline')) PLAN.deadlineMin = Number(arg('--deadline'));
-if (arg('--serial')) PLAN.serialSizes = arg('--serial')!.split(',').map(Number);
+PLAN.sizes = nums('--sizes', PLAN.sizes);
+if (arg('--reps')) for (const n of PLAN.sizes) PLAN.reps[n] = num('--reps', 0);
+PLAN.steadySizes = nums('--steady', PLAN.steadySizes);
+PLAN.settleS = num('--settle', PLAN.settleS);
+PLAN.deadlineMin = num('--deadline', PLAN.deadlineMin);
+PLAN.serialSizes = nums('--serial', PLAN.serialSizes);
 const SKIP = new Set((arg('--skip') ?? '').split(','));
 if (SKIP.has('sim')) PLAN.sims = [];
 if (SKIP.has('serial')) PLAN.serialSizes = [];

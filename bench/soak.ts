@@ -13,19 +13,8 @@ import { closeHttp } from './lib/http.js';
 import { describeMachine } from './lib/machine.js';
 import { renderSoak, soakVerdict } from './lib/soak-report.js';
 import { Soak, type SoakOptions, type SoakResult } from './lib/soak.js';
+import { arg, commandLine, num } from './lib/argv.js';
 
-const argv = process.argv.slice(2);
-const arg = (flag: string): string | undefined => {
-  const i = argv.indexOf(flag);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const num = (flag: string, dflt: number): number => {
-  const v = arg(flag);
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a non-negative number (got ${v})`);
-  return n;
-};
 const profile = (arg('--profile') ?? 'lan') as Profile;
 if (!PROFILES.includes(profile)) throw new Error(`--profile must be one of ${PROFILES.join(', ')}`);
 const agents = num('--agents', 10);
@@ -61,7 +50,7 @@ function write(r: SoakResult): void {
   const machine = describeMachine();
   // to the second: two soaks started in the same minute (on two /24s) must not overwrite each other
   const stamp = new Date(t0).toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
-  const command = `node --import tsx bench/soak.ts ${argv.join(' ')}`.trim();
+  const command = commandLine('soak');
   const md = [
     `# Churn soak, ${opts.minutes} min`,
     '',

@@ -5,20 +5,16 @@
 // Uses 127.0.110.0/24 only. Measures only: nothing is asserted.
 import { runStandalone } from './lib/standalone.js';
 import { measureWireRtt, renderWireRtt } from './lib/wire-rtt.js';
+import { commandLine, num } from './lib/argv.js';
 
-const argv = process.argv.slice(2);
-const arg = (flag: string, dflt: number): number => {
-  const i = argv.indexOf(flag);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
 // 3 reps × 3 phases × (35 s capture + ~10 s start, join, settle, teardown) ≈ 7 min
-const SECONDS = arg('--seconds', 35);
-const REPS = arg('--reps', 3);
-const N = arg('--n', 8);
+const SECONDS = num('--seconds', 35);
+const REPS = num('--reps', 3);
+const N = num('--n', 8);
 
 await runStandalone({
   title: 'Wire ping→ack RTT: rxswim beside Serf and a bare Node echo',
-  command: `node --import tsx bench/wire-rtt.ts${argv.length ? ` ${argv.join(' ')}` : ''}`,
+  command: commandLine('wire-rtt'),
   stem: 'wire-rtt',
   // No phase starts after the soft deadline; the hard one kills whatever is still running.
   softMs: 7.5 * 60_000,

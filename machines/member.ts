@@ -60,6 +60,8 @@ export type MemberEvent =
   | { type: 'DEAD'; incarnation: number; from: string; at: number }
   /** Serf's leave intent for this member (Serf's messageLeave): it is going, on purpose */
   | { type: 'LEAVING'; at: number }
+  /** Serf's join intent for this member, newer than its leave intent: it stays (Serf's Leaving → Alive) */
+  | { type: 'STAYING' }
   /** memberlist forgets a member dead for GossipToTheDeadTime */
   | { type: 'REAP' };
 
@@ -160,6 +162,7 @@ export const memberMachine = setup({
     }),
     markReaped: assign({ reaped: true }),
     markLeaving: assign({ leaving: true }),
+    clearLeaving: assign({ leaving: false }),
     emitChanged: emit((_, params: { change: MemberChange; from: MemberStateName }) => ({ type: 'changed' as const, change: params.change, from: params.from })),
     emitExpired: emit(({ context }) => ({ type: 'suspicionExpired' as const, incarnation: context.incarnation })),
   },
@@ -201,6 +204,7 @@ export const memberMachine = setup({
           { guard: 'notStale', target: 'dead', actions: ['applyDead', changed('failed', 'alive')] },
         ],
         LEAVING: { guard: 'notLeaving', actions: 'markLeaving' },
+        STAYING: { guard: 'isLeaving', actions: 'clearLeaving' },
       },
     },
     suspect: {
@@ -220,6 +224,7 @@ export const memberMachine = setup({
           { guard: 'notStale', target: 'dead', actions: ['applyDead', changed('failed', 'suspect')] },
         ],
         LEAVING: { guard: 'notLeaving', actions: 'markLeaving' },
+        STAYING: { guard: 'isLeaving', actions: 'clearLeaving' },
       },
     },
     dead: {
@@ -228,7 +233,9 @@ export const memberMachine = setup({
         // The member's own leave, or Serf's leave intent, arriving after we declared it
         // dead: it left, and users should see a leave, not a failure (Serf's "forced" leave).
         DEAD: { guard: and(['isOwnLeave', 'notReaped']), target: 'left', actions: ['applyDead', changed('left', 'dead')] },
-        LEAVING: { guard: 'notReaped', target: 'left', actions: ['markLeaving', 'markChanged', changed('left', 'dead')] },
+        // Serf's intent counts even once memberlist has forgotten the member: Serf still
+        // lists it failed, and `serf force-leave` is mostly run long after the failure.
+        LEAVING: { target: 'left', actions: ['markLeaving', 'markChanged', changed('left', 'dead')] },
         REAP: { guard: 'notReaped', actions: 'markReaped' },
       },
     },

@@ -44,7 +44,12 @@ export interface Member {
   stateChangedAt: number;
 }
 
-export type MemberEventType = 'joined' | 'suspected' | 'recovered' | 'failed' | 'left' | 'updated';
+/**
+ * `reaped`: the member is no longer listed (Serf's EventMemberReap): pruned by a
+ * force-leave, or dead/left past ReconnectTimeout/TombstoneTimeout. Its `member` is
+ * the last state it was listed in.
+ */
+export type MemberEventType = 'joined' | 'suspected' | 'recovered' | 'failed' | 'left' | 'updated' | 'reaped';
 
 export interface MemberEvent {
   type: MemberEventType;
@@ -61,6 +66,46 @@ export interface SerfUserEvent {
   ltime: bigint;
   /** whether the sender let Serf's handlers coalesce it (CC); rxswim delivers every event */
   coalesce: boolean;
+}
+
+/**
+ * One of Serf's queries addressed to us (it passed its node and tag filters), as
+ * serfQueries$ delivers it; our own queries included.
+ */
+export interface SerfQuery {
+  readonly name: string;
+  readonly payload: Uint8Array;
+  /** the query clock (Lamport) time it was sent at */
+  readonly ltime: bigint;
+  /** the querier's random ID for it */
+  readonly id: number;
+  /** the querier's node name */
+  readonly from: string;
+  /** node clock ms: the querier stops listening then */
+  readonly deadline: number;
+  /**
+   * Serf's Query.Respond: the answer, straight to the querier's address (and through
+   * its relay factor of other members). At most once: StateError a second time or
+   * after the deadline; RangeError when the encoded response is over Serf's 1024-byte
+   * QueryResponseSizeLimit.
+   */
+  respond(payload: Uint8Array | string): Promise<void>;
+}
+
+/** what a query of ours collects: each member's ack and response, once each */
+export type SerfQueryReply = { type: 'ack'; from: string } | { type: 'response'; from: string; payload: Uint8Array };
+
+export interface SerfQueryOptions {
+  /** how long to collect replies; Serf's default: gossipInterval × 16 × ceil(log10(N+1)) */
+  timeoutMs?: number;
+  /** only these members answer */
+  nodes?: string[];
+  /** only members whose tag matches the regular expression (unanchored, as Go's regexp.MatchString) answer */
+  tags?: Record<string, string>;
+  /** ask every member that passes the filters for an ack; default true */
+  ack?: boolean;
+  /** every answer also through this many other members (0-255), for lossy paths */
+  relayFactor?: number;
 }
 
 export interface SwimNode {
@@ -146,6 +191,29 @@ export interface SwimNode {
    * Returns the event's Lamport time.
    */
   serfEvent(name: string, payload?: Uint8Array | string, opts?: { coalesce?: boolean }): bigint;
+  /**
+   * Serf's force-leave (`serf force-leave NODE`, RemoveFailedNode): gossip a leave
+   * intent for a member at our Serf clock and apply it here. A failed member becomes
+   * `left` (event `left`); with `prune` it is then removed from the list (event
+   * `reaped`). A live member is only marked leaving, and refutes with a join intent.
+   * Returns the intent's Lamport time. Throws ForceLeaveError for our own name or a
+   * name we do not list, StateError when not running or with `serfIntents: false`.
+   */
+  forceLeave(name: string, opts?: { prune?: boolean }): bigint;
+  /**
+   * Serf's queries addressed to us, user queries only (Serf's internal `_serf_*` ones
+   * are answered by the node itself), our own included; acked already when the
+   * querier asked. Completes on stop.
+   */
+  readonly serfQueries$: Observable<SerfQuery>;
+  /**
+   * Serf's Query: gossip a query to every member, Serf agents included, at the query
+   * clock's time; it is handled here too. The replies (acks and responses, each
+   * member once) until the timeout, then completes; replayed to late subscribers.
+   * RangeError when the encoded query is over Serf's 1024-byte QuerySizeLimit or an
+   * option is out of range; StateError with `serfIntents: false`.
+   */
+  serfQuery(name: string, payload?: Uint8Array | string, opts?: SerfQueryOptions): Observable<SerfQueryReply>;
   /** replace our metadata (at most 512 bytes) and announce it with a higher incarnation */
   setMeta(meta: Uint8Array): void;
   /** replace our tags (Serf's encoding) */

@@ -64,6 +64,16 @@ export class StateError extends Error {
   readonly code = 'ERR_RXSWIM_STATE';
 }
 
+/** forceLeave() refused: the name is this node's own, or not a member it lists */
+export class ForceLeaveError extends StateError {
+  constructor(
+    readonly reason: 'self' | 'unknown',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * A keyring operation that memberlist would refuse: using or removing a key
  * that is not installed, or removing the primary (the only key that encrypts).

@@ -1,12 +1,12 @@
 export { createNode } from './node.js';
-export type { Logger, NodeOptions, RxSwimNode, SendOptions, SerfUserEvent, UserMessage } from './node.js';
+export type { Logger, NodeOptions, RxSwimNode, SendOptions, SerfQuery, SerfQueryOptions, SerfQueryReply, SerfUserEvent, UserMessage } from './node.js';
 export type { RawMessage, RawSendOptions } from './node.js';
 export { LABEL_ROLLOUTS } from './node-options.js';
 export type { LabelRollout } from './node-options.js';
 export type { Member, MemberEvent, MemberEventType, MemberState, SwimNode } from './api.js';
 export { PRESETS, PROFILES, resolveConfig } from './config.js';
 export type { Profile, ProtocolConfig, ProtocolOverrides } from './config.js';
-export { ConfigError, DecodeError, JoinError, KeyringError, StateError, DECODE_ERROR_REASONS } from './errors.js';
+export { ConfigError, DecodeError, ForceLeaveError, JoinError, KeyringError, StateError, DECODE_ERROR_REASONS } from './errors.js';
 export type { DecodeErrorReason, SeedFailure } from './errors.js';
 export { decodeTags, encodeTags } from './membership/tags.js';
 export { coalesceSerfEvents, SERF_AGENT_COALESCE } from './serf/coalesce.js';
@@ -19,3 +19,6 @@ export { DEFAULT_VIVALDI_CONFIG, distanceTo, newCoordinate, VivaldiClient } from
 export type { Coordinate, CoordinateRejectReason, VivaldiConfig } from './serf/coordinate.js';
 export { estimateRtt } from './serf/network-coordinates.js';
 export { decodePingPayload, encodePingPayload, PING_VERSION } from './serf/ping-payload.js';
+export { clusterKeys } from './shell/cluster-keys.js';
+export type { ClusterKeyOutcome, KeyQuerier } from './shell/cluster-keys.js';
+export type { ClusterKeyResult } from './serf/key-summary.js';

@@ -66,8 +66,8 @@ export interface NodeOptions {
   /**
    * Speak Serf's member intents (default true): send Serf's leave intent before
    * memberlist's leave, so Serf agents record this node as left rather than failed;
-   * treat a member's failure after its Serf leave intent as its leave; pass new intents
-   * on. Set false in a cluster of plain memberlist applications that must not see
+   * send Serf's join intent after a join; treat a member's failure after its Serf leave
+   * intent as its leave; honour force-leave; pass new intents on. Set false in a cluster of plain memberlist applications that must not see
    * Serf's messages.
    */
   serfIntents?: boolean;

@@ -2,13 +2,13 @@
 // RxJS shell (src/shell), the transport, user messages and metrics, and owns their
 // lifetimes so that stop() leaves nothing running. No protocol rule lives here.
 import { asyncScheduler, auditTime, catchError, EMPTY, firstValueFrom, Observable, race, Subject, Subscription, switchMap, takeUntil, timer } from 'rxjs';
-import type { Member, MemberEvent, MemberState, SwimNode } from './api.js';
+import type { Member, MemberEvent, MemberState, SerfQuery, SerfQueryOptions, SerfQueryReply, SwimNode } from './api.js';
 import { clockFromScheduler } from './clock.js';
 import type { ProtocolConfig } from './config.js';
-import { StateError } from './errors.js';
+import { ForceLeaveError, StateError } from './errors.js';
 import { addrFromString, formatHostPort } from './membership/address.js';
 import { saveIdentity } from './membership/identity.js';
-import { encodeTags } from './membership/tags.js';
+import { decodeTags, encodeTags } from './membership/tags.js';
 import { UserMessaging, type SendOptions, type UserMessage } from './messaging/user-messages.js';
 import { RawMessaging, type RawMessage, type RawSendOptions } from './messaging/raw-messages.js';
 import { countMemberEvents } from './metrics/member-events.js';
@@ -31,8 +31,15 @@ import { SerfIntents } from './serf/intents.js';
 import type { Coordinate } from './serf/coordinate.js';
 import { NetworkCoordinates } from './serf/network-coordinates.js';
 import { CoordinateMetrics } from './metrics/coordinate-metrics.js';
-import { isSerfMessage, SerfMessageType } from './serf/messages.js';
+import { encodeSerfPushPull, isSerfMessage, SerfMessageType } from './serf/messages.js';
 import { SerfEvents, type SerfUserEvent } from './serf/user-events.js';
+import { conflictHandler, CONFLICT_QUERY, PING_QUERY, serfStatusOf, type InternalQueryHandlers } from './serf/internal-queries.js';
+import type { SerfQueries } from './serf/queries.js';
+import { QueryMetrics } from './metrics/query-metrics.js';
+import { KeyQueryMetrics } from './metrics/key-query-metrics.js';
+import { keyQueryHandlers, keyResponseBudget } from './serf/key-queries.js';
+import { createSerfQueries, runQuery } from './shell/serf-queries.js';
+import { decodeSerfMessage } from './serf/messages.js';
 import type { Address, Transport } from './transport/transport.js';
 import { createUdpTcpTransport } from './transport/udp-tcp.js';
 import { encodeMessage } from './wire/messages.js';
@@ -41,11 +48,15 @@ export type { Logger, NodeOptions } from './node-options.js';
 export type { SendOptions, UserMessage } from './messaging/user-messages.js';
 export type { RawMessage, RawSendOptions } from './messaging/raw-messages.js';
 export type { SerfUserEvent } from './serf/user-events.js';
+export type { SerfQuery, SerfQueryOptions, SerfQueryReply } from './api.js';
 /** the node's class name in earlier releases; the type is SwimNode */
 export type RxSwimNode = SwimNode;
 
 /** members a joiner announces itself to directly; beyond that, gossip alone */
 const ANNOUNCE_MAX = 64;
+
+/** Serf's query, query response and relay messages */
+const QUERY_TYPES = new Set<number>([SerfMessageType.query, SerfMessageType.queryResponse, SerfMessageType.relay]);
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -73,6 +84,12 @@ class Node implements SwimNode {
   /** Serf's user events; with the intents (the same option turns Serf's layer off) */
   private readonly serfEventLayer: SerfEvents | undefined;
   private readonly serfEventsSubject = new Subject<SerfUserEvent>();
+  /** Serf's queries; with the intents */
+  private readonly queries: SerfQueries | undefined;
+  private readonly queryMetrics: QueryMetrics | undefined;
+  private readonly serfQueriesSubject = new Subject<SerfQuery>();
+  /** Serf's internal queries answered here, by name (`_serf_ping`, ...) */
+  readonly internalQueries: InternalQueryHandlers = new Map();
   /** within join(): a Serf peer's buffered events are from before we joined */
   private joining = false;
   private readonly changes = new Subject<void>();
@@ -154,9 +171,11 @@ class Node implements SwimNode {
         ? undefined
         : new SerfIntents({
             name,
-            leaving: (node) => this.core.leaveIntent(node),
+            leaving: (node, prune) => this.core.leaveIntent(node, prune),
+            staying: (node) => this.core.joinIntent(node),
+            listed: (node) => this.core.member(node)?.state,
             applied: (type) => this.metrics.serfIntents.inc({ type }),
-            rebroadcast: (key, message) => this.user.queue.queue({ key, message: encodeMessage({ type: 'user', payload: message }) }),
+            rebroadcast: (key, message) => this.serfRebroadcast(key, message),
             running: () => this.phase === 'running' && !this.core.local.leaving,
           });
     const serf = this.serf;
@@ -196,6 +215,7 @@ class Node implements SwimNode {
       // Serf's types (0-9) go to Serf's intents while they are on; the rest to rawMessages$.
       foreign: (bytes, via, inJoinState) => {
         if (!serf || !isSerfMessage(bytes)) return this.raw.receive(bytes, via);
+        if (QUERY_TYPES.has(bytes[0]!)) return dropSerf(this.queries!.receive(bytes));
         dropSerf(bytes[0] === SerfMessageType.userEvent ? events!.receive(bytes, inJoinState && this.joining) : serf.receive(bytes));
       },
       ...(serf
@@ -205,14 +225,45 @@ class Node implements SwimNode {
               dropSerf(serf.receiveState(state));
               // Bytes that failed above are counted once, not twice.
               events!.receiveState(state, join && this.joining);
+              const pp = decodeSerfMessage(state);
+              if (pp.ok && pp.message.type === 'pushPull') this.queries!.witnessState(pp.message.queryLTime);
             },
-            serfClock: () => serf.clock.time(),
+            serfState: () =>
+              encodeSerfPushPull({ ltime: serf.clock.time(), ...serf.statusTimes(), ...events!.state(), queryLTime: this.queries!.clock.time() }),
             serfWitness: (ltime: bigint) => serf.clock.witness(ltime - 1n),
           }
         : {}),
       log: (level, msg, fields) => log[level]({ node: name, ...fields }, msg),
     });
     this.sync = new PushPullSync(this.ctx, this.out, this.user);
+    // Serf's queries: internal ones answered from this table (others add to it), user ones to serfQueries$.
+    if (serf) {
+      this.internalQueries.set(PING_QUERY, () => undefined);
+      this.internalQueries.set(CONFLICT_QUERY, conflictHandler(name, (n) => {
+        const m = this.core.member(n);
+        return m && { name: m.name, addr: addrFromString(m.address), port: m.port, tags: { ...(m.tags ?? {}) }, status: serfStatusOf(m.state), vsn: m.vsn };
+      }));
+      const qm = (this.queryMetrics = new QueryMetrics(this.metrics.registry));
+      this.queries = createSerfQueries(this.ctx, this.out, {
+        random, metrics: qm, internal: this.internalQueries,
+        tags: () => decodeTags(this.core.local.meta) ?? {},
+        gossip: (key, message) => this.user.queue.queue({ key, message: encodeMessage({ type: 'user', payload: message }) }),
+        deliver: (q) => this.serfQueriesSubject.next(q),
+      });
+    }
+    // Serf's key queries (`serf keys -install/-use/-remove/-list`), answered from our keyring.
+    if (serf) {
+      const keyCounts = new KeyQueryMetrics(this.metrics.registry);
+      const keyHandlers = keyQueryHandlers(this.keyring, {
+        maxPayload: keyResponseBudget(name),
+        answered: (a) => {
+          keyCounts.count(a.op, a.result);
+          const fields = { node: name, event: 'key_query', op: a.op, result: a.result, from: a.from, ...(a.message ? { message: a.message } : {}) };
+          log[a.result === 'ok' ? 'info' : 'warn'](fields, `serf key query ${a.op} from ${a.from}: ${a.result}`);
+        },
+      });
+      for (const [query, handler] of keyHandlers) this.internalQueries.set(query, handler);
+    }
   }
 
   private pingDelegate(coords: NetworkCoordinates): NonNullable<ShellContext['ping']> {
@@ -251,6 +302,7 @@ class Node implements SwimNode {
   get messages$(): Observable<UserMessage> { return this.user.messages$; }
   get rawMessages$(): Observable<RawMessage> { return this.raw.messages$; }
   get serfEvents$(): Observable<SerfUserEvent> { return this.serfEventsSubject.asObservable(); }
+  get serfQueries$(): Observable<SerfQuery> { return this.serfQueriesSubject.asObservable(); }
   members(): Member[] { return this.core.members(); }
   member(name: string): Member | undefined { return this.core.member(name); }
   countByState(): Record<MemberState, number> { return this.core.countByState(); }
@@ -301,6 +353,12 @@ class Node implements SwimNode {
     return ltime;
   }
 
+  serfQuery(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: SerfQueryOptions = {}): Observable<SerfQueryReply> {
+    this.mustRun('serfQuery()');
+    if (!this.queries) throw new StateError('serfQuery(): Serf\'s layer is off (serfIntents: false)');
+    return runQuery(this.queries, this.queryMetrics!, name, typeof payload === 'string' ? Buffer.from(payload) : payload, opts);
+  }
+
   setMeta(meta: Uint8Array): void {
     this.core.setMeta(checkMeta(meta), this.phase === 'running');
     this.persistIdentity();
@@ -346,7 +404,30 @@ class Node implements SwimNode {
       this.joining = false;
     }
     if (this.phase === 'running') this.afterJoin(seeds);
+    // Serf's Join: a join intent once anyone answered, at the clock the join's
+    // push-pull moved on, gossiped as Serf gossips it.
+    if (this.serf && this.phase === 'running' && answered > 0) this.serfRebroadcast(`serf:${this.name}`, this.serf.joinIntent());
     return answered;
+  }
+
+  /**
+   * Serf's RemoveFailedNode (`serf force-leave`): a leave intent for `name` at our
+   * clock, applied here and gossiped; Serf agents then list it left, and with `prune`
+   * erase it. Refuses our own name (leave() is how we go) and a name we do not list.
+   */
+  forceLeave(name: string, opts: { prune?: boolean } = {}): bigint {
+    this.mustRun('forceLeave()');
+    if (!this.serf) throw new StateError("forceLeave(): Serf's layer is off (serfIntents: false)");
+    if (name === this.name) throw new ForceLeaveError('self', `forceLeave(): ${JSON.stringify(name)} is this node; use leave()`);
+    if (!this.core.member(name)) throw new ForceLeaveError('unknown', `forceLeave(): ${JSON.stringify(name)} is not a member this node lists`);
+    const { ltime, message } = this.serf.forceLeave(name, opts.prune ?? false);
+    this.serfRebroadcast(`serf:${name}`, message);
+    return ltime;
+  }
+
+  /** gossip one of Serf's messages on our user-message queue; a newer one with the same key replaces it */
+  private serfRebroadcast(key: string, message: Uint8Array): void {
+    this.user.queue.queue({ key, message: encodeMessage({ type: 'user', payload: message }) });
   }
 
   /**
@@ -416,6 +497,8 @@ class Node implements SwimNode {
     this.core.stop();
     for (const s of [this.changes, this.eventsSubject, this.acks, this.nacks]) s.complete();
     this.serfEventsSubject.complete();
+    this.queries?.stop();
+    this.serfQueriesSubject.complete();
     const t = this.transport;
     this.transport = undefined;
     await t?.close();

@@ -18,9 +18,10 @@ import { Keyring } from '../security/keyring.js';
 import { LABEL_ROLLOUTS, resolveLabels, type LabelRollout } from '../node-options.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 import { parseSeed } from './seeds.js';
+import { EVENT_FILTER_SYNTAX, parseEventHandler, type EventHandlerSpec } from './event-handlers.js';
 
 /** how a raw text value (flag, environment) becomes a typed one */
-export type SettingKind = 'string' | 'int' | 'ms' | 'bool' | 'list' | 'tags' | 'enum' | 'inspect';
+export type SettingKind = 'string' | 'int' | 'ms' | 'bool' | 'list' | 'tags' | 'enum' | 'inspect' | 'repeat';
 
 export interface Setting {
   /** config-file key, camelCase */
@@ -39,7 +40,7 @@ export interface Setting {
   /** a ProtocolConfig field, validated by resolveConfig */
   protocol?: boolean;
   /** help group */
-  group: 'Agent' | 'Join' | 'HTTP API' | 'Logging' | 'Protocol';
+  group: 'Agent' | 'Join' | 'HTTP API' | 'Event handlers' | 'Logging' | 'Protocol';
 }
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -111,6 +112,12 @@ export const SETTINGS: readonly Setting[] = [
   setting('retryInterval', 'ms', 'Join', 'longest wait between retry-join attempts (waits start at 1 s and double)', { arg: 'duration', defaultText: '30s' }),
   setting('http', 'string', 'HTTP API', 'serve the HTTP API on this address', { arg: 'host:port' }),
   setting('httpToken', 'string', 'HTTP API', 'bearer token required by mutating routes and /v1/keys', { arg: 'token' }),
+  setting('eventHandlers', 'repeat', 'Event handlers', `run a script per event as serf agent does (repeatable); filter: ${EVENT_FILTER_SYNTAX}; env: one per line`, {
+    flag: '--event-handler',
+    env: 'RXSWIM_EVENT_HANDLERS',
+    arg: '[filter=]script',
+  }),
+  setting('eventHandlerTimeout', 'ms', 'Event handlers', 'a handler script still running after this long is killed, with its process group', { arg: 'duration', defaultText: '30s' }),
   setting('logLevel', 'enum', 'Logging', 'log level', { arg: 'level', choices: LOG_LEVELS, defaultText: 'info' }),
   setting('logFormat', 'enum', 'Logging', 'log format', { arg: 'format', choices: ['json', 'pretty'], defaultText: 'pretty on a terminal, else json' }),
   ...(Object.keys(PRESETS.lan) as Array<keyof ProtocolConfig>).map((key) => {
@@ -148,6 +155,9 @@ export interface AgentConfig {
   httpToken?: string;
   logLevel: LogLevel;
   logFormat?: 'json' | 'pretty';
+  /** --event-handler, parsed (in the order given) */
+  eventHandlers: EventHandlerSpec[];
+  eventHandlerTimeout: number;
   /** only the protocol settings some source set; the profile supplies the rest */
   protocol: ProtocolOverrides;
   /** the effective protocol configuration */
@@ -238,6 +248,10 @@ function coerce(s: Setting, v: unknown, label: string, fromText: boolean): unkno
       if (Array.isArray(v)) return tagsFrom(v.map(String), label);
       if (typeof v === 'string') return tagsFrom(splitList(v), label);
       return v;
+    case 'repeat':
+      // Scripts hold commas and spaces: a variable gives one per line, a file a string or a list.
+      if (typeof v === 'string') return fromText ? v.split('\n').filter((x) => x.trim().length > 0) : [v];
+      return v;
     case 'inspect':
       if (v === true || v === 'true') return 'ws://localhost:8080';
       if (v === false || v === 'false') return undefined;
@@ -293,6 +307,8 @@ const agentSchema = z.strictObject({
   retryInterval: wholeMs(10, 'must be at least 10 ms', 86_400_000, 'must be at most 24 h'),
   http: z.optional(address(HTTP_RULES)),
   httpToken: z.optional(str().check(z.minLength(1, { error: 'must not be empty' }))),
+  eventHandlers: z.array(str('a [filter=]script string'), { error: 'must be a list of [filter=]script strings' }),
+  eventHandlerTimeout: wholeMs(10, 'must be at least 10 ms', 86_400_000, 'must be at most 24 h'),
   logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
   logFormat: z.optional(z.enum(['json', 'pretty'], { error: 'must be json or pretty' })),
 });
@@ -305,6 +321,8 @@ const DEFAULTS: Record<string, unknown> = {
   retryJoin: [],
   retryMax: 0,
   retryInterval: 30_000,
+  eventHandlers: [],
+  eventHandlerTimeout: 30_000,
   logLevel: 'info',
 };
 
@@ -404,7 +422,8 @@ export function loadAgentConfig(src: ConfigSources): AgentConfig {
     if (e instanceof ConfigError) throw new ConfigError(label(e.field), e.message.slice(e.field.length + 2));
     throw e;
   }
-  return { ...a, protocol: protocol as ProtocolOverrides, effective, sources };
+  const eventHandlers = a.eventHandlers.map((h, i) => parseEventHandler(h, a.eventHandlers.length > 1 ? `${label('eventHandlers')}[${i}]` : label('eventHandlers')));
+  return { ...a, eventHandlers, protocol: protocol as ProtocolOverrides, effective, sources };
 }
 
 /** `key`'s name in the form `source` (how another setting was given) uses. */

@@ -18,10 +18,12 @@ import { ConfigError, JoinError, StateError } from '../errors.js';
 import { startHttpApi, userEventToJson, type HttpApi } from '../http/server.js';
 import { formatHostPort } from '../membership/address.js';
 import { createNode, type RxSwimNode } from '../node.js';
+import { clusterKeys } from '../shell/cluster-keys.js';
 import { parseAddress } from './address.js';
 import { checkAddresses, relabel, SETTINGS, type AgentConfig } from './agent-config.js';
 import { errnoOf, ListenError } from './errors.js';
 import { createLogger } from './logger.js';
+import { attachEventHandlers, type AgentEventHandlers } from './agent-event-handlers.js';
 import { joinOnce, joinWithRetry, parseSeed, type Resolver, type Seed } from './seeds.js';
 
 /** How an agent's life ended; `done` resolves with it once everything is released. */
@@ -74,6 +76,7 @@ export class Agent {
   private phase: Phase = 'new';
   private nodeRef: RxSwimNode | undefined;
   private httpRef: HttpApi | undefined;
+  private handlersRef: AgentEventHandlers | undefined;
   private inspector: ReturnType<typeof import('./inspect.js').createAgentInspector> | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<AgentOutcome> | undefined;
@@ -93,6 +96,11 @@ export class Agent {
   /** The node, once start() has created it. */
   get node(): RxSwimNode | undefined {
     return this.nodeRef;
+  }
+
+  /** The --event-handler scripts' runner, once start() has created the node (undefined without handlers). */
+  get eventHandlers(): AgentEventHandlers['runner'] {
+    return this.handlersRef?.runner;
   }
 
   /** The HTTP API's bound address (with the real port when --http asked for port 0). */
@@ -177,11 +185,14 @@ export class Agent {
       registry: this.registry,
     });
     this.nodeRef = node;
+    this.handlersRef = attachEventHandlers(node, { handlers: cfg.eventHandlers, timeoutMs: cfg.eventHandlerTimeout, log, registry: this.registry });
     node.events$.subscribe((e: MemberEvent) => log.info({ event: e.type, member: memberFields(e.member) }, `${e.member.name} ${e.type}`));
     node.serfEvents$.subscribe((e) => {
       const { type, time: _, ...fields } = userEventToJson(e);
       log.info({ event: type, ...fields }, `user event ${e.name}`);
     });
+    // Acked already when asked; as Serf's agent, answered only by --event-handler query scripts (agent-event-handlers.ts).
+    node.serfQueries$.subscribe((q) => log.info({ event: 'query', name: q.name, from: q.from, ltime: String(q.ltime), payload: Buffer.from(q.payload).toString('utf8') }, `query ${q.name} from ${q.from}`));
     try {
       await node.start();
     } catch (e) {
@@ -189,6 +200,7 @@ export class Agent {
       throw new ListenError(label('bind'), cfg.bind, errnoOf(e), { cause: e });
     }
     if (this.stopRequested) return;
+    this.handlersRef.started();
     log.info({ event: 'started', member: memberFields(node.localMember), profile: cfg.profile, encrypted: node.keyring.enabled }, `agent ${node.name} started`);
 
     const wantsJoin = joinSeeds.length > 0 || retrySeeds.length > 0;
@@ -208,10 +220,27 @@ export class Agent {
           info: () => ({ profile: cfg.profile, healthScore: node.healthScore, encrypted: node.keyring.enabled, pid: process.pid, protocol: cfg.effective }),
           events$: node.events$,
           serfEvents$: node.serfEvents$,
+          serfQuery: (name, payload, opts) => {
+            const replies$ = node.serfQuery(name, payload, opts);
+            log.info({ event: 'query_sent', name, via: 'http' }, `sent query ${name}`);
+            return replies$;
+          },
           serfEvent: (name, payload, coalesce) => {
             const ltime = node.serfEvent(name, payload, { coalesce });
             log.info({ event: 'user_event_sent', name, ltime: String(ltime), coalesce, via: 'http' }, `sent user event ${name}`);
             return ltime;
+          },
+          forceLeave: (name, prune) => {
+            const ltime = node.forceLeave(name, { prune });
+            log.info({ event: 'force_leave', node: name, prune, ltime: String(ltime), via: 'http' }, `force-leave ${name}${prune ? ' (prune)' : ''}`);
+            return ltime;
+          },
+          tags: {
+            get: () => node.localMember.tags,
+            set: (tags) => {
+              node.setTags(tags);
+              log.info({ event: 'tags', tags, via: 'http' }, 'tags updated');
+            },
           },
           health: () =>
             this.phase === 'stopping' || this.stopRequested ? { ok: false, reason: 'leaving' } : this.joined ? { ok: true } : { ok: false, reason: 'not joined yet' },
@@ -223,6 +252,10 @@ export class Agent {
           },
           leave: () => void this.leave('POST /v1/leave'),
           keyring: node.keyring,
+          clusterKeys: (op, key) => {
+            log.info({ event: 'key_query_sent', op, via: 'http' }, `sent key query ${op}`);
+            return clusterKeys(node, op, key);
+          },
           ...(cfg.httpToken ? { token: cfg.httpToken } : {}),
         });
       } catch (e) {
@@ -322,6 +355,8 @@ export class Agent {
   private async release(): Promise<void> {
     this.retryAbort.abort(new Error('stopping'));
     const errors: unknown[] = [];
+    // First: a script must not outlive the agent, nor start for the node's last events.
+    await this.handlersRef?.stop().catch((e: unknown) => errors.push(e));
     await this.nodeRef?.stop().catch((e: unknown) => errors.push(e));
     await this.httpRef?.close().catch((e: unknown) => errors.push(e));
     try {

@@ -1,4 +1,4 @@
-// The operator commands (members, info, join, leave, event, keys, monitor) are thin clients
+// The operator commands (members, info, join, leave, event, force-leave, tags, keys, monitor) are thin clients
 // of a running agent's HTTP API, as `serf members` is of Serf's RPC. Exit codes say
 // whose fault a failure is: 1 the agent (unreachable, or it refused), 2 the command
 // line. Scripts can retry on 1 and should not on 2.
@@ -10,6 +10,7 @@ import type { CoordinateJson, EventJson, MemberJson, SelfJson, UserEventJson } f
 import { estimateRtt } from '../serf/network-coordinates.js';
 import { ConfigError } from '../errors.js';
 import { formatHostPort } from '../membership/address.js';
+import { parseTagArg } from '../membership/tags.js';
 import { parseAddress } from './address.js';
 import { parseSeed } from './seeds.js';
 
@@ -255,6 +256,51 @@ export async function eventCommand(name: string, payload: string | undefined, op
     async () => {
       const r = await new Client(opts).call<{ ltime: string }>('POST', '/v1/event', { name, payload: payload ?? '', coalesce: opts.coalesce ?? true });
       io.out(`event ${name} sent (ltime ${r.ltime})\n`);
+    },
+    io,
+  );
+}
+
+/** `rxswim force-leave NODE [--prune]`: Serf's `serf force-leave`, through the agent */
+export async function forceLeaveCommand(node: string, opts: ClientOptions & { prune?: boolean }, io: Io = stdio): Promise<number> {
+  return runClient(
+    'force-leave',
+    async () => {
+      const r = await new Client(opts).call<{ ltime: string }>('POST', '/v1/force-leave', { node, prune: opts.prune ?? false });
+      io.out(`force-leave ${node}${opts.prune ? ' (prune)' : ''} sent (ltime ${r.ltime})\n`);
+    },
+    io,
+  );
+}
+
+/**
+ * `rxswim tags --set k=v --delete k`: change the agent's tags live, as `serf tags`
+ * (deletions first, then the new values); with neither, print them.
+ */
+export async function tagsCommand(opts: ClientOptions & { set?: string[]; delete?: string[]; json?: boolean }, io: Io = stdio): Promise<number> {
+  return runClient(
+    'tags',
+    async () => {
+      const set: Record<string, string> = {};
+      for (const a of opts.set ?? []) {
+        let kv: [string, string];
+        try {
+          kv = parseTagArg(a);
+        } catch (e) {
+          throw e instanceof ConfigError ? new ConfigError('--set', e.message.replace(/^tag: /, '')) : e;
+        }
+        const [k, v] = kv;
+        set[k] = v;
+      }
+      for (const k of opts.delete ?? []) if (k.length === 0) throw new ConfigError('--delete', 'needs a tag name');
+      const c = new Client(opts);
+      const change = (opts.set?.length ?? 0) + (opts.delete?.length ?? 0) > 0;
+      const r = change
+        ? await c.call<{ tags: Record<string, string> }>('POST', '/v1/tags', { set, delete: opts.delete ?? [] })
+        : await c.call<{ tags: Record<string, string> }>('GET', '/v1/tags');
+      if (opts.json) return io.out(`${JSON.stringify(r.tags, null, 2)}\n`);
+      if (change) io.out('tags: ok\n');
+      for (const [k, v] of Object.entries(r.tags).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) io.out(`${k}=${v}\n`);
     },
     io,
   );

@@ -15,6 +15,7 @@ import {
   CLIENT_ENV,
   DEFAULT_HTTP,
   eventCommand,
+  forceLeaveCommand,
   infoCommand,
   joinCommand,
   KEY_ACTIONS,
@@ -23,9 +24,12 @@ import {
   membersCommand,
   monitorCommand,
   rttCommand,
+  tagsCommand,
   type KeyAction,
 } from './client.js';
 import { errorLine, EXIT, exitCodeOf, exitCodeOfOutcome, type ExitCode } from './exit.js';
+import { queryCommand, type QueryCommandOptions } from './query-command.js';
+import { keysClusterCommand } from './keys-cluster-command.js';
 
 /** The version in rxswim's package.json: the nearest one up from this file (src/cli, dist/src/cli or the bundle in dist/cli). */
 function packageVersion(): string {
@@ -59,6 +63,7 @@ function settingOption(s: Setting): Option {
     case 'list':
       o = new Option(`${s.flag} <${s.arg}...>`, help);
       break;
+    case 'repeat':
     case 'tags':
       o = new Option(`${s.flag} <${s.arg}>`, help).argParser((v: string, acc: string[] | undefined) => [...(acc ?? []), v]);
       break;
@@ -162,12 +167,42 @@ clientCommand('event', "send a Serf user event through the agent (as `serf event
     process.exitCode = await eventCommand(name, payload, o);
   });
 
+clientCommand('force-leave', 'mark a failed member left across the cluster (as `serf force-leave`); --prune also removes it from the member lists')
+  .argument('<node>', 'the member name')
+  .option('--prune', 'remove the member from every member list, not just mark it left', false)
+  .action(async (node: string, o: { http?: string; token?: string; prune: boolean }) => {
+    process.exitCode = await forceLeaveCommand(node, o);
+  });
+
+const collect = (v: string, acc: string[] | undefined) => [...(acc ?? []), v];
+clientCommand('tags', "change the agent's tags live (as `serf tags`); with no option, print them")
+  .option('--set <key=value>', 'create or change a tag (repeatable)', collect)
+  .option('--delete <key>', 'remove a tag, if present (repeatable)', collect)
+  .option('--json', 'print the resulting tags as JSON', false)
+  .action(async (o: { http?: string; token?: string; set?: string[]; delete?: string[]; json: boolean }) => {
+    process.exitCode = await tagsCommand(o);
+  });
+
+clientCommand('query', "send a Serf query through the agent and print the acks and responses (as `serf query`)")
+  .argument('<name>', 'query name')
+  .argument('[payload]', 'payload (text)')
+  .option('--timeout <duration>', "how long to collect replies (default: Serf's, gossip interval × 16 × ceil(log10(N+1)))")
+  .option('--node <name>', 'only this member answers (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+  .option('--tag <key=regexp>', 'only members whose tag matches answer (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+  .option('--no-ack', 'do not ask for acks')
+  .option('--relay-factor <n>', 'each answer also through n other members (0-255)')
+  .option('--json', 'print the replies and the summary as JSON lines', false)
+  .action(async (name: string, payload: string | undefined, o: QueryCommandOptions) => {
+    process.exitCode = await queryCommand(name, payload, o);
+  });
+
 clientCommand('keys', 'list, install, use (make primary) or remove encryption keys')
   .addArgument(new Argument('<action>', 'what to do').choices(KEY_ACTIONS as unknown as string[]))
   .argument('[key]', 'base64 key (install, use, remove)')
   .option('--json', 'print JSON', false)
-  .action(async (action: KeyAction, key: string | undefined, o: { http?: string; token?: string; json: boolean }) => {
-    process.exitCode = await keysCommand(action, key, o);
+  .option('--cluster', "every member's keyring, through Serf's key queries (as `serf keys`), not only the agent's", false)
+  .action(async (action: KeyAction, key: string | undefined, o: { http?: string; token?: string; json: boolean; cluster: boolean }) => {
+    process.exitCode = o.cluster ? await keysClusterCommand(action, key, o) : await keysCommand(action, key, o);
   });
 
 clientCommand('monitor', "print the agent's membership events as they happen (Ctrl-C to stop)")

@@ -9,10 +9,11 @@ import type { Registry } from 'prom-client';
 import type { Observable } from 'rxjs';
 import * as z from 'zod/mini';
 import type { Member, MemberEvent, MemberState } from '../api.js';
-import { ConfigError, JoinError, KeyringError } from '../errors.js';
+import { ConfigError, ForceLeaveError, JoinError, KeyringError, StateError } from '../errors.js';
 import { decodeTags } from '../membership/tags.js';
 import type { Coordinate } from '../serf/coordinate.js';
 import type { SerfUserEvent } from '../serf/user-events.js';
+import { queryBody, queryOptions, streamQuery, type RunQuery } from './query-route.js';
 
 export interface MemberJson {
   name: string;
@@ -105,12 +106,20 @@ export interface HttpApiOptions {
   serfEvents$?: Observable<SerfUserEvent>;
   /** send a Serf user event (POST /v1/event); RangeError when too big */
   serfEvent?: (name: string, payload: Uint8Array, coalesce: boolean) => bigint;
+  /** Serf's force-leave of a member (POST /v1/force-leave); ForceLeaveError when refused */
+  forceLeave?: (node: string, prune: boolean) => bigint;
+  /** the agent's own tags (GET/POST /v1/tags): undefined when its meta is not Serf tags; set throws ConfigError when too big */
+  tags?: { get(): Readonly<Record<string, string>> | undefined; set(tags: Record<string, string>): void };
+  /** send a Serf query (POST /v1/query); throws RangeError when too big or an option is out of range */
+  serfQuery?: RunQuery;
   /** ready to serve traffic: started, and joined when seeds were given */
   health?: () => { ok: boolean; reason?: string };
   join?: (seeds: string[]) => Promise<number>;
   /** begin a graceful leave; called after the response is sent */
   leave?: () => void;
   keyring?: { list(): string[]; install(k: string): void; use(k: string): void; remove(k: string): void };
+  /** Serf's key queries to every member (POST /v1/keys/cluster): ConfigError for a bad key, StateError with Serf's layer off */
+  clusterKeys?: (op: 'list' | 'install' | 'use' | 'remove', key?: string) => Promise<object>;
   /** bearer token required by mutating routes and the key list; none = open */
   token?: string;
   /** SSE keep-alive comment period, ms */
@@ -134,9 +143,21 @@ const eventBody = z.strictObject({
   payloadBase64: z.optional(z.string({ error: 'payloadBase64 must be a base64 string' }).check(z.regex(/^[A-Za-z0-9+/]*={0,2}$/, { error: 'payloadBase64 is not base64' }))),
   coalesce: z.optional(z.boolean({ error: 'coalesce must be true or false' })),
 });
+const forceLeaveBody = z.strictObject({
+  node: z.string({ error: 'node must be a string: a member name' }).check(z.minLength(1, { error: 'node must not be empty' })),
+  prune: z.optional(z.boolean({ error: 'prune must be true or false' })),
+});
+const tagsBody = z.strictObject({
+  set: z.optional(z.record(z.string(), z.string({ error: 'must be a string' }), { error: 'set must be an object of tag names to string values' })),
+  delete: z.optional(z.array(z.string({ error: 'must be a tag name (string)' }), { error: 'delete must be a list of tag names' })),
+});
 const keyBody = z.strictObject({
   op: z.enum(['install', 'use', 'remove'], { error: 'op must be install, use or remove' }),
   key: z.string({ error: 'key must be a base64 string' }),
+});
+const clusterKeyBody = z.strictObject({
+  op: z.enum(['list', 'install', 'use', 'remove'], { error: 'op must be list, install, use or remove' }),
+  key: z.optional(z.string({ error: 'key must be a base64 string' })),
 });
 
 class HttpError extends Error {
@@ -285,6 +306,27 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
       },
     },
     '/v1/events': { GET: { raw: true, stream: true, handler: (req, res) => streamEvents(req, res, need(opts.events$, '/v1/events'), heartbeatMs, opts.serfEvents$) } },
+    '/v1/query': {
+      POST: {
+        auth: true,
+        raw: true,
+        handler: async (req, res) => {
+          const run = need(opts.serfQuery, 'query');
+          const b = validate(queryBody, await readJson(req));
+          const q = queryOptions(b);
+          if ('error' in q) throw new HttpError(400, q.error);
+          let replies$;
+          try {
+            replies$ = run(b.name, q.payload, q.opts);
+          } catch (e) {
+            if (e instanceof RangeError) throw new HttpError(/SizeLimit/.test(e.message) ? 413 : 400, e.message);
+            if (e instanceof StateError) throw new HttpError(409, e.message);
+            throw e;
+          }
+          streamQuery(req, res, b.name, replies$);
+        },
+      },
+    },
     '/v1/event': {
       POST: {
         auth: true,
@@ -332,6 +374,46 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
         },
       },
     },
+    '/v1/force-leave': {
+      POST: {
+        auth: true,
+        handler: async (req) => {
+          const forceLeave = need(opts.forceLeave, 'force-leave');
+          const { node, prune = false } = validate(forceLeaveBody, await readJson(req));
+          try {
+            return { node, prune, ltime: String(forceLeave(node, prune)) };
+          } catch (e) {
+            if (e instanceof ForceLeaveError) throw new HttpError(e.reason === 'unknown' ? 404 : 409, e.message, { reason: e.reason });
+            if (e instanceof StateError) throw new HttpError(409, e.message);
+            throw e;
+          }
+        },
+      },
+    },
+    '/v1/tags': {
+      GET: { handler: () => ({ tags: need(opts.tags, 'tags').get() ?? {} }) },
+      POST: {
+        auth: true,
+        handler: async (req) => {
+          const t = need(opts.tags, 'tags');
+          const b = validate(tagsBody, await readJson(req));
+          const current = t.get();
+          if (current === undefined) throw new HttpError(409, "this node's metadata is not in Serf's tag encoding; it has no tags to change");
+          // As `serf tags`: deletions from the current tags, then the new values.
+          const drop = new Set(b.delete ?? []);
+          const next: Record<string, string> = {};
+          for (const [k, v] of Object.entries(current)) if (!drop.has(k)) next[k] = v;
+          for (const [k, v] of Object.entries(b.set ?? {})) next[k] = v;
+          try {
+            t.set(next);
+          } catch (e) {
+            if (e instanceof ConfigError) throw new HttpError(400, e.message);
+            throw e;
+          }
+          return { tags: next };
+        },
+      },
+    },
     '/v1/keys': {
       // Listing shows the secret keys themselves, so it is guarded like the changes.
       GET: { auth: true, handler: () => keysJson(need(opts.keyring, 'keyring').list()) },
@@ -350,6 +432,23 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
             throw e;
           }
           return keysJson(ring.list());
+        },
+      },
+    },
+    '/v1/keys/cluster': {
+      // `serf keys` through this agent: every member's answer, counted as Serf counts them.
+      POST: {
+        auth: true,
+        handler: async (req) => {
+          const run = need(opts.clusterKeys, '/v1/keys/cluster');
+          const { op, key } = validate(clusterKeyBody, await readJson(req));
+          try {
+            return await run(op, key);
+          } catch (e) {
+            if (e instanceof ConfigError) throw new HttpError(400, e.message);
+            if (e instanceof StateError) throw new HttpError(409, e.message);
+            throw e;
+          }
         },
       },
     },

@@ -3,8 +3,8 @@
 // broadcast with high probability, not certainty (each message is sent a bounded
 // number of times to random members); carrying recent ones in anti-entropy closes
 // the gap within a push-pull interval, as Serf does for its user events. The marker
-// byte keeps it apart from Serf's state (which begins with 2), so each side can tell
-// the other's state and leave it alone.
+// byte keeps it apart from Serf's state (which begins with 2); with Serf's layer on it
+// follows Serf's state in the same slot (user-messages.ts localState).
 import { DecodeError } from '../errors.js';
 import { encodeMsgpack, MsgpackMap, MsgpackReader } from '../wire/msgpack.js';
 import { ENVELOPE_MAGIC } from './user-envelope.js';

@@ -8,8 +8,24 @@ import { DecodeError } from '../errors.js';
 import type { NodeMetrics } from '../metrics/metrics.js';
 import { BroadcastQueue } from '../swim/broadcast-queue.js';
 import { encodeMessage } from '../wire/messages.js';
+import { MsgpackReader } from '../wire/msgpack.js';
 import { decodeEnvelope, encodeEnvelope, ENVELOPE_MAGIC, type Envelope } from './user-envelope.js';
 import { decodePushPullState, encodePushPullState, RecentBroadcasts } from './push-pull-state.js';
+
+/** the first byte of Serf's push-pull state (serf's messagePushPullType) */
+const SERF_PUSH_PULL = 2;
+
+/** where the one msgpack value after Serf's type byte ends; undefined when it does not */
+function serfStateEnd(state: Uint8Array): number | undefined {
+  try {
+    const r = new MsgpackReader(state, 1, 8);
+    r.readValue();
+    return r.pos;
+  } catch (e) {
+    if (e instanceof DecodeError) return undefined;
+    throw e;
+  }
+}
 
 /** A user message as delivered to messages$. */
 export interface UserMessage {
@@ -54,9 +70,9 @@ export interface MessagingDeps {
   foreign?(bytes: Uint8Array, via: 'udp' | 'tcp', inJoinState: boolean): void;
   /** a push-pull user state that is not ours (Serf's state, another application's), before the delegate sees it */
   foreignState?(state: Uint8Array, join: boolean): void;
-  /** Serf's Lamport member clock as we know it, carried to other rxswim nodes in push-pull */
-  serfClock?(): bigint;
-  /** a Serf Lamport time another rxswim node knew */
+  /** Serf's push-pull state as we hold it (messagePushPull); with Serf's layer on */
+  serfState?(): Uint8Array;
+  /** a Serf Lamport time an rxswim node of an older version carried in its own state */
   serfWitness?(ltime: bigint): void;
   log(level: 'debug', msg: string, fields: Record<string, unknown>): void;
 }
@@ -150,39 +166,61 @@ export class UserMessaging {
   }
 
   /**
-   * The user state of a push-pull we send. `peerState`: when answering, the state the
-   * requester sent, which tells whose it is (Serf's starts with its push-pull type).
+   * The user state of a push-pull we send. With Serf's layer on, Serf's own state goes
+   * first, so that Serf agents learn our Lamport times, who left and our events, and
+   * ours follows it when we have any (recent broadcasts, the delegate's bytes): Serf
+   * decodes one msgpack value and ignores the bytes after it, and rxswim reads both.
+   * Without Serf's layer: our state, or the application's bytes as they are (nothing at
+   * all when there is none, which is what a plain memberlist node expects).
    */
-  localState(join: boolean, peerState?: Uint8Array): Uint8Array {
+  localState(join: boolean): Uint8Array {
     const app = this.deps.delegate?.localState?.(join) ?? new Uint8Array(0);
     const recent = this.recent.list(this.deps.scheduler.now());
-    const serfLTime = this.deps.serfClock?.() ?? 0n;
-    if (recent.length > 0) return encodePushPullState({ app, recent, serfLTime });
-    // Serf's clock goes only in an answer to a requester that is not Serf and sent no
-    // state of its own, or ours (an rxswim node, joining or syncing), and only when
-    // Serf agents are about; otherwise the application's bytes go as they are (nothing
-    // at all when there is none, which is what Serf expects of a plain memberlist node).
-    const toRxswim = peerState !== undefined && (peerState.length === 0 || peerState[0] === ENVELOPE_MAGIC);
-    if (toRxswim && serfLTime > 0n && app.length === 0) return encodePushPullState({ app, recent, serfLTime });
-    return app;
+    const ours = recent.length > 0 ? encodePushPullState({ app, recent, serfLTime: 0n }) : app.length > 0 ? app : undefined;
+    const serf = this.deps.serfState?.();
+    if (!serf) return ours ?? new Uint8Array(0);
+    if (!ours) return serf;
+    // A bare delegate state after Serf's could not be told from ours: wrap it.
+    const tail = ours === app ? encodePushPullState({ app, recent, serfLTime: 0n }) : ours;
+    const out = new Uint8Array(serf.length + tail.length);
+    out.set(serf, 0);
+    out.set(tail, serf.length);
+    return out;
   }
 
   /** the user state of a push-pull we received */
   mergeState(state: Uint8Array, join: boolean, peer: string): void {
     if (state.length === 0) return;
+    let own = state;
+    if (state[0] === SERF_PUSH_PULL && this.deps.foreignState) {
+      // Serf's state, and from an rxswim node ours after it.
+      const end = serfStateEnd(state);
+      this.deps.foreignState(end === undefined ? state : state.subarray(0, end), join);
+      if (end === undefined || end === state.length) {
+        this.deps.delegate?.mergeRemoteState?.(state, join);
+        return;
+      }
+      own = state.subarray(end);
+    }
     let ours;
     try {
-      ours = decodePushPullState(state);
+      ours = decodePushPullState(own);
     } catch (e) {
       this.deps.metrics.packetsDropped.inc({ reason: e instanceof DecodeError ? e.reason : 'malformed' });
       this.deps.log('debug', 'bad push-pull user state', { peer, err: String(e) });
       return;
     }
     if (!ours) {
+      if (own !== state) {
+        this.deps.metrics.packetsDropped.inc({ reason: 'malformed' });
+        this.deps.log('debug', 'bytes after Serf\'s push-pull state are not rxswim\'s', { peer });
+        return;
+      }
       this.deps.foreignState?.(state, join);
       this.deps.delegate?.mergeRemoteState?.(state, join);
       return;
     }
+    // From rxswim nodes before Serf's state led ours.
     if (ours.serfLTime > 0n) this.deps.serfWitness?.(ours.serfLTime);
     for (const env of ours.recent) this.receive(env, 'udp', join);
     if (ours.app.length > 0) this.deps.delegate?.mergeRemoteState?.(ours.app, join);

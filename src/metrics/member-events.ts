@@ -10,6 +10,8 @@ const FLAP_WINDOW_MS = 60_000;
 export function countMemberEvents(events$: Observable<MemberEvent>, metrics: NodeMetrics): Subscription {
   const failedAt = new Map<string, number>();
   return events$.subscribe((e) => {
+    // A reaped member leaves the list; it does not change state.
+    if (e.type === 'reaped') return void failedAt.delete(e.member.name);
     metrics.memberTransitions.inc({ to: e.member.state });
     if (e.type === 'failed') failedAt.set(e.member.name, e.at);
     else if (e.type === 'joined' && failedAt.has(e.member.name)) {

@@ -8,6 +8,7 @@
 // reason the caller counts.
 import { DecodeError, type DecodeErrorReason } from '../errors.js';
 import { encodeMsgpack, MsgpackMap, MsgpackReader, utf8Decode, type DecodedValue } from '../wire/msgpack.js';
+import { decodeSerfQuery, decodeSerfQueryResponse, decodeSerfRelay, type SerfQueryMessage, type SerfQueryResponseMessage, type SerfRelayMessage } from './query-messages.js';
 
 /** serf's messageType: the first byte of each of its user messages */
 export const SerfMessageType = {
@@ -60,15 +61,19 @@ export interface SerfPushPull {
   eventLTime: bigint;
   /** the sender's event buffer, empty slots left out */
   events: SerfEventSlot[];
+  /** the sender's query clock (0: none sent) */
+  queryLTime: bigint;
+  /** bytes the message took, its type byte included: an rxswim node's own state may follow */
+  size: number;
 }
 
-/** any other Serf message (queries, keys, relays): recognised, not read yet */
+/** any other Serf message (conflict and key messages): recognised, not read here */
 export interface SerfOther {
   type: 'other';
   messageType: number;
 }
 
-export type SerfMessage = SerfIntent | SerfUserEventMessage | SerfPushPull | SerfOther;
+export type SerfMessage = SerfIntent | SerfUserEventMessage | SerfPushPull | SerfQueryMessage | SerfQueryResponseMessage | SerfRelayMessage | SerfOther;
 
 export type SerfDecoded = { ok: true; message: SerfMessage } | { ok: false; reason: DecodeErrorReason; detail: string };
 
@@ -83,13 +88,18 @@ const MAX_DEPTH = 8;
 export function decodeSerfMessage(buf: Uint8Array): SerfDecoded {
   if (!isSerfMessage(buf)) return { ok: false, reason: 'unknown_type', detail: `not a Serf message type: ${buf[0]}` };
   const t = buf[0]!;
+  // Queries have a codec of their own (query-messages.ts), with the same reasons.
+  if (t === SerfMessageType.query) return decodeSerfQuery(buf);
+  if (t === SerfMessageType.queryResponse) return decodeSerfQueryResponse(buf);
+  if (t === SerfMessageType.relay) return decodeSerfRelay(buf);
   if (t !== SerfMessageType.leave && t !== SerfMessageType.join && t !== SerfMessageType.pushPull && t !== SerfMessageType.userEvent) {
     return { ok: true, message: { type: 'other', messageType: t } };
   }
   try {
-    const v = new MsgpackReader(buf, 1, MAX_DEPTH).readValue();
+    const reader = new MsgpackReader(buf, 1, MAX_DEPTH);
+    const v = reader.readValue();
     if (!(v instanceof MsgpackMap)) return bad('Serf message body is not a map');
-    if (t === SerfMessageType.pushPull) return decodePushPull(v);
+    if (t === SerfMessageType.pushPull) return decodePushPull(v, reader.pos);
     if (t === SerfMessageType.userEvent) return decodeUserEvent(v);
     const ltime = lamport(v.get('LTime'));
     const node = v.get('Node');
@@ -102,7 +112,7 @@ export function decodeSerfMessage(buf: Uint8Array): SerfDecoded {
   }
 }
 
-function decodePushPull(v: MsgpackMap): SerfDecoded {
+function decodePushPull(v: MsgpackMap, size: number): SerfDecoded {
   const ltime = lamport(v.get('LTime'));
   const status = v.get('StatusLTimes');
   const left = v.get('LeftMembers');
@@ -136,7 +146,10 @@ function decodePushPull(v: MsgpackMap): SerfDecoded {
       events.push(ok);
     }
   } else if (slots !== null && slots !== undefined) return bad('Serf push-pull Events is not an array');
-  return { ok: true, message: { type: 'pushPull', ltime, statusLTimes, leftMembers, eventLTime, events } };
+  const qLTime = v.get('QueryLTime');
+  const queryLTime = qLTime === undefined || qLTime === null ? 0n : lamport(qLTime);
+  if (queryLTime === undefined) return bad('Serf push-pull QueryLTime is mistyped');
+  return { ok: true, message: { type: 'pushPull', ltime, statusLTimes, leftMembers, eventLTime, events, queryLTime, size } };
 }
 
 /** userEvents {LTime, Events: [userEvent {Name, Payload}]}; undefined when mistyped */
@@ -191,6 +204,26 @@ export function encodeSerfUserEvent(e: Omit<SerfUserEventMessage, 'type'>): Uint
   const body = encodeMsgpack({ CC: e.cc, LTime: e.ltime, Name: e.name, Payload: e.payload });
   const out = new Uint8Array(1 + body.length);
   out[0] = SerfMessageType.userEvent;
+  out.set(body, 1);
+  return out;
+}
+
+/**
+ * messagePushPull as Serf's LocalState writes it: {Events, EventLTime, LeftMembers,
+ * LTime, QueryLTime, StatusLTimes}. Serf sends its whole event ring with nil for empty
+ * slots; only the slots that hold events are sent here (Serf skips nils when merging).
+ */
+export function encodeSerfPushPull(s: Omit<SerfPushPull, 'type' | 'size'>): Uint8Array {
+  const body = encodeMsgpack({
+    Events: s.events.map((slot) => ({ LTime: slot.ltime, Events: slot.events.map((e) => ({ Name: e.name, Payload: e.payload })) })),
+    EventLTime: s.eventLTime,
+    LeftMembers: s.leftMembers,
+    LTime: s.ltime,
+    QueryLTime: s.queryLTime,
+    StatusLTimes: Object.fromEntries(s.statusLTimes),
+  });
+  const out = new Uint8Array(1 + body.length);
+  out[0] = SerfMessageType.pushPull;
   out.set(body, 1);
   return out;
 }

@@ -11,7 +11,7 @@
 import type { SerfUserEvent } from '../api.js';
 import type { DecodeErrorReason } from '../errors.js';
 import { LamportClock } from './lamport.js';
-import { decodeSerfMessage, encodeSerfUserEvent, type SerfPushPull, type SerfUserEventMessage } from './messages.js';
+import { decodeSerfMessage, encodeSerfUserEvent, type SerfEventSlot, type SerfPushPull, type SerfUserEventMessage } from './messages.js';
 
 /** Serf's default EventBuffer (serf/config.go): event times remembered */
 export const EVENT_BUFFER = 512;
@@ -108,6 +108,13 @@ export class SerfEvents {
     if (beforeJoin) return this.ignore('before_join');
     this.deps.deliver({ name: m.name, payload: m.payload.slice(), ltime: m.ltime, coalesce: m.cc });
     return true;
+  }
+
+  /** the event half of Serf's LocalState: the event clock and the ring's slots that hold events */
+  state(): { eventLTime: bigint; events: SerfEventSlot[] } {
+    const events: SerfEventSlot[] = [];
+    for (const slot of this.ring) if (slot && slot.seen.length > 0) events.push({ ltime: slot.ltime, events: slot.seen.map((e) => ({ name: e.name, payload: e.payload })) });
+    return { eventLTime: this.clock.time(), events };
   }
 
   /** Serf's MergeRemoteState, for events: witness the clock, then every buffered event */

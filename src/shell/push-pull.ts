@@ -24,9 +24,9 @@ export class PushPullSync {
     private readonly user: UserMessaging,
   ) {}
 
-  /** what we send: every node we know and the user state (`peerState`: the requester's, when answering) */
-  local(join: boolean, peerState?: Uint8Array): PushPull {
-    return { type: 'pushPull', join, nodes: this.ctx.core.pushState(), userState: this.user.localState(join, peerState) };
+  /** what we send: every node we know and the user state */
+  local(join: boolean): PushPull {
+    return { type: 'pushPull', join, nodes: this.ctx.core.pushState(), userState: this.user.localState(join) };
   }
 
   /** merge what a peer sent; throws IncompatibleError when the versions rule it out */
@@ -38,7 +38,7 @@ export class PushPullSync {
 
   /** the server's side: reply now, merge after the reply was written */
   answer(msg: PushPull, peer: string): { reply: PushPull; merge: () => void } {
-    return { reply: this.local(msg.join, msg.userState), merge: () => this.merge(msg, peer) };
+    return { reply: this.local(msg.join), merge: () => this.merge(msg, peer) };
   }
 
   /** push-pull with one address; completes after merging, errors with a reason */

@@ -66,6 +66,8 @@ export class AdaptiveTimeouts {
   private readonly refutes = new Window(REFUTE_WINDOW);
   /** computed on change, read on every probe */
   private probe: number;
+  /** the refutations' p99, computed when one arrives: read on every suspect message judged */
+  private refuteP99 = 0;
 
   constructor(private readonly cfg: AdaptiveSettings) {
     this.probe = cfg.probeTimeout;
@@ -84,6 +86,7 @@ export class AdaptiveTimeouts {
   observeRefutation(ms: number): void {
     if (!(ms >= 0) || !Number.isFinite(ms)) return;
     this.refutes.add(ms);
+    this.refuteP99 = this.refutes.percentile(0.99);
   }
 
   get rttSamples(): number {
@@ -117,6 +120,6 @@ export class AdaptiveTimeouts {
   suspicionMin(n: number, presetMinMs: number): number {
     const floor = this.refutationFloor(n);
     if (this.refutes.count === 0) return Math.min(presetMinMs, Math.ceil(NO_SAMPLE_MULT * floor));
-    return Math.min(presetMinMs, Math.max(floor, Math.ceil(REFUTE_MULT * this.refutes.percentile(0.99))));
+    return Math.min(presetMinMs, Math.max(floor, Math.ceil(REFUTE_MULT * this.refuteP99)));
   }
 }

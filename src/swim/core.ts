@@ -143,11 +143,33 @@ export class SwimCore {
    * is recorded as its leave, and a failure already recorded becomes one. True when it
    * changed what we hold.
    */
-  leaveIntent(name: string): boolean {
+  leaveIntent(name: string, prune = false): boolean {
     if (name === this.local.name) return false;
     const ok = this.registry.deliver(name, { type: 'LEAVING', at: this.now() });
+    // Serf's force-leave -prune erases a member that is gone. One that still answers
+    // only becomes leaving: it refutes, and erasing it would hide a live member.
+    const gone = this.registry.view(name)?.state === 'left';
+    if (prune && gone) return this.prune(name);
     if (ok) this.port.viewChanged();
     return ok;
+  }
+
+  /**
+   * Serf's join intent for `name`, newer than the leave intent we hold: the member
+   * refuted it (Serf's Leaving → Alive), so a failure that follows is a failure again.
+   */
+  joinIntent(name: string): boolean {
+    if (name === this.local.name) return false;
+    return this.registry.deliver(name, { type: 'STAYING' });
+  }
+
+  /** take a member out of the list at once (Serf's eraseNode), as a `reaped` event */
+  private prune(name: string): true {
+    const member = this.registry.member(name)!;
+    this.registry.forget(name);
+    this.port.event({ type: 'reaped', member, at: this.now() });
+    this.port.viewChanged();
+    return true;
   }
 
   /**
@@ -448,7 +470,10 @@ export class SwimCore {
       }
       const keep = d.state === 'left' ? this.cfg.tombstoneTimeout : this.cfg.reconnectTimeout;
       if (reaped && now - d.since >= keep) {
+        // Serf's EventMemberReap, as for a pruned member
+        const member = this.registry.member(d.name)!;
         this.registry.forget(d.name);
+        this.port.event({ type: 'reaped', member, at: now });
         changed = true;
       }
     }

@@ -2,6 +2,7 @@
 // value with one writer (the core); everything else reads it.
 import type { Member } from '../api.js';
 import { addrToString } from '../membership/address-text.js';
+import { decodeTags } from '../membership/tags.js';
 import type { Alive, PushNodeState } from '../wire/types.js';
 import { WireState } from '../wire/types.js';
 import { refutingIncarnation } from './rules.js';
@@ -83,6 +84,7 @@ export class LocalNode {
   }
 
   toMember(): Member {
+    const tags = decodeTags(this.#meta);
     return {
       name: this.name,
       address: addrToString(this.#addr),
@@ -90,6 +92,7 @@ export class LocalNode {
       state: this.#leaving ? 'left' : 'alive',
       incarnation: this.#incarnation,
       meta: this.#meta,
+      ...(tags ? { tags } : {}),
       vsn: [...this.vsn],
       stateChangedAt: 0,
     };

@@ -131,7 +131,7 @@ test('CLI commands against live agents, with meaningful exit codes', { timeout: 
     assert.match(badHttp.stderr, /--http: must be HOST:PORT/);
     assert.equal(badCommand.code, 2);
     assert.equal(help.code, 0);
-    for (const cmd of ['agent', 'members', 'info', 'join', 'leave', 'event', 'keys', 'monitor', 'cluster']) assert.match(help.stdout, new RegExp(`^  ${cmd}\\b`, 'm'));
+    for (const cmd of ['agent', 'members', 'info', 'join', 'leave', 'event', 'query', 'force-leave', 'tags', 'keys', 'monitor', 'cluster']) assert.match(help.stdout, new RegExp(`^  ${cmd}\\b`, 'm'));
   } finally {
     await g.killAll();
   }

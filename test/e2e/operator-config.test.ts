@@ -242,7 +242,7 @@ test('docs/configuration.md and docs/cli.md name every setting, variable and com
     for (const name of [s.flag, s.env, `\`${s.key}\``]) assert.ok(config.includes(name), `docs/configuration.md lacks ${name}`);
     assert.ok(cli.includes(s.flag), `docs/cli.md lacks ${s.flag}`);
   }
-  for (const cmd of ['agent', 'members', 'info', 'join', 'leave', 'event', 'keys', 'monitor', 'cluster']) assert.match(cli, new RegExp(`^rxswim ${cmd}\\b`, 'm'));
-  for (const route of ['/v1/members', '/v1/self', '/v1/health', '/metrics', '/v1/events', '/v1/join', '/v1/leave', '/v1/event', '/v1/keys']) assert.ok(cli.includes(route), route);
+  for (const cmd of ['agent', 'members', 'info', 'join', 'leave', 'event', 'query', 'force-leave', 'tags', 'keys', 'monitor', 'cluster']) assert.match(cli, new RegExp(`^rxswim ${cmd}\\b`, 'm'));
+  for (const route of ['/v1/members', '/v1/self', '/v1/health', '/metrics', '/v1/events', '/v1/join', '/v1/leave', '/v1/event', '/v1/query', '/v1/force-leave', '/v1/tags', '/v1/keys']) assert.ok(cli.includes(route), route);
   for (const v of ['RXSWIM_CONFIG', 'RXSWIM_HTTP_ADDR', 'RXSWIM_HTTP_TOKEN']) assert.ok(cli.includes(v), v);
 });

@@ -179,3 +179,24 @@ test('suspicion timer: memberlist TestSuspicion cases', () => {
     assert.equal(m.a.getSnapshot().context.stateChangedAt, expected, `confirmations ${confirmations.join(',')}`);
   }
 });
+
+test("Serf's intents: LEAVING marks a live member leaving, STAYING (a newer join intent) undoes it; a failed member takes LEAVING even once reaped", () => {
+  const m = member(5);
+  assert.equal(m.accepts({ type: 'STAYING' }), false, 'nothing to undo');
+  assert.equal(m.accepts({ type: 'LEAVING', at: 1 }), true);
+  assert.equal(m.a.getSnapshot().context.leaving, true);
+  assert.equal(m.accepts({ type: 'STAYING' }), true);
+  assert.equal(m.a.getSnapshot().context.leaving, false);
+  assert.equal(m.emitted.length, 0, 'neither is a change users see');
+  // The leave intent undone: a failure is a failure again.
+  m.a.send({ type: 'DEAD', incarnation: 5, from: 'x', at: 2 });
+  assert.equal(m.state(), 'dead');
+  assert.equal(m.accepts({ type: 'REAP' }), true);
+  // `serf force-leave` long after the failure: memberlist forgot it, Serf lists it failed.
+  assert.equal(m.accepts({ type: 'LEAVING', at: 40_000 }), true);
+  assert.equal(m.state(), 'left');
+  assert.equal(m.a.getSnapshot().context.stateChangedAt, 40_000);
+  assert.equal(m.a.getSnapshot().context.reaped, true, 'still forgotten by memberlist');
+  assert.deepEqual(m.emitted.at(-1), { type: 'changed', change: 'left', from: 'dead' });
+  assert.equal(m.accepts({ type: 'LEAVING', at: 40_001 }), false, 'left already');
+});

@@ -13,9 +13,9 @@ const EMPTY = new Uint8Array(0);
 const ADDR = Uint8Array.of(10, 0, 0, 1);
 
 describe('necessaryGuards', () => {
-  it('finds aliveIsNewer for ALIVE and notReaped for REAP in the member machine, nothing for SUSPECT or DEAD', () => {
+  it('finds aliveIsNewer for ALIVE, notReaped for REAP and isLeaving for STAYING in the member machine, nothing for SUSPECT or DEAD', () => {
     const g = necessaryGuards(memberMachine);
-    assert.deepEqual([...g.keys()].sort(), ['ALIVE', 'REAP']);
+    assert.deepEqual([...g.keys()].sort(), ['ALIVE', 'REAP', 'STAYING']);
   });
 
   it('declines an event type that some transition takes without the guard', () => {

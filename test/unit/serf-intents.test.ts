@@ -65,10 +65,11 @@ describe('Serf messages (captured from serf 0.8.2)', () => {
     }
   });
 
-  it('user events are read (test/unit/serf-events.test.ts); queries and other types are recognised, not read', () => {
+  it('user events and queries are read (serf-events, serf-query-messages tests); key and conflict types are recognised, not read', () => {
     const ev = user.find((u) => u[0] === 3)!;
     assert.equal(decodeSerfMessage(ev).ok && (decodeSerfMessage(ev) as { message: { type: string } }).message.type, 'userEvent');
-    assert.deepEqual(decodeSerfMessage(new Uint8Array([4, 0x80])), { ok: true, message: { type: 'other', messageType: 4 } });
+    assert.deepEqual(decodeSerfMessage(new Uint8Array([4, 0x80])).ok, false, 'a query without its fields');
+    assert.deepEqual(decodeSerfMessage(new Uint8Array([7, 0x80])), { ok: true, message: { type: 'other', messageType: 7 } });
   });
 
   it('never throws: rxswim envelopes, every truncation and mistyped fields give a drop reason', () => {
@@ -100,16 +101,32 @@ describe('LamportClock (serf/lamport.go)', () => {
 
 function intents(opts: { running?: boolean } = {}) {
   const leaving: string[] = [];
+  const pruned: string[] = [];
+  const staying: string[] = [];
   const rebroadcast: Array<{ key: string; bytes: string }> = [];
   const applied: string[] = [];
   const s = new SerfIntents({
     name: 'me',
-    leaving: (n) => void leaving.push(n),
+    leaving: (n, prune) => void (prune ? pruned : leaving).push(n),
+    staying: (n) => void staying.push(n),
     rebroadcast: (key, m) => void rebroadcast.push({ key, bytes: hex(m) }),
     applied: (t) => void applied.push(t),
     running: () => opts.running ?? true,
   });
-  return { s, leaving, rebroadcast, applied };
+  return { s, leaving, pruned, staying, rebroadcast, applied };
+}
+
+/** messagePushPull as Serf encodes it, with what rxswim reads: LTime, StatusLTimes, LeftMembers */
+function serfState(ltime: number, status: Record<string, number>, left: string[]): Uint8Array {
+  const str = (t: string) => Buffer.from([0xa0 | t.length, ...Buffer.from(t)]);
+  const uint = (n: number) => Buffer.from(n < 128 ? [n] : [0xcd, n >> 8, n & 0xff]);
+  const entries = Object.entries(status);
+  return new Uint8Array(Buffer.concat([
+    Buffer.from([2, 0x83]),
+    str('LTime'), uint(ltime),
+    str('LeftMembers'), Buffer.from([0x90 | left.length]), ...left.map(str),
+    str('StatusLTimes'), Buffer.from([0x80 | entries.length]), ...entries.flatMap(([k, v]) => [str(k), uint(v)]),
+  ]));
 }
 
 describe('SerfIntents', () => {
@@ -175,6 +192,82 @@ describe('SerfIntents', () => {
     const off = intents({ running: false });
     off.s.receive(encodeSerfIntent({ type: 'leave', ltime: 3n, node: 'me' }));
     assert.deepEqual(off.rebroadcast, []);
+  });
+
+  it("a leave intent with Prune (serf force-leave -prune) says so; its copies are not new", () => {
+    const h = intents();
+    const bytes = encodeSerfIntent({ type: 'leave', ltime: 8n, node: 'a', prune: true });
+    assert.equal(h.s.receive(bytes), undefined);
+    assert.equal(h.s.receive(bytes), undefined);
+    assert.deepEqual(h.pruned, ['a']);
+    assert.deepEqual(h.leaving, []);
+    assert.deepEqual(h.rebroadcast, [{ key: 'serf:a', bytes: hex(bytes) }], 'passed on as sent, Prune included');
+  });
+
+  it("forceLeave (Serf's forceLeave): the intent is at the clock's time, the clock moves on, it is applied here and its copies are not new", () => {
+    const h = intents();
+    h.s.receive(encodeSerfIntent({ type: 'join', ltime: 20n, node: 'a' }));
+    assert.equal(h.s.clock.time(), 21n);
+    const { ltime, message } = h.s.forceLeave('a', false);
+    assert.equal(ltime, 21n, 'Serf: LTime = clock.Time(), then Increment()');
+    assert.equal(h.s.clock.time(), 22n);
+    assert.deepEqual(decodeSerfMessage(message), { ok: true, message: { type: 'leave', ltime: 21n, node: 'a', prune: false } });
+    assert.deepEqual(h.leaving, ['a']);
+    assert.deepEqual(h.applied, ['join'], 'counted as received: the join, not our own force-leave');
+    assert.equal(h.s.receive(message), undefined);
+    assert.deepEqual(h.leaving, ['a'], 'our own intent coming back is not new');
+    assert.equal(h.rebroadcast.length, 1, 'only the join was passed on: the caller gossips the force-leave, once');
+    const pruned = h.s.forceLeave('b', true);
+    assert.deepEqual(decodeSerfMessage(pruned.message), { ok: true, message: { type: 'leave', ltime: 22n, node: 'b', prune: true } });
+    assert.deepEqual(h.pruned, ['b']);
+    // the bytes are Serf's: {LTime, Node, Prune}, as serf 0.8.2 sent its own leave
+    assert.equal(hex(pruned.message), hex(encodeSerfIntent({ type: 'leave', ltime: 22n, node: 'b', prune: true })));
+  });
+
+  it("a join intent newer than the leave we hold: the member stays (Serf's Leaving → Alive); an older one is not new", () => {
+    const h = intents();
+    h.s.receive(encodeSerfIntent({ type: 'leave', ltime: 10n, node: 'a' }));
+    h.s.receive(encodeSerfIntent({ type: 'join', ltime: 9n, node: 'a' }));
+    assert.deepEqual(h.staying, []);
+    h.s.receive(encodeSerfIntent({ type: 'join', ltime: 11n, node: 'a' }));
+    assert.deepEqual(h.staying, ['a']);
+    assert.equal(h.rebroadcast.length, 2, 'the leave and the newer join passed on, not the stale join');
+  });
+
+  it("our join intent (Serf's Join) is at the clock's time after the join's push-pull, so our old leave, in a Serf agent's left members, is older", () => {
+    const h = intents();
+    // a Serf agent that had us left at 14: LeftMembers [me], StatusLTimes {me: 14}, its clock at 30
+    assert.equal(h.s.receiveState(serfState(30, { me: 14, x: 3 }, ['me'])), undefined);
+    assert.deepEqual(h.rebroadcast.length, 1, 'our old leave (at 15) refuted at once while running');
+    const join = decodeSerfMessage(h.s.joinIntent());
+    assert.ok(join.ok && join.message.type === 'join' && join.message.node === 'me');
+    if (join.ok && join.message.type === 'join') assert.ok(join.message.ltime >= 29n && join.message.ltime > 15n, `join at ${join.message.ltime}`);
+    // The same state again (a stale push-pull): its leave of us is not new.
+    h.s.receiveState(serfState(30, { me: 14 }, ['me']));
+    assert.equal(h.rebroadcast.length, 1);
+  });
+
+  it("Serf's push-pull status times are artificial joins (MergeRemoteState): a newer one undoes a leave we hold, an older one does not", () => {
+    const h = intents();
+    h.s.receive(encodeSerfIntent({ type: 'leave', ltime: 10n, node: 'a' }));
+    h.s.receiveState(serfState(12, { a: 9, b: 4 }, []));
+    assert.deepEqual(h.staying, ['b'], 'b was news; a at 9 is older than its leave at 10');
+    h.s.receiveState(serfState(12, { a: 11 }, []));
+    assert.deepEqual(h.staying, ['b', 'a']);
+    assert.deepEqual(h.rebroadcast.map((r) => r.key), ['serf:a'], 'push-pull is not passed on');
+  });
+
+  it("statusTimes() is Serf's LocalState once the owner says how names are listed: no pruned or unknown names, leftMembers only while listed left", () => {
+    const listed = new Map<string, string>([['alive', 'alive'], ['gone', 'left'], ['back', 'alive']]);
+    const s = new SerfIntents({ name: 'me', leaving: () => {}, rebroadcast: () => {}, running: () => true, listed: (n) => listed.get(n) as never });
+    s.receive(encodeSerfIntent({ type: 'join', ltime: 3n, node: 'alive' }));
+    s.receive(encodeSerfIntent({ type: 'leave', ltime: 4n, node: 'gone' }));
+    s.receive(encodeSerfIntent({ type: 'leave', ltime: 5n, node: 'back' })); // a new life whose join intent is still on its way
+    s.receive(encodeSerfIntent({ type: 'leave', ltime: 6n, node: 'pruned' })); // erased: not listed any more
+    s.joinIntent();
+    const t = s.statusTimes();
+    assert.deepEqual([...t.statusLTimes.keys()].sort(), ['alive', 'back', 'gone', 'me']);
+    assert.deepEqual(t.leftMembers, ['gone']);
   });
 
   it('malformed Serf messages are dropped with a reason and change nothing', () => {

@@ -609,7 +609,61 @@ describe("Serf's leave intent (leaveIntent)", () => {
     const h = harness({ given: [alive('a', 1)] });
     assert.equal(h.core.leaveIntent('me'), false);
     assert.equal(h.core.leaveIntent('nobody'), false);
+    assert.equal(h.core.leaveIntent('me', true), false);
+    assert.equal(h.core.leaveIntent('nobody', true), false);
+    assert.equal(h.core.joinIntent('me'), false);
+    assert.equal(h.core.joinIntent('nobody'), false);
     assertSilent(h.rec);
+  });
+
+  it('issue 13: a failed member memberlist has already forgotten (reaped) still becomes left (serf force-leave, late)', () => {
+    const h = harness({ config: { gossipToTheDeadTime: 30_000 }, given: [alive('a', 1), alive('b', 1)] });
+    h.core.receive(dead('b', 1, 'a'));
+    h.advanceTo(30_001);
+    h.wrap();
+    assert.equal(h.core.size, 2, 'memberlist forgot b');
+    h.clear();
+    assert.equal(h.core.leaveIntent('b'), true);
+    assert.deepEqual(ev(h.rec), ['left:b']);
+    assert.equal(h.core.member('b')?.state, 'left');
+    assert.equal(h.core.size, 2, 'still forgotten: not counted, not gossiped to');
+    assert.deepEqual(h.core.pushState().map((r) => r.name), ['me', 'a']);
+  });
+
+  it('prune: a failed member becomes left, then is removed from the list (events left, reaped); one view change', () => {
+    const h = harness({ given: [alive('a', 1), alive('b', 1)] });
+    h.core.receive(dead('b', 1, 'a'));
+    h.clear();
+    assert.equal(h.core.leaveIntent('b', true), true);
+    assert.deepEqual(ev(h.rec), ['left:b', 'reaped:b']);
+    assert.equal(h.rec.events[1]!.member.state, 'left', 'the reaped event carries the last state it was listed in');
+    assert.equal(h.rec.viewChanged, 1);
+    assert.equal(h.core.member('b'), undefined);
+    assert.deepEqual(h.core.members().map((m) => m.name), ['me', 'a']);
+    assert.equal(h.core.size, 2);
+    assert.deepEqual(h.core.countByState(), { alive: 2, suspect: 0, dead: 0, left: 0 });
+    // memberlist gossip about it from a peer that still has it dead does not bring it back
+    h.core.receive(dead('b', 1, 'a'));
+    assert.equal(h.core.member('b'), undefined);
+    // a new life does
+    h.core.receive(alive('b', 2));
+    assert.equal(h.core.member('b')?.state, 'alive');
+  });
+
+  it('prune: a member that left is removed; a live member is only marked leaving, and a join intent undoes that', () => {
+    const h = harness({ given: [alive('a', 1), alive('b', 1), alive('c', 1)] });
+    h.core.receive(dead('b', 1, 'b'));
+    h.clear();
+    assert.equal(h.core.leaveIntent('b', true), true);
+    assert.deepEqual(ev(h.rec), ['reaped:b']);
+    h.clear();
+    assert.equal(h.core.leaveIntent('c', true), true, 'c is leaving');
+    assert.equal(h.core.member('c')?.state, 'alive', 'a live member is not erased');
+    assert.deepEqual(ev(h.rec), []);
+    assert.equal(h.core.joinIntent('c'), true, 'c refuted with a join intent');
+    assert.equal(h.core.joinIntent('c'), false, 'nothing left to undo');
+    h.core.receive(dead('c', 1, 'a'));
+    assert.deepEqual(ev(h.rec), ['failed:c'], 'its failure is a failure, not a leave');
   });
 });
 
@@ -755,9 +809,11 @@ describe('reaping (GossipToTheDeadTime, ReconnectTimeout)', () => {
     h.wrap();
     assert.equal(h.core.size, 2);
     assert.equal(h.core.member('b')?.state, 'left', 'a failed one would be gone by now; a left one stays');
+    h.clear();
     h.advanceTo(90_001);
     h.wrap();
     assert.equal(h.core.member('b'), undefined);
+    assert.deepEqual(ev(h.rec), ['reaped:b'], "Serf's EventMemberReap");
   });
 
   it('a reaped member is unknown to accusations, and comes back with an alive at any incarnation > 0 as joined', () => {
