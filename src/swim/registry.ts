@@ -11,6 +11,7 @@ import { decodeTags } from '../membership/tags.js';
 import { memberMachine, type MemberChange, type MemberContext, type MemberEvent as MachineEvent } from '../../machines/member.js';
 import type { PushNodeState } from '../wire/types.js';
 import { WireState } from '../wire/types.js';
+import { ByteInterner } from './byte-interner.js';
 import { necessaryGuards } from './necessary-guards.js';
 import type { MemberView } from './rules.js';
 
@@ -47,8 +48,36 @@ function isLive(s: MemberState): boolean {
   return s === 'alive' || s === 'suspect';
 }
 
+/**
+ * The frozen number[] form of each vsn array, made once per array: members share their
+ * interned vsn bytes (byte-interner.ts), so their Members share this list too.
+ */
+const VSN_LISTS = new WeakMap<Uint8Array, readonly number[]>();
+
+function vsnList(vsn: Uint8Array): number[] {
+  let list = VSN_LISTS.get(vsn);
+  if (!list) VSN_LISTS.set(vsn, (list = Object.freeze([...vsn])));
+  return list as number[];
+}
+
+/**
+ * Each meta array's decoded tags, frozen and made once: interned metadata is shared by
+ * the members that carry it, so their Members share one tags object (and a new snapshot
+ * of a member does not decode its tags again).
+ */
+const TAGS = new WeakMap<Uint8Array, { tags: Readonly<Record<string, string>> | undefined }>();
+
+function tagsOf(meta: Uint8Array): Readonly<Record<string, string>> | undefined {
+  let t = TAGS.get(meta);
+  if (!t) {
+    const tags = decodeTags(meta);
+    TAGS.set(meta, (t = { tags: tags ? Object.freeze(tags) : undefined }));
+  }
+  return t.tags;
+}
+
 export function memberFromContext(c: MemberContext, state: MemberState): Member {
-  const tags = decodeTags(c.meta);
+  const tags = tagsOf(c.meta);
   return Object.freeze({
     name: c.name,
     address: addrToString(c.addr),
@@ -57,7 +86,7 @@ export function memberFromContext(c: MemberContext, state: MemberState): Member 
     incarnation: c.incarnation,
     meta: c.meta,
     ...(tags ? { tags } : {}),
-    vsn: Object.freeze([...c.vsn]) as number[],
+    vsn: vsnList(c.vsn),
     stateChangedAt: c.stateChangedAt,
   });
 }
@@ -119,6 +148,7 @@ export class Registry {
    * hears of an actor's error, which XState reports to the parent.
    */
   private readonly root: Actor<typeof membersMachine>;
+  private readonly bytes = new ByteInterner();
 
   constructor(private readonly deps: RegistryDeps) {
     this.root = createActor(membersMachine, {
@@ -197,14 +227,18 @@ export class Registry {
   }
 
   create(name: string, m: NewMember): Member {
+    // No systemId: nothing looks members up in the actor system, and registering one
+    // cost a Map entry and a string per member. Metadata and versions are interned
+    // (byte-interner.ts): nearly every member of a cluster carries the same ones.
     const actor = createActor(memberMachine, {
-      input: { name, ...m },
+      input: { name, addr: m.addr, port: m.port, meta: this.bytes.intern(m.meta), vsn: this.bytes.intern(m.vsn), incarnation: m.incarnation, at: m.at },
       parent: this.root,
-      systemId: `member:${name}`,
     });
     this.actors.set(name, actor);
-    actor.on('suspicionExpired', (ev) => this.deps.onExpired(name, ev.incarnation));
-    actor.on('changed', (ev) => {
+    // One listener for both emitted events: each `on(type)` costs the actor a Set and
+    // the registry a closure (~250 bytes a member together).
+    actor.on('*', (ev) => {
+      if (ev.type === 'suspicionExpired') return this.deps.onExpired(name, ev.incarnation);
       if (ev.change !== 'updated') {
         this.counts[ev.from]--;
         this.counts[stateOf(actor)]++;
@@ -244,7 +278,8 @@ export class Registry {
     const must = MEMBER_NECESSARY_GUARDS.get(event.type);
     if (must && !must(before.context, event)) return false;
     if (!before.can(event)) return false;
-    a.send(event);
+    // An alive the machine takes may store its metadata and versions: interned, as at create.
+    a.send(event.type === 'ALIVE' ? { ...event, meta: this.bytes.intern(event.meta), vsn: this.bytes.intern(event.vsn) } : event);
     // XState keeps the snapshot object when no transition was taken.
     return a.getSnapshot() !== before;
   }
