@@ -4,43 +4,14 @@
 // node --expose-gc --import tsx bench/merge.ts [N ...]   → bench/results/merge.json
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { clockFromScheduler } from '../src/clock.js';
-import { resolveConfig } from '../src/config.js';
-import { createRandom } from '../src/sim/random.js';
-import { HeapVirtualScheduler } from '../src/sim/virtual-scheduler.js';
-import { BroadcastQueue } from '../src/swim/broadcast-queue.js';
-import { SwimCore } from '../src/swim/core.js';
-import { encodeMessage } from '../src/wire/messages.js';
-import { WireState, type PushNodeState } from '../src/wire/types.js';
+import { aliveRecords, loneCore, VSN } from './lib/lone-core.js';
+import { WireState } from '../src/wire/types.js';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
-function records(n: number): PushNodeState[] {
-  return Array.from({ length: n }, (_, i) => ({
-    name: `m-${i}`,
-    addr: Uint8Array.of(10, (i >> 16) & 255, (i >> 8) & 255, i & 255),
-    port: 7946,
-    meta: new Uint8Array(0),
-    incarnation: 1,
-    state: WireState.alive,
-    vsn: Uint8Array.of(1, 5, 2, 2, 5, 5),
-  }));
-}
-
 function run(n: number) {
-  const scheduler = new HeapVirtualScheduler();
-  const config = resolveConfig('lan');
-  let core: SwimCore | undefined;
-  const queue = new BroadcastQueue(config.retransmitMult, () => core?.size ?? 1);
-  core = new SwimCore({
-    config,
-    local: { name: 'me', meta: new Uint8Array(0), vsn: Uint8Array.of(1, 5, 2, 2, 5, 5), incarnation: 1 },
-    now: () => scheduler.now(),
-    clock: clockFromScheduler(scheduler),
-    random: createRandom(1),
-    port: { gossip: (key, msg) => queue.queue({ key, message: encodeMessage(msg) }), tell() {}, event() {}, viewChanged() {}, refuted() {}, confirmed() {}, log() {} },
-  });
-  const state = [{ name: 'seed', addr: Uint8Array.of(10, 255, 0, 1), port: 7946, meta: new Uint8Array(0), incarnation: 1, state: WireState.alive, vsn: Uint8Array.of(1, 5, 2, 2, 5, 5) }, ...records(n)];
+  const { core, queue } = loneCore();
+  const state = [{ name: 'seed', addr: Uint8Array.of(10, 255, 0, 1), port: 7946, meta: new Uint8Array(0), incarnation: 1, state: WireState.alive, vsn: VSN }, ...aliveRecords(n)];
   gc();
   const heap0 = process.memoryUsage().heapUsed;
   const cpu0 = process.cpuUsage();
