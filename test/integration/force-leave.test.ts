@@ -82,14 +82,18 @@ test('forceLeave(): crashed members become left, pruned ones are removed; a live
     await waitFor('b sees a updated', () => events.find((ev) => ev.type === 'updated' && ev.member.name === 'fl-a')?.member.tags, (t) => t?.role === 'web', 10_000);
 
     // The HTTP routes, on a.
-    const api = await startHttpApi({
-      host: '127.0.124.9',
-      port: 0,
-      registry: a.metrics.registry,
-      members: () => a.members(),
-      forceLeave: (n, prune) => a.forceLeave(n, { prune }),
-      tags: { get: () => a.localMember.tags, set: (t) => a.setTags(t) },
-    });
+    // a's API: the routes under test, with or without a token
+    const apiOf = (token?: string) =>
+      startHttpApi({
+        host: '127.0.124.9',
+        port: 0,
+        registry: a.metrics.registry,
+        members: () => a.members(),
+        forceLeave: (n, prune) => a.forceLeave(n, { prune }),
+        tags: { get: () => a.localMember.tags, set: (t) => a.setTags(t) },
+        ...(token ? { token } : {}),
+      });
+    const api = await apiOf();
     http.close = () => api.close();
     const url = `http://127.0.124.9:${api.address.port}`;
     const call = async (method: string, path: string, body?: unknown) => {
@@ -122,15 +126,7 @@ test('forceLeave(): crashed members become left, pruned ones are removed; a live
     await waitFor('b no longer lists e', () => b.member('fl-e'), (m) => m === undefined, 10_000);
 
     // With a token: both POST routes need it, reading the tags does not.
-    const guarded = await startHttpApi({
-      host: '127.0.124.9',
-      port: 0,
-      registry: a.metrics.registry,
-      members: () => a.members(),
-      forceLeave: (n, prune) => a.forceLeave(n, { prune }),
-      tags: { get: () => a.localMember.tags, set: (t) => a.setTags(t) },
-      token: 'sesame',
-    });
+    const guarded = await apiOf('sesame');
     try {
       const g = `http://127.0.124.9:${guarded.address.port}`;
       for (const [path, body] of [['/v1/force-leave', { node: 'fl-b' }], ['/v1/tags', { set: { x: 'y' } }]] as const) {
