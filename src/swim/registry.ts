@@ -92,11 +92,30 @@ export function memberFromContext(c: MemberContext, state: MemberState): Member 
 }
 
 type MemberSnapshot = ReturnType<MemberActor['getSnapshot']>;
-/** what was built from one snapshot of a member */
+/** a member's actor, and what was built from its current snapshot */
 interface Slot {
+  readonly actor: MemberActor;
   snap: MemberSnapshot;
   member: Member | undefined;
   view: MemberView | undefined;
+}
+
+function memberOf(slot: Slot): Member {
+  const s = fresh(slot);
+  return (s.member ??= memberFromContext(s.snap.context, s.snap.value as MemberState));
+}
+
+const stateOfSlot = (s: Slot): MemberState => fresh(s).snap.value as MemberState;
+
+/** the slot, emptied of what was built when the actor's snapshot changed */
+function fresh(slot: Slot): Slot {
+  const snap = slot.actor.getSnapshot();
+  if (slot.snap !== snap) {
+    slot.snap = snap;
+    slot.member = undefined;
+    slot.view = undefined;
+  }
+  return slot;
 }
 
 const membersMachine = setup({
@@ -125,20 +144,20 @@ const membersMachine = setup({
 });
 
 export class Registry {
-  private readonly actors = new Map<string, MemberActor>();
+  /**
+   * One slot per member: its actor, and the Member and MemberView made once from its
+   * current snapshot. A snapshot never changes (XState makes a new one per transition),
+   * so a gossip tick, a probe or a members list reads what was built rather than
+   * decoding tags and formatting addresses again; Members are frozen, because every
+   * reader shares them. One map, so a message about a member costs one lookup by name.
+   */
+  private readonly slots = new Map<string, Slot>();
   private probeOrder: string[] = [];
   private readonly counts: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
   private readonly forgotten = new Set<string>();
   private probeIndex = 0;
-  /**
-   * Each snapshot's Member and MemberView, made once: a snapshot never changes (XState
-   * makes a new one per transition), so a gossip tick, a probe or a members list reads
-   * what was built rather than decoding tags and formatting addresses again. Members are
-   * frozen, because every reader shares them.
-   */
-  private readonly cached = new Map<string, Slot>();
   /** live/departing split for gossip sampling, dropped on every change */
-  private liveness: { live: MemberActor[]; departing: MemberActor[] } | undefined;
+  private liveness: { live: Slot[]; departing: Slot[] } | undefined;
 
   /**
    * The parent of every member actor, so that they share one actor system (its clock,
@@ -162,7 +181,7 @@ export class Registry {
 
   /** memberlist's n: the local node plus every member it has not forgotten */
   get size(): number {
-    return 1 + this.actors.size - this.forgotten.size;
+    return 1 + this.slots.size - this.forgotten.size;
   }
 
   /** the local node plus every alive or suspect member */
@@ -171,18 +190,18 @@ export class Registry {
   }
 
   has(name: string): boolean {
-    return this.actors.has(name);
+    return this.slots.has(name);
   }
 
   member(name: string): Member | undefined {
-    const a = this.actors.get(name);
-    return a ? this.toMember(a) : undefined;
+    const s = this.slots.get(name);
+    return s ? memberOf(s) : undefined;
   }
 
   view(name: string): MemberView | undefined {
-    const a = this.actors.get(name);
-    if (!a) return undefined;
-    const slot = this.slot(name, a);
+    const s = this.slots.get(name);
+    if (!s) return undefined;
+    const slot = fresh(s);
     if (!slot.view) {
       const c = slot.snap.context;
       // Not frozen: only the rules read it, and freezing costs more than the view.
@@ -192,16 +211,16 @@ export class Registry {
   }
 
   vsnOf(name: string): Uint8Array | undefined {
-    return this.actors.get(name)?.getSnapshot().context.vsn;
+    return this.slots.get(name)?.actor.getSnapshot().context.vsn;
   }
 
   /** the actors, for the inspector and tests; read-only use */
   actor(name: string): MemberActor | undefined {
-    return this.actors.get(name);
+    return this.slots.get(name)?.actor;
   }
 
   list(): Member[] {
-    return [...this.actors.values()].map((a) => this.toMember(a));
+    return [...this.slots.values()].map(memberOf);
   }
 
   countInto(c: Record<MemberState, number>): void {
@@ -211,17 +230,17 @@ export class Registry {
   /** failed members worth a reconnect attempt (Serf keeps them after memberlist forgets them) */
   failed(): Member[] {
     const out: Member[] = [];
-    for (const a of this.actors.values()) if (stateOf(a) === 'dead') out.push(this.toMember(a));
+    for (const s of this.slots.values()) if (stateOfSlot(s) === 'dead') out.push(memberOf(s));
     return out;
   }
 
   /** push-pull records of every member memberlist still knows */
   pushState(): PushNodeState[] {
     const out: PushNodeState[] = [];
-    for (const [name, a] of this.actors) {
-      const { context: c } = a.getSnapshot();
+    for (const [name, s] of this.slots) {
+      const { context: c, value } = fresh(s).snap;
       if (c.reaped) continue;
-      out.push({ name, addr: c.addr, port: c.port, meta: c.meta, incarnation: c.incarnation, state: WireState[stateOf(a)], vsn: c.vsn });
+      out.push({ name, addr: c.addr, port: c.port, meta: c.meta, incarnation: c.incarnation, state: WireState[value as MemberState], vsn: c.vsn });
     }
     return out;
   }
@@ -234,7 +253,8 @@ export class Registry {
       input: { name, addr: m.addr, port: m.port, meta: this.bytes.intern(m.meta), vsn: this.bytes.intern(m.vsn), incarnation: m.incarnation, at: m.at },
       parent: this.root,
     });
-    this.actors.set(name, actor);
+    const slot: Slot = { actor, snap: actor.getSnapshot(), member: undefined, view: undefined };
+    this.slots.set(name, slot);
     // One listener for both emitted events: each `on(type)` costs the actor a Set and
     // the registry a closure (~250 bytes a member together).
     actor.on('*', (ev) => {
@@ -246,20 +266,36 @@ export class Registry {
       }
       // A forgotten member that returns is a newcomer to the probe order again.
       if (ev.change === 'joined' && this.forgotten.delete(name)) this.insertIntoProbeOrder(name);
-      this.deps.onChange(ev.change, this.toMember(actor));
+      this.deps.onChange(ev.change, memberOf(slot));
     });
     actor.start();
     this.counts.alive++;
     this.insertIntoProbeOrder(name);
     this.liveness = undefined;
-    return this.toMember(actor);
+    return memberOf(slot);
   }
 
-  /** at a random position, so a newcomer is probed within one pass */
+  /**
+   * At a random position, so a newcomer is probed within one pass, in O(1): a splice
+   * moved the array's tail, which made a 10,000-member push-pull O(N²). Landing among
+   * the members not yet probed this pass, it swaps with one of them, which moves to the
+   * end (memberlist's aliveNode). Landing among those already probed, it takes that
+   * place and the pass's boundary moves over one: the member it displaced and the first
+   * one still to probe change places, so nobody is probed twice in a pass.
+   */
   private insertIntoProbeOrder(name: string): void {
-    const pos = Math.floor(this.deps.random() * (this.probeOrder.length + 1));
-    this.probeOrder.splice(pos, 0, name);
-    if (pos < this.probeIndex) this.probeIndex++;
+    const order = this.probeOrder;
+    const pos = Math.floor(this.deps.random() * (order.length + 1));
+    if (pos < this.probeIndex) {
+      const boundary = this.probeIndex++;
+      if (boundary < order.length) order.push(order[boundary]!);
+      order[boundary] = order[pos]!;
+      order[pos] = name;
+      return;
+    }
+    order.push(name);
+    const last = order.length - 1;
+    if (pos !== last) [order[pos], order[last]] = [order[last]!, order[pos]!];
   }
 
   /** hand an event to a member's actor; true when the machine accepted it */
@@ -268,7 +304,7 @@ export class Registry {
   }
 
   private send(name: string, event: MachineEvent): boolean {
-    const a = this.actors.get(name);
+    const a = this.slots.get(name)?.actor;
     if (!a) return false;
     const before = a.getSnapshot();
     // Most gossip repeats what a member already knows. The machine's own guards say so
@@ -302,13 +338,13 @@ export class Registry {
     for (let checked = 0; checked <= this.probeOrder.length; checked++) {
       if (this.probeIndex >= this.probeOrder.length) {
         onWrap();
-        this.probeOrder = this.probeOrder.filter((n) => this.actors.has(n) && !this.forgotten.has(n));
+        this.probeOrder = this.probeOrder.filter((n) => this.slots.has(n) && !this.forgotten.has(n));
         this.shuffle(this.probeOrder);
         this.probeIndex = 0;
         if (this.probeOrder.length === 0) return undefined;
       }
-      const a = this.actors.get(this.probeOrder[this.probeIndex++]!);
-      if (a && isLive(stateOf(a))) return this.toMember(a);
+      const s = this.slots.get(this.probeOrder[this.probeIndex++]!);
+      if (s && isLive(stateOfSlot(s))) return memberOf(s);
     }
     return undefined;
   }
@@ -316,10 +352,10 @@ export class Registry {
   /** dead or left members, with how long ago they changed and whether memberlist forgot them */
   departed(): Array<{ name: string; state: 'dead' | 'left'; since: number; reaped: boolean }> {
     const out: Array<{ name: string; state: 'dead' | 'left'; since: number; reaped: boolean }> = [];
-    for (const [name, a] of this.actors) {
-      const s = stateOf(a);
+    for (const [name, slot] of this.slots) {
+      const s = stateOfSlot(slot);
       if (s !== 'dead' && s !== 'left') continue;
-      const c = a.getSnapshot().context;
+      const c = slot.snap.context;
       out.push({ name, state: s, since: c.stateChangedAt, reaped: c.reaped });
     }
     return out;
@@ -327,21 +363,20 @@ export class Registry {
 
   /** stop and drop a member entirely (Serf's reconnect/tombstone timeout ran out) */
   forget(name: string): void {
-    const a = this.actors.get(name);
-    if (!a) return;
-    this.counts[stateOf(a)]--;
+    const s = this.slots.get(name);
+    if (!s) return;
+    this.counts[stateOfSlot(s)]--;
     this.forgotten.delete(name);
-    this.root.send({ type: 'member.stop', member: a });
-    this.actors.delete(name);
-    this.cached.delete(name);
+    this.root.send({ type: 'member.stop', member: s.actor });
+    this.slots.delete(name);
     this.liveness = undefined;
   }
 
   /** up to k random members in the given states, excluding some names */
   randomMembers(k: number, states: readonly MemberState[], exclude: ReadonlySet<string> = new Set()): Member[] {
-    const pool: MemberActor[] = [];
-    for (const [name, a] of this.actors) if (states.includes(stateOf(a)) && !exclude.has(name)) pool.push(a);
-    return this.sample(pool, k).map((a) => this.toMember(a));
+    const pool: Slot[] = [];
+    for (const [name, s] of this.slots) if (states.includes(stateOfSlot(s)) && !exclude.has(name)) pool.push(s);
+    return this.sample(pool, k).map(memberOf);
   }
 
   /**
@@ -354,7 +389,7 @@ export class Registry {
    */
   gossipTargets(k: number, now: number, deadWindowMs: number): Member[] {
     const { live, departing } = this.byLiveness();
-    const recent = departing.filter((a) => now - a.getSnapshot().context.stateChangedAt < deadWindowMs);
+    const recent = departing.filter((s) => now - fresh(s).snap.context.stateChangedAt < deadWindowMs);
     const n = live.length + recent.length;
     const want = Math.min(k, n);
     const firstLive = Math.min(live.length, Math.max(0, k - 1));
@@ -365,29 +400,28 @@ export class Registry {
       const i = out.length < firstLive ? Math.floor(this.deps.random() * live.length) : Math.floor(this.deps.random() * n);
       if (picked.has(i)) continue;
       picked.add(i);
-      out.push(this.toMember(i < live.length ? live[i]! : recent[i - live.length]!));
+      out.push(memberOf(i < live.length ? live[i]! : recent[i - live.length]!));
     }
     return out;
   }
 
   stop(): void {
-    this.root.send({ type: 'members.stop', members: [...this.actors.values()] });
+    this.root.send({ type: 'members.stop', members: [...this.slots.values()].map((s) => s.actor) });
     this.root.stop();
-    this.cached.clear();
-    this.actors.clear();
+    this.slots.clear();
     this.forgotten.clear();
     for (const s of ['alive', 'suspect', 'dead', 'left'] as const) this.counts[s] = 0;
     this.probeOrder = [];
     this.liveness = undefined;
   }
 
-  private byLiveness(): { live: MemberActor[]; departing: MemberActor[] } {
+  private byLiveness(): { live: Slot[]; departing: Slot[] } {
     if (!this.liveness) {
-      const live: MemberActor[] = [];
-      const departing: MemberActor[] = [];
-      for (const a of this.actors.values()) {
-        if (isLive(stateOf(a))) live.push(a);
-        else if (!a.getSnapshot().context.reaped) departing.push(a);
+      const live: Slot[] = [];
+      const departing: Slot[] = [];
+      for (const s of this.slots.values()) {
+        if (isLive(stateOfSlot(s))) live.push(s);
+        else if (!s.snap.context.reaped) departing.push(s);
       }
       this.liveness = { live, departing };
     }
@@ -409,23 +443,5 @@ export class Registry {
       const j = Math.floor(this.deps.random() * (i + 1));
       [xs[i], xs[j]] = [xs[j]!, xs[i]!];
     }
-  }
-
-  private toMember(a: MemberActor): Member {
-    const slot = this.slot(a.getSnapshot().context.name, a);
-    return (slot.member ??= memberFromContext(slot.snap.context, slot.snap.value as MemberState));
-  }
-
-  /** the cache slot of a member's current snapshot, emptied when the snapshot changed */
-  private slot(name: string, a: MemberActor): Slot {
-    const snap = a.getSnapshot();
-    let slot = this.cached.get(name);
-    if (!slot) this.cached.set(name, (slot = { snap, member: undefined, view: undefined }));
-    else if (slot.snap !== snap) {
-      slot.snap = snap;
-      slot.member = undefined;
-      slot.view = undefined;
-    }
-    return slot;
   }
 }

@@ -37,14 +37,33 @@ export class MsgpackExt {
 export class MsgpackMap {
   constructor(readonly entries: Array<[DecodedValue, DecodedValue]>) {}
 
-  /** Looks a key up by its UTF-8 text (memberlist keys are always strings). */
+  /**
+   * Looks a key up by its UTF-8 text (memberlist keys are always strings). An ASCII key
+   * (every field name memberlist and Serf use) is compared char by char, without
+   * encoding it: a decoder reads a few fields of every message it gets.
+   */
   get(key: string): DecodedValue | undefined {
+    if (isAscii(key)) {
+      for (const [k, v] of this.entries) if (k instanceof Uint8Array && asciiEquals(k, key)) return v;
+      return undefined;
+    }
     const want = utf8Encode(key);
     for (const [k, v] of this.entries) {
       if (k instanceof Uint8Array && bytesEqual(k, want)) return v;
     }
     return undefined;
   }
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+function asciiEquals(bytes: Uint8Array, s: string): boolean {
+  if (bytes.length !== s.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== s.charCodeAt(i)) return false;
+  return true;
 }
 
 /** What the generic decoder yields. Both str and bin come back as raw bytes. */

@@ -112,6 +112,31 @@ describe('probe order: randomized round robin', () => {
     }
   });
 
+  it('many newcomers arriving mid-pass: nobody is probed twice in a pass, and every member is in every pass after its arrival', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const h = registry(seed);
+      const rnd = createRandom(1000 + seed);
+      const all: string[] = [];
+      for (let i = 0; i < 8; i++) all.push(h.add(`m${i}`).name);
+      // [pass number, names added before it started] per pass, as the probes go
+      const seen: string[][] = [[]];
+      const known: string[][] = [[...all]];
+      for (let step = 0; step < 400; step++) {
+        if (all.length < 60 && rnd() < 0.3) all.push(h.add(`m${all.length}`).name);
+        const t = h.reg.nextProbeTarget(() => {
+          seen.push([]);
+          known.push([...all]);
+        });
+        if (t) seen.at(-1)!.push(t.name);
+      }
+      const where = `seed ${seed}`;
+      for (const p of seen) assert.equal(p.length, new Set(p).size, `${where}: someone probed twice in ${p.join(',')}`);
+      // a whole pass (not the first, not the last one still under way) holds everyone known when it began
+      for (let i = 1; i < seen.length - 1; i++) for (const n of known[i]!) assert.ok(seen[i]!.includes(n), `${where}: ${n} missing from pass ${i}`);
+      assert.ok(seen.length > 4, `${where}: only ${seen.length} passes`);
+    }
+  });
+
   it('a newcomer lands in the current pass for some seeds (a random position, not always the end or the next pass)', () => {
     let inCurrent = 0;
     let inNext = 0;

@@ -722,3 +722,20 @@ test('every real packet and stream survives every single-bit flip', () => {
   }
   assert.equal(flips, bits, 'every bit was flipped once');
 });
+
+test('MsgpackMap.get finds a key by its text, ASCII or not, and only an exact match', async () => {
+  const { MsgpackReader, encodeMsgpack } = await import('../../src/wire/msgpack.js');
+  const keys = ['Name', 'Nam', 'Names', 'Näme', 'ключ', ''];
+  const obj = Object.fromEntries(keys.map((k, i) => [k, i]));
+  const m = new MsgpackReader(encodeMsgpack(obj)).readValue();
+  assert.ok(m && typeof m === 'object' && 'get' in m);
+  for (const [i, k] of keys.entries()) assert.equal(m.get(k), i, k);
+  for (const k of ['name', 'Nme', 'Nämee', 'клю']) assert.equal(m.get(k), undefined, k);
+  fc.assert(
+    fc.property(fc.dictionary(fc.string({ maxLength: 8 }), fc.integer()), fc.string({ maxLength: 8 }), (d, probe) => {
+      const dm = new MsgpackReader(encodeMsgpack(d)).readValue() as { get(k: string): unknown };
+      for (const k of Object.keys(d)) assert.equal(dm.get(k), d[k]);
+      if (!Object.hasOwn(d, probe)) assert.equal(dm.get(probe), undefined);
+    }),
+  );
+});
