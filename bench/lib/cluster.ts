@@ -48,8 +48,16 @@ export function dropCliSnapshot(): void {
   cli = BUILT_CLI;
 }
 
+/**
+ * Node flags for every rxswim agent a bench starts, from RXSWIM_BENCH_NODE_ARGS
+ * (space-separated), e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the agents
+ * themselves: Node refuses --cpu-prof in NODE_OPTIONS, and the bench's own process
+ * should not be profiled with them.
+ */
+export const agentNodeArgs = (): string[] => (process.env.RXSWIM_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+
 /** the argv of one rxswim agent, as the bench starts it */
-export const rxswimArgs = (name: string, bind: string, http: string, extra: string[] = []): string[] => [agentCli(), 'agent', '--node', name, '--bind', bind, '--http', http, '--log-format', 'json', ...extra];
+export const rxswimArgs = (name: string, bind: string, http: string, extra: string[] = []): string[] => [...agentNodeArgs(), agentCli(), 'agent', '--node', name, '--bind', bind, '--http', http, '--log-format', 'json', ...extra];
 
 export const SWIM_AGENT = fileURLToPath(new URL('../peers/swim/agent.cjs', import.meta.url));
 export const swimInstalled = (): boolean => existsSync(fileURLToPath(new URL('../peers/swim/node_modules/swim/package.json', import.meta.url)));

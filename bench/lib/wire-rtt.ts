@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kill, ProcGroup, type Proc } from '../../test/helpers/procs.js';
 import { decodePacket } from '../../src/wire/packet.js';
+import { agentNodeArgs } from './cluster.js';
 import { httpJson } from './http.js';
 import { SerfRpc } from './serf-rpc.js';
 import { medianOf, percentile, ratio, round, sleep } from './stats.js';
@@ -41,6 +42,13 @@ export function trackGroup(): ProcGroup {
 }
 
 export async function releaseGroup(g: ProcGroup): Promise<void> {
+  // Agents started with Node flags (a profile) get a SIGTERM first, so that Node writes
+  // what the flags asked for on its way out; SIGKILL for whatever still runs 8 s later.
+  if (agentNodeArgs().length > 0) {
+    await g.stopAll('SIGTERM', 3000);
+    // a second one: stop at once, without the leave
+    await g.stopAll('SIGTERM', 5000);
+  }
   await g.killAll();
   live.delete(g);
 }
@@ -75,7 +83,7 @@ export async function waitForCli(timeoutMs = 120_000): Promise<void> {
 }
 
 export function startRxswim(g: ProcGroup, name: string, ip: string): Proc {
-  return g.start(name, process.execPath, [CLI, 'agent', '--node', name, '--bind', `${ip}:${GOSSIP_PORT}`, '--http', `${ip}:${HTTP_PORT}`, '--log-level', 'warn', '--profile', 'lan']);
+  return g.start(name, process.execPath, [...agentNodeArgs(), CLI, 'agent', '--node', name, '--bind', `${ip}:${GOSSIP_PORT}`, '--http', `${ip}:${HTTP_PORT}`, '--log-level', 'warn', '--profile', 'lan']);
 }
 
 /** Serf's default profile is lan (memberlist.DefaultLANConfig) */

@@ -34,6 +34,14 @@ export class ProcGroup {
     return this.start(name, 'serf', ['agent', `-node=${name}`, `-bind=${bind}`, `-rpc-addr=${rpc}`, '-log-level=info', ...extra]);
   }
 
+  /** `signal` to every process still running; waits until they exit or `graceMs` passes */
+  async stopAll(signal: NodeJS.Signals, graceMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((r) => (timer = setTimeout(r, graceMs)));
+    await Promise.race([Promise.all(this.procs.map((p) => kill(p, signal))), grace]);
+    clearTimeout(timer);
+  }
+
   /** SIGKILL every process still running and wait for them to exit */
   async killAll(): Promise<void> {
     await Promise.all(this.procs.map((p) => kill(p, 'SIGKILL')));
