@@ -272,6 +272,11 @@ export class Cluster {
 
   async close(): Promise<void> {
     for (const a of this.agents) a.rpc?.close();
+    // with Node flags for the agents (a profile), a SIGTERM each first, so Node writes it
+    if (agentNodeArgs().length > 0) {
+      await this.group.stopAll('SIGTERM', 3000);
+      await this.group.stopAll('SIGTERM', 5000);
+    }
     await this.group.killAll();
   }
 }
