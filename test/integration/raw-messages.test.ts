@@ -14,6 +14,16 @@ import { sleep, waitFor } from '../helpers/wait.js';
 import { counterSum } from '../helpers/metrics.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+/**
+ * Random bytes for a raw message, never starting with one of Serf's types (0-9): a node
+ * with serfIntents on hands those to Serf's layer, not to rawMessages$, so a random first
+ * byte made this test fail about 1 run in 25 (seen in CI). Nor with our envelope's magic.
+ */
+const rawBytes = (n: number): Uint8Array => {
+  const b = randomBytes(n);
+  b[0] = 0x40 + (b[0]! % 0x80);
+  return b;
+};
 
 test('rawMessages$: bare bytes both paths, envelope and Serf kept apart, broadcastRaw not passed on, errors', { timeout: 60_000 }, async () => {
   // a and b speak Serf's intents (the default); c is a plain memberlist application's peer.
@@ -29,7 +39,7 @@ test('rawMessages$: bare bytes both paths, envelope and Serf kept apart, broadca
   // Whether a receiver queued a raw broadcast to pass on: read its user queue the
   // moment it delivers one (our own broadcastRaw is queued on a alone).
   const queuedOnReceipt: number[] = [];
-  const cast = randomBytes(200);
+  const cast = rawBytes(200);
   // c, a plain memberlist peer, also gets b's Serf join intent (type byte 1) as raw
   // bytes, as a Go memberlist program would; it is not what this test sends.
   const rawOf = (name: string) => raw.get(name)!.filter((m) => !(name === 'c' && m.payload[0] === 1));
@@ -46,8 +56,8 @@ test('rawMessages$: bare bytes both paths, envelope and Serf kept apart, broadca
     for (const n of [b, c]) assert.equal(await n.join([seed]), 1);
     await waitFor('all three alive everywhere', () => nodes.map((n) => n.countByState().alive), (v) => v.every((x) => x === 3), 15_000);
 
-    const plain = randomBytes(64);
-    const big = randomBytes(100_000);
+    const plain = rawBytes(64);
+    const big = rawBytes(100_000);
     const serfEvent = Uint8Array.from([3, 0x80]); // Serf's messageUserEvent type byte
     await a.sendRaw('b', plain);
     await a.sendRaw('b', big, { reliable: true });
