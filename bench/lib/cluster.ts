@@ -56,6 +56,17 @@ export function dropCliSnapshot(): void {
  */
 export const agentNodeArgs = (): string[] => (process.env.RXSWIM_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 
+/**
+ * Before a group's SIGKILL: agents started with Node flags (a profile) get a SIGTERM,
+ * then a second one (stop at once, without the leave), 3 and 5 s apart, so that Node
+ * writes what the flags asked for on its way out. Nothing without the flags.
+ */
+export async function letAgentsExit(g: ProcGroup): Promise<void> {
+  if (agentNodeArgs().length === 0) return;
+  await g.stopAll('SIGTERM', 3000);
+  await g.stopAll('SIGTERM', 5000);
+}
+
 /** the argv of one rxswim agent, as the bench starts it */
 export const rxswimArgs = (name: string, bind: string, http: string, extra: string[] = []): string[] => [...agentNodeArgs(), agentCli(), 'agent', '--node', name, '--bind', bind, '--http', http, '--log-format', 'json', ...extra];
 
@@ -272,11 +283,7 @@ export class Cluster {
 
   async close(): Promise<void> {
     for (const a of this.agents) a.rpc?.close();
-    // with Node flags for the agents (a profile), a SIGTERM each first, so Node writes it
-    if (agentNodeArgs().length > 0) {
-      await this.group.stopAll('SIGTERM', 3000);
-      await this.group.stopAll('SIGTERM', 5000);
-    }
+    await letAgentsExit(this.group);
     await this.group.killAll();
   }
 }

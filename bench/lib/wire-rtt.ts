@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kill, ProcGroup, type Proc } from '../../test/helpers/procs.js';
 import { decodePacket } from '../../src/wire/packet.js';
-import { agentNodeArgs } from './cluster.js';
+import { agentNodeArgs, letAgentsExit } from './cluster.js';
 import { httpJson } from './http.js';
 import { SerfRpc } from './serf-rpc.js';
 import { medianOf, percentile, ratio, round, sleep } from './stats.js';
@@ -42,13 +42,7 @@ export function trackGroup(): ProcGroup {
 }
 
 export async function releaseGroup(g: ProcGroup): Promise<void> {
-  // Agents started with Node flags (a profile) get a SIGTERM first, so that Node writes
-  // what the flags asked for on its way out; SIGKILL for whatever still runs 8 s later.
-  if (agentNodeArgs().length > 0) {
-    await g.stopAll('SIGTERM', 3000);
-    // a second one: stop at once, without the leave
-    await g.stopAll('SIGTERM', 5000);
-  }
+  await letAgentsExit(g);
   await g.killAll();
   live.delete(g);
 }
