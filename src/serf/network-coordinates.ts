@@ -75,7 +75,9 @@ export class NetworkCoordinates {
     const before = this.client.coordinate;
     const r = this.client.update(name, decoded.coordinate, rttMs / 1000);
     if (!r.ok) return { kind: 'rejected', reason: r.reason };
-    this.payload = undefined;
+    // Encoded now, after the probe, not when the next ping arrives: that ping's ack is
+    // the peer's RTT sample, and encoding it there would add to what it measures.
+    this.payload = encodePingPayload(r.coordinate);
     this.cache.set(name, decoded.coordinate);
     return { kind: 'updated', before, after: r.coordinate };
   }

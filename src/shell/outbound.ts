@@ -31,19 +31,32 @@ export class Outbound {
     this.sendRaw(target, this.ctx.packets.withGossip(msgs, pmax));
   }
 
-  /** messages to a target as they are */
-  sendRaw(target: Target, msgs: Uint8Array[]): void {
+  /**
+   * A probe's answer (ack or nack), with gossip piggybacked as sendTo. Alone it goes
+   * uncompressed, where memberlist tries LZW on every packet: the answer's latency is
+   * the prober's RTT (its failure detector and its network coordinate), and LZW on a
+   * cold path cost ~25 µs of it to save ~12 of an ack's ~125 bytes (bench/results/
+   * profile-issue11-session.md, section 5). Both forms are valid on the wire.
+   */
+  reply(target: Target, msg: Uint8Array): void {
+    const msgs = this.ctx.packets.withGossip([msg], this.protocolMaxOf(target));
+    this.sendRaw(target, msgs, msgs.length > 1);
+  }
+
+  /** messages to a target as they are; `mayCompress` false: never compressed */
+  sendRaw(target: Target, msgs: Uint8Array[], mayCompress = true): void {
     const t = this.ctx.transport();
     if (!t || msgs.length === 0) return;
     const { metrics } = this.ctx;
     const to = addressOf(target);
-    const packets = this.ctx.packets.encode(msgs, this.protocolMaxOf(target));
-    for (const m of msgs) metrics.messagesSent.inc({ type: messageTypeOf(m), transport: 'udp' });
+    const packets = this.ctx.packets.encode(msgs, this.protocolMaxOf(target), mayCompress);
+    // sent first, counted after (see receivePacket: an ack's latency is the probe's RTT)
+    for (const p of packets) t.sendPacket(to, p);
     for (const p of packets) {
       metrics.packetsSent.inc({ transport: 'udp' });
       metrics.bytesSent.inc({ transport: 'udp' }, p.length);
-      t.sendPacket(to, p);
     }
+    for (const m of msgs) metrics.messagesSent.inc({ type: messageTypeOf(m), transport: 'udp' });
   }
 
   /** one message on a stream, sealed with the stream's label: by default ours (a stream we opened) */

@@ -119,13 +119,14 @@ export class PacketBuilder {
   /**
    * Encode messages into packets: one per 255 messages (a lone message goes bare, more
    * as a compound), compressed when smaller, with a CRC when the peer's PMax ≥ 5,
-   * sealed when encrypting. No messages: no packets.
+   * sealed when encrypting. No messages: no packets. `mayCompress` false: not even
+   * tried (a probe's answer, see Outbound.reply).
    */
-  encode(messages: readonly Uint8Array[], peerProtocolMax: number): Uint8Array[] {
+  encode(messages: readonly Uint8Array[], peerProtocolMax: number, mayCompress = true): Uint8Array[] {
     if (messages.length === 0) return [];
     const key = this.opts.sealKey();
     const options = {
-      compress: this.opts.compress,
+      compress: this.opts.compress && mayCompress,
       crc: peerProtocolMax >= CRC_MIN_PROTOCOL,
       label: this.labels.send,
       ...(key ? { keyring: [key], encryptionVersion: this.encryptionVersion } : {}),

@@ -19,7 +19,7 @@ export function answerPing(ctx: ShellContext, out: Outbound, from: Address, p: P
   // A ping for another name: a probe meant for a node that used to live here.
   if (p.node !== '' && p.node !== ctx.name) return;
   // As memberlist: every ping we answer carries the delegate's payload, relayed or not.
-  out.sendTo(replyAddress(from, p), [encodeMessage({ type: 'ack', seqNo: p.seqNo, payload: ctx.ping?.ackPayload() ?? null })]);
+  out.reply(replyAddress(from, p), encodeMessage({ type: 'ack', seqNo: p.seqNo, payload: ctx.ping?.ackPayload() ?? null }));
 }
 
 /** ping the target for the requester; the subscription ends with the answer or the probe timeout */
@@ -49,10 +49,10 @@ export function relayIndirectPing(ctx: ShellContext, out: Outbound, from: Addres
     .subscribe((ok) => {
       if (ok) {
         ctx.metrics.indirectPings.inc({ result: 'acked' });
-        out.sendTo(requester, [encodeMessage({ type: 'ack', seqNo: req.seqNo, payload: null })]);
+        out.reply(requester, encodeMessage({ type: 'ack', seqNo: req.seqNo, payload: null }));
       } else if (req.nack) {
         ctx.metrics.indirectPings.inc({ result: 'nacked' });
-        out.sendTo(requester, [encodeMessage({ type: 'nack', seqNo: req.seqNo })]);
+        out.reply(requester, encodeMessage({ type: 'nack', seqNo: req.seqNo }));
       } else ctx.metrics.indirectPings.inc({ result: 'timeout' });
     });
   out.sendTo(target, [encodeMessage({ type: 'ping', seqNo, node: req.node, ...out.source() })]);
