@@ -78,6 +78,8 @@ class Node implements SwimNode {
   private readonly eventsSubject = new Subject<MemberEvent>();
   private readonly acks = new Subject<AckSignal>();
   private readonly nacks = new Subject<{ seqNo: number }>();
+  /** something was queued for gossip (either queue): wakes the gossip loop */
+  private readonly gossipQueued = new Subject<void>();
   private readonly stopped$ = new Subject<void>();
   private readonly subs = new Subscription();
   private transport: Transport | undefined;
@@ -145,6 +147,7 @@ class Node implements SwimNode {
       rttClock: options.scheduler ? () => scheduler.now() : () => performance.now(),
       nextSeqNo: () => (this.seqNo = (this.seqNo + 1) >>> 0),
       acks$: this.acks,
+      gossipQueued$: this.gossipQueued,
       ...(this.coords ? { ping: this.pingDelegate(this.coords) } : {}),
     };
     this.out = new Outbound(this.ctx);
@@ -189,6 +192,9 @@ class Node implements SwimNode {
       log: (level, msg, fields) => log[level]({ node: name, ...fields }, msg),
     });
     this.sync = new PushPullSync(this.ctx, this.out, this.user);
+    const wake = () => this.gossipQueued.next();
+    this.queue.onQueued = wake;
+    this.user.queue.onQueued = wake;
   }
 
   private pingDelegate(coords: NetworkCoordinates): NonNullable<ShellContext['ping']> {
@@ -412,7 +418,7 @@ class Node implements SwimNode {
     this.user.stop();
     this.raw.stop();
     this.core.stop();
-    for (const s of [this.changes, this.eventsSubject, this.acks, this.nacks]) s.complete();
+    for (const s of [this.changes, this.eventsSubject, this.acks, this.nacks, this.gossipQueued]) s.complete();
     this.serf?.stop();
     const t = this.transport;
     this.transport = undefined;

@@ -39,6 +39,8 @@ export interface ShellContext {
   nextSeqNo(): number;
   /** acks as they arrive, stamped with rttClock() */
   readonly acks$: Observable<AckSignal>;
+  /** emits when something is queued for gossip: the gossip loop sleeps while nothing is */
+  readonly gossipQueued$: Observable<void>;
   /** Serf's network coordinates; undefined: acks carry no payload */
   readonly ping?: PingDelegate;
 }

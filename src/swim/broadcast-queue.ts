@@ -42,6 +42,8 @@ export class BroadcastQueue {
   private nextId = 0;
   /** total entries dropped because the queue was over maxDepth */
   dropped = 0;
+  /** told after every queue(): the gossip loop sleeps while the queues are empty */
+  onQueued: (() => void) | undefined;
 
   constructor(
     private readonly retransmitMult: number,
@@ -64,6 +66,7 @@ export class BroadcastQueue {
     this.tree.set(e, true);
     this.byKey.set(b.key, e);
     while (this.tree.size > this.maxDepth) this.dropLast();
+    this.onQueued?.();
   }
 
   /**

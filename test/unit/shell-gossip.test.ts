@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { Member } from '../../src/api.js';
 import { testMember } from '../helpers/members.js';
@@ -20,6 +21,7 @@ function deps(ts: TestScheduler, packets: number, over: Partial<GossipDeps> = {}
     gossipInterval: 10,
     gossipNodes: 3,
     pending: () => left > 0,
+    queued$: new Subject<void>(),
     targets: (k) => {
       log.targets.push({ at: ts.now(), k });
       return ALL.slice(0, k);
@@ -74,8 +76,8 @@ test('stops filling when the queue is dry', () => {
   ts.run(({ expectObservable }) => {
     const built = deps(ts, 4);
     log = built.log;
-    // 4 packets: 3 at the first tick, 1 at the second, then nothing
-    expectObservable(gossip$(built.deps), '35ms !').toBe('10ms a 9ms b 9ms c', { a: 3, b: 1, c: 0 });
+    // 4 packets: 3 at the first tick, 1 at the second; then the loop sleeps: no tick at 30
+    expectObservable(gossip$(built.deps), '35ms !').toBe('10ms a 9ms b', { a: 3, b: 1 });
   });
   assert.deepEqual(
     log.fills.filter((f) => f.at === 20).map((f) => f.to),
@@ -83,9 +85,9 @@ test('stops filling when the queue is dry', () => {
     'the first empty fill ends the tick: no fill for c',
   );
   assert.deepEqual(
-    log.fills.filter((f) => f.at === 30).map((f) => f.to),
+    log.fills.filter((f) => f.at >= 30).map((f) => f.to),
     [],
-    'a dry queue at the tick: no fill at all',
+    'a dry queue: no tick, so no fill at all',
   );
   assert.deepEqual(
     log.sent.map((s) => s.to),
@@ -108,16 +110,41 @@ test('nothing when gossipInterval or gossipNodes is 0', () => {
   }
 });
 
-test('a dry tick samples no targets and sends nothing; gossip resumes when something is queued', () => {
+test('asleep while dry: no tick at all; woken by queued$, it ticks on the same grid until dry again', () => {
   const ts = newScheduler();
   let log!: ReturnType<typeof deps>['log'];
-  let queued = false;
+  let left = 0;
+  const queued$ = new Subject<void>();
   ts.run(({ expectObservable }) => {
-    const built = deps(ts, 2, { pending: () => queued });
+    const built = deps(ts, 0, {
+      pending: () => left > 0,
+      queued$,
+      fill: () => (left > 0 ? [Uint8Array.of(left--)] : []),
+    });
     log = built.log;
-    ts.schedule(() => { queued = true; }, 25);
-    expectObservable(gossip$(built.deps), '35ms !').toBe('10ms a 9ms a 9ms b', { a: 0, b: 2 });
+    // 5 packets queued at 25 ms: the next tick of the 10 ms grid is at 30 (3 sent),
+    // then 40 (2 sent, dry after it); nothing at 50 or 60. 1 more at 61: a tick at 70.
+    ts.schedule(() => { left = 5; queued$.next(); }, 25);
+    ts.schedule(() => { left = 1; queued$.next(); }, 61);
+    // queued$ again while already ticking changes nothing
+    ts.schedule(() => queued$.next(), 32);
+    expectObservable(gossip$(built.deps), '85ms !').toBe('30ms a 9ms b 29ms c', { a: 3, b: 2, c: 1 });
   });
-  assert.deepEqual(log.targets, [{ at: 30, k: 3 }], 'targets are sampled only once gossip is pending');
-  assert.deepEqual(log.fills.map((f) => f.at), [30, 30, 30]);
+  assert.deepEqual(log.targets.map((t) => t.at), [30, 40, 70], 'targets are sampled only at ticks while gossip is pending');
+});
+
+test('a tick that finds the queues drained since it was scheduled samples no targets', () => {
+  const ts = newScheduler();
+  let log!: ReturnType<typeof deps>['log'];
+  let left = 0;
+  const queued$ = new Subject<void>();
+  ts.run(({ expectObservable }) => {
+    const built = deps(ts, 0, { pending: () => left > 0, queued$, fill: () => (left > 0 ? [Uint8Array.of(left--)] : []) });
+    log = built.log;
+    ts.schedule(() => { left = 2; queued$.next(); }, 5);
+    // piggybacked on a probe before the tick at 10
+    ts.schedule(() => { left = 0; }, 7);
+    expectObservable(gossip$(built.deps), '35ms !').toBe('10ms a', { a: 0 });
+  });
+  assert.deepEqual(log.targets, []);
 });
