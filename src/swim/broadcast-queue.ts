@@ -42,7 +42,11 @@ export class BroadcastQueue {
   private nextId = 0;
   /** total entries dropped because the queue was over maxDepth */
   dropped = 0;
-  /** told after every queue(): the gossip loop sleeps while the queues are empty */
+  /**
+   * told when a queue() makes the queue non-empty: the gossip loop sleeps only while
+   * every queue is empty, so that is the one moment it can need waking (and a merge
+   * queueing 10,000 members tells it once, not 10,000 times)
+   */
   onQueued: (() => void) | undefined;
 
   constructor(
@@ -57,6 +61,7 @@ export class BroadcastQueue {
   }
 
   queue(b: QueuedBroadcast): void {
+    const wasEmpty = this.tree.size === 0;
     const old = this.byKey.get(b.key);
     if (old) {
       this.remove(old);
@@ -66,7 +71,7 @@ export class BroadcastQueue {
     this.tree.set(e, true);
     this.byKey.set(b.key, e);
     while (this.tree.size > this.maxDepth) this.dropLast();
-    this.onQueued?.();
+    if (wasEmpty) this.onQueued?.();
   }
 
   /**

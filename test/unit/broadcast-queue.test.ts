@@ -125,3 +125,18 @@ test('the B+ tree queue behaves exactly as a re-sorted array (random operation s
     { numRuns: 300 },
   );
 });
+
+test('onQueued is told when a queue() makes the queue non-empty, and only then', () => {
+  const q = new BroadcastQueue(1, () => 1); // 1 × ceil(log10 2) = 1 transmit
+  let told = 0;
+  q.onQueued = () => told++;
+  q.queue({ key: 'a', message: Uint8Array.of(1, 2, 3, 4, 5) });
+  assert.equal(told, 1);
+  q.queue({ key: 'b', message: Uint8Array.of(1, 2, 3, 4, 5) });
+  q.queue({ key: 'a', message: Uint8Array.of(6, 7, 8, 9, 10) }); // replaces a: never empty in between
+  assert.equal(told, 1, 'the queue was not empty: the gossip loop is awake');
+  assert.equal(q.take(2, 1400).length, 2);
+  assert.equal(q.depth, 0, 'sent out its one transmit each');
+  q.queue({ key: 'c', message: Uint8Array.of(1, 2, 3, 4, 5) });
+  assert.equal(told, 2, 'empty again, then queued: told again');
+});
