@@ -45,8 +45,13 @@ export type { SerfQuery, SerfQueryOptions, SerfQueryReply } from './api.js';
 /** the node's class name in earlier releases; the type is SwimNode */
 export type RxSwimNode = SwimNode;
 
-/** members a joiner announces itself to directly; beyond that, gossip alone */
-const ANNOUNCE_MAX = 64;
+/**
+ * members a joiner announces itself to, and a leaver tells its leave, directly; beyond
+ * that, gossip alone. A bound, not everyone: at 10,000 members telling everyone was
+ * 20,000 datagrams from one synchronous loop on leave, and gossip's retransmit limit
+ * grows with log N, so the members not told directly are the ones gossip covers best.
+ */
+export const ANNOUNCE_MAX = 64;
 
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -379,7 +384,9 @@ class Node implements SwimNode {
   async leave(timeoutMs = this.config.leaveTimeout): Promise<void> {
     if (this.phase === 'running' && this.core.aliveCount > 1) {
       const deadline = this.ctx.scheduler.now() + timeoutMs;
-      const live = () => this.core.remoteMembers().filter((m) => m.state === 'alive' || m.state === 'suspect');
+      // a fresh random sample for each message: with more than ANNOUNCE_MAX members,
+      // more of them hear one of the two directly
+      const live = () => this.core.randomMembers(ANNOUNCE_MAX, ['alive', 'suspect']);
       // Serf's Leave: its leave intent goes first, and memberlist's leave only once the
       // intent has been gossiped out (or half the time is spent), so Serf agents record
       // "left", not "failed" (they do only when the intent came first).
@@ -391,9 +398,9 @@ class Node implements SwimNode {
       // memberlist's Leave: gossip dead-about-self from self and wait (bounded) until it
       // has used its retransmits, so peers record "left" rather than "failed".
       const message = encodeMessage(this.core.leave());
-      // Beyond memberlist: also tell every live member directly. With a small retransmit
-      // limit (2 in `local`) gossip alone can miss a member, which then probes us,
-      // finds us gone and records a failure instead of a leave.
+      // Beyond memberlist: also tell live members directly (up to ANNOUNCE_MAX). With a
+      // small retransmit limit (2 in `local`) gossip alone can miss a member, which then
+      // probes us, finds us gone and records a failure instead of a leave.
       for (const m of live()) this.out.sendRaw(m, [message]);
       await this.queueAndWait(this.queue, this.name, message, Math.max(0, deadline - this.ctx.scheduler.now()));
     } else if (this.phase === 'running') this.core.leave();
