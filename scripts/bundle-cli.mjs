@@ -1,12 +1,16 @@
 // Bundles the CLI (dist/src/cli/main.js, already type-checked and compiled by tsc) into
-// dist/cli/. Why: Node 20 loads an unbundled ESM graph file by file, and rxjs alone
-// resolves to ~400 CommonJS files; an agent spent ~850 ms of CPU before it answered.
-// Bundled and tree-shaken it starts in about a third of that. Code splitting keeps the
-// lazy imports lazy: the inspector, the cluster TUI and the simulator are separate chunks
-// loaded only when asked for. The library entry points (dist/src/index.js, machines)
-// stay unbundled: applications bundle them their own way.
+// dist/cli/rxswim.cjs, puts the loader (scripts/cli-loader.mjs) beside it as
+// dist/cli/main.js, the `rxswim` bin, and trains V8's code cache for the bundle
+// (scripts/train-code-cache.mjs). Why a bundle: Node 20 loads an unbundled ESM graph
+// file by file, and rxjs alone resolves to ~400 CommonJS files; an agent spent ~850 ms
+// of CPU before it answered. Why CommonJS: vm.Script takes a code cache, Node 20's ES
+// module loader does not (see the loader). One file: what a command does not use (the
+// inspector, the cluster TUI, the simulator) is in it but never initialised, as esbuild
+// wraps each module in a function run at its first import; YAML and pino-pretty are
+// required from node_modules only when asked for. The library entry points
+// (dist/src/index.js, machines) stay unbundled: applications bundle them their own way.
 import { build } from 'esbuild';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 // rxjs's export map sends the `node` condition to its CommonJS build, which a bundler
@@ -19,22 +23,30 @@ const rxjsEsm = {
 };
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-// Chunk names carry content hashes: a stale chunk must not outlive the build that made it.
+// Nothing of an earlier build may outlive it (its bundle, its code cache).
 rmSync(`${root}/dist/cli`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   entryPoints: ['dist/src/cli/main.js'],
-  outdir: 'dist/cli',
+  outfile: 'dist/cli/rxswim.cjs',
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
-  // CommonJS dependencies (prom-client, pino, commander) call require(); in an ESM
-  // bundle it has to be made from the chunk's own URL.
   plugins: [rxjsEsm],
-  banner: { js: "import { createRequire as __rxswimRequire } from 'node:module'; const require = __rxswimRequire(import.meta.url);" },
+  // The sources are ES modules that find their files (package.json, main.js for the demo's
+  // agents) from import.meta.url; in the CommonJS bundle that is the bundle's own URL.
+  define: { 'import.meta.url': '__rxswimBundleUrl' },
+  banner: { js: "const __rxswimBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+copyFileSync(`${root}/scripts/cli-loader.mjs`, `${root}/dist/cli/main.js`);
 chmodSync(`${root}/dist/cli/main.js`, 0o755);
+
+if (process.env.RXSWIM_BUILD_CODE_CACHE === '0') {
+  console.log('bundle-cli: RXSWIM_BUILD_CODE_CACHE=0, no code cache: agents compile their code as they start');
+} else {
+  const { trainCodeCache } = await import('./train-code-cache.mjs');
+  await trainCodeCache(`${root}/dist/cli`);
+}

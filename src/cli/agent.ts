@@ -201,7 +201,10 @@ export class Agent {
     }
     if (this.stopRequested) return;
     this.handlersRef.started();
-    log.info({ event: 'started', member: memberFields(node.localMember), profile: cfg.profile, encrypted: node.keyring.enabled }, `agent ${node.name} started`);
+    log.info(
+      { event: 'started', member: memberFields(node.localMember), profile: cfg.profile, encrypted: node.keyring.enabled, ...codeCacheField() },
+      `agent ${node.name} started`,
+    );
 
     const wantsJoin = joinSeeds.length > 0 || retrySeeds.length > 0;
     this.joined = !wantsJoin;
@@ -371,4 +374,14 @@ export class Agent {
     this.phase = 'stopped';
     this.resolveDone(o);
   }
+}
+
+/**
+ * What became of the CLI bundle's V8 code cache (scripts/cli-loader.mjs): accepted,
+ * rejected (another Node or other V8 flags: the agent compiled its code instead), or
+ * absent. Nothing when the agent runs without the loader (from dist/src or the sources).
+ */
+function codeCacheField(): { codeCache?: string } {
+  const v = (globalThis as Record<symbol, unknown>)[Symbol.for('rxswim.codeCache')];
+  return typeof v === 'string' ? { codeCache: v } : {};
 }
