@@ -1,8 +1,9 @@
 // Makes dist/cli/rxswim.cjs.v8cache, V8's code cache for the CLI bundle (see
 // scripts/cli-loader.mjs), by running what an agent does first: two agents on 127.0.0.1
 // (free ports, about 4 s), the second started with RXSWIM_CODE_CACHE_OUT, joined to the
-// first through its HTTP API, asked for its members, itself and its metrics, left to
-// probe and gossip for a few seconds, then stopped (a graceful leave); the loader writes
+// first through its HTTP API and the first to it (a seed's side of a join), asked for
+// its members, itself and its metrics, left to probe and gossip for a few seconds, then
+// stopped (a graceful leave); the loader writes
 // the cache as that process exits, so it holds every function the run compiled. Nothing
 // leaves loopback. If the run fails the build goes on without a cache, and says so:
 // agents then compile as they start, slower, not differently.
@@ -86,6 +87,8 @@ export async function trainCodeCache(cliDir) {
     const trainee = agent('code-cache-trainee', gossipB, httpB, { RXSWIM_CODE_CACHE_OUT: partial });
     await answering(httpB, trainee);
     await http(httpB, 'POST', '/v1/join', { seeds: [`${HOST}:${gossipA}`] });
+    // and the other way round, so that answering a joiner's push-pull is trained too
+    await http(httpA, 'POST', '/v1/join', { seeds: [`${HOST}:${gossipB}`] });
     for (const path of ['/v1/members', '/v1/self', '/metrics']) await http(httpB, 'GET', path);
     // a few probe rounds (one a second), gossip ticks and their acks
     await new Promise((r) => setTimeout(r, 3_500));
