@@ -10,7 +10,7 @@
 // required from node_modules only when asked for. The library entry points
 // (dist/src/index.js, machines) stay unbundled: applications bundle them their own way.
 import { build } from 'esbuild';
-import { chmodSync, copyFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 // rxjs's export map sends the `node` condition to its CommonJS build, which a bundler
@@ -41,6 +41,18 @@ await build({
   define: { 'import.meta.url': '__rxswimBundleUrl' },
   banner: { js: "const __rxswimBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+// The file is written as the function the loader calls (Node's CommonJS wrapper, with
+// "use strict" first, as the ES sources are strict): read as one string, which V8 keeps
+// as the script's source, with no wrapped copy. Its first line was the entry's shebang,
+// so the lines, and the source map, do not move.
+const bundleFile = `${root}/dist/cli/rxswim.cjs`;
+const code = readFileSync(bundleFile, 'utf8');
+const mapAt = code.lastIndexOf('\n//# sourceMappingURL=');
+if (!code.startsWith('#!') || mapAt < 0) throw new Error('bundle-cli: the bundle does not start with a shebang or end with its source map URL');
+writeFileSync(
+  bundleFile,
+  `(function (exports, require, module, __filename, __dirname) { "use strict";${code.slice(code.indexOf('\n'), mapAt)}\n})${code.slice(mapAt)}`,
+);
 copyFileSync(`${root}/scripts/cli-loader.mjs`, `${root}/dist/cli/main.js`);
 chmodSync(`${root}/dist/cli/main.js`, 0o755);
 

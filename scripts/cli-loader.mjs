@@ -11,14 +11,14 @@
 // V8 checks it against its version, its flags and the source and rejects a mismatch
 // (another Node, --cpu-prof, an edited bundle), and the bundle is then compiled as usual.
 import { readFileSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 
 const bundle = fileURLToPath(new URL('./rxswim.cjs', import.meta.url));
 
-/** compiles the bundle; nothing here outlives it but the script (the cache buffer is 1 MB, the source 1.5 MB) */
+/** compiles the bundle; nothing here outlives it but the script (the cache buffer is 1 MB) */
 function compile() {
   let cachedData;
   try {
@@ -26,9 +26,10 @@ function compile() {
   } catch {
     // no cache (RXSWIM_BUILD_CODE_CACHE=0, or a copy without it): compile as usual
   }
-  // The bundle's first line is the shebang of src/cli/main.ts; a comment keeps the line numbers.
-  const source = readFileSync(bundle, 'utf8').replace(/^#!/, '//');
-  const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
+  // The file is already the wrapper function (scripts/bundle-cli.mjs): one 1.5 MB string,
+  // which V8 keeps as the source. A wrapped copy made here stayed in the large-object
+  // space as garbage until a major GC, which an idle agent may not run for hours.
+  const script = new vm.Script(readFileSync(bundle, 'utf8'), { filename: bundle, cachedData });
   // Read by the agent's start-up log line (`codeCache`), so that a rejected cache is visible.
   globalThis[Symbol.for('rxswim.codeCache')] = cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'accepted';
   return script;
