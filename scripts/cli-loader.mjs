@@ -9,7 +9,8 @@
 // modules (module.enableCompileCache came in Node 22), but vm.Script takes V8's cached
 // data for a CommonJS script, hence a CommonJS bundle. The cache is V8's own format:
 // V8 checks it against its version, its flags and the source and rejects a mismatch
-// (another Node, --cpu-prof, an edited bundle), and the bundle is then compiled as usual.
+// (another Node, V8 flags such as --stack-size, an edited bundle; Node options such as
+// --cpu-prof keep it), and the bundle is then compiled as usual.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
