@@ -58,6 +58,14 @@ export class TallyCounter<L extends string> {
   }
 
   inc(labels: Record<L, string>, value = 1): void {
+    this.series(labels).n += value;
+  }
+
+  /**
+   * The running total of one label set, to add to directly: the per-packet paths hold
+   * theirs (UdpSeries), so counting a datagram is an add, not a lookup per label.
+   */
+  series(labels: Record<L, string>): TallySeries {
     const names = this.labelNames;
     let level = this.root;
     for (let i = 0; i < names.length - 1; i++) {
@@ -67,13 +75,53 @@ export class TallyCounter<L extends string> {
       level = next;
     }
     const last = labels[names[names.length - 1]!];
-    const t = level.get(last) as { n: number } | undefined;
-    if (t) t.n += value;
-    else {
-      const entry = { labels: { ...labels }, n: value };
+    let t = level.get(last) as TallySeries | undefined;
+    if (!t) {
+      const entry = { labels: { ...labels }, n: 0 };
       level.set(last, entry);
       this.totals.push(entry);
+      t = entry;
     }
+    return t;
+  }
+}
+
+/** one series of a TallyCounter: add to `n` */
+export interface TallySeries {
+  n: number;
+}
+
+/** The series every UDP datagram touches, resolved once per node. */
+export class UdpSeries {
+  readonly packetsSent: TallySeries;
+  readonly bytesSent: TallySeries;
+  readonly packetsReceived: TallySeries;
+  readonly bytesReceived: TallySeries;
+  readonly outcome: Record<'decoded' | 'partial' | 'dropped', TallySeries>;
+  private readonly sentByType = new Map<string, TallySeries>();
+  private readonly receivedByType = new Map<string, TallySeries>();
+
+  constructor(private readonly m: Pick<NodeMetrics, 'packetsSent' | 'bytesSent' | 'packetsReceived' | 'bytesReceived' | 'udpPackets' | 'messagesSent' | 'messagesReceived'>) {
+    const udp = { transport: 'udp' } as const;
+    this.packetsSent = m.packetsSent.series(udp);
+    this.bytesSent = m.bytesSent.series(udp);
+    this.packetsReceived = m.packetsReceived.series(udp);
+    this.bytesReceived = m.bytesReceived.series(udp);
+    this.outcome = { decoded: m.udpPackets.series({ outcome: 'decoded' }), partial: m.udpPackets.series({ outcome: 'partial' }), dropped: m.udpPackets.series({ outcome: 'dropped' }) };
+  }
+
+  /** rxswim_messages_sent_total{type, transport="udp"} */
+  sent(type: string): TallySeries {
+    let s = this.sentByType.get(type);
+    if (!s) this.sentByType.set(type, (s = this.m.messagesSent.series({ type, transport: 'udp' })));
+    return s;
+  }
+
+  /** rxswim_messages_received_total{type, transport="udp"} */
+  received(type: string): TallySeries {
+    let s = this.receivedByType.get(type);
+    if (!s) this.receivedByType.set(type, (s = this.m.messagesReceived.series({ type, transport: 'udp' })));
+    return s;
   }
 }
 
@@ -87,6 +135,8 @@ export class NodeMetrics {
   readonly bytesSent: TallyCounter<'transport'>;
   readonly messagesReceived: TallyCounter<'type' | 'transport'>;
   readonly messagesSent: TallyCounter<'type' | 'transport'>;
+  /** the UDP series above, resolved once: what sending and receiving a datagram count */
+  readonly udp: UdpSeries;
   readonly probes: Counter<'outcome'>;
   readonly probeRtt: Histogram;
   readonly indirectProbesSent: Counter;
@@ -139,6 +189,7 @@ export class NodeMetrics {
     this.bytesSent = tally('rxswim_bytes_sent_total', 'Bytes sent, by transport', ['transport'], each('transport', TRANSPORTS));
     this.messagesReceived = tally('rxswim_messages_received_total', 'Decoded messages received, by type and transport', ['type', 'transport'], cross(MESSAGE_TYPES));
     this.messagesSent = tally('rxswim_messages_sent_total', 'Messages sent (compound parts counted one by one), by type and transport', ['type', 'transport'], cross(MESSAGE_TYPES));
+    this.udp = new UdpSeries(this);
     this.probes = counter('rxswim_probes_total', 'Probes by outcome: direct ack, indirect ack, TCP ping, failed', ['outcome'], each('outcome', ['direct', 'indirect', 'tcp', 'failed']));
     this.probeRtt = new Histogram({
       name: 'rxswim_probe_rtt_seconds',

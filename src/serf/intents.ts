@@ -125,7 +125,15 @@ export class SerfIntents {
     // every other status time is an artificial join (it undoes an older leave intent).
     const left = new Set(s.leftMembers);
     for (const node of left) this.apply({ type: 'leave', ltime: (s.statusLTimes.get(node) ?? 0n) + 1n, node, prune: false });
-    for (const [node, ltime] of s.statusLTimes) if (!left.has(node)) this.apply({ type: 'join', ltime, node, prune: false });
+    const clock = this.clock;
+    for (const [node, ltime] of s.statusLTimes) {
+      if (left.has(node)) continue;
+      // Most of a push-pull repeats what we hold. apply() would refuse such a time, and
+      // witnessing one below our clock changes nothing: skip it before building an intent.
+      const known = this.status.get(node);
+      if (known && ltime <= known.ltime && ltime < clock.time()) continue;
+      this.apply({ type: 'join', ltime, node, prune: false });
+    }
   }
 
   /** Serf's handleNodeJoinIntent / handleNodeLeaveIntent; true when the intent was new to us */

@@ -23,13 +23,14 @@ export function receivePacket(ctx: ShellContext, from: Address, data: Uint8Array
     }
   }
   const { metrics } = ctx;
-  metrics.packetsReceived.inc({ transport: 'udp' });
-  metrics.bytesReceived.inc({ transport: 'udp' }, data.length);
-  metrics.udpPackets.inc({ outcome: decoded.messages.length === 0 ? 'dropped' : decoded.errors.length > 0 ? 'partial' : 'decoded' });
+  const { udp } = metrics;
+  udp.packetsReceived.n++;
+  udp.bytesReceived.n += data.length;
+  udp.outcome[decoded.messages.length === 0 ? 'dropped' : decoded.errors.length > 0 ? 'partial' : 'decoded'].n++;
   for (const err of decoded.errors) {
     metrics.packetsDropped.inc({ reason: err.reason });
     ctx.log.debug({ node: ctx.name, from: formatHostPort(from.host, from.port), reason: err.reason, err: err.message }, 'dropped packet');
   }
-  for (const m of decoded.messages) metrics.messagesReceived.inc({ type: m.type, transport: 'udp' });
+  for (const m of decoded.messages) udp.received(m.type).n++;
   if (failed > 0) metrics.packetsDropped.inc({ reason: 'handler_error' }, failed);
 }

@@ -52,11 +52,12 @@ export class Outbound {
     const packets = this.ctx.packets.encode(msgs, this.protocolMaxOf(target), mayCompress);
     // sent first, counted after (see receivePacket: an ack's latency is the probe's RTT)
     for (const p of packets) t.sendPacket(to, p);
+    const { udp } = metrics;
     for (const p of packets) {
-      metrics.packetsSent.inc({ transport: 'udp' });
-      metrics.bytesSent.inc({ transport: 'udp' }, p.length);
+      udp.packetsSent.n++;
+      udp.bytesSent.n += p.length;
     }
-    for (const m of msgs) metrics.messagesSent.inc({ type: messageTypeOf(m), transport: 'udp' });
+    for (const m of msgs) udp.sent(messageTypeOf(m)).n++;
   }
 
   /** one message on a stream, sealed with the stream's label: by default ours (a stream we opened) */

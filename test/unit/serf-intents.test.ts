@@ -257,6 +257,27 @@ describe('SerfIntents', () => {
     assert.deepEqual(h.rebroadcast.map((r) => r.key), ['serf:a'], 'push-pull is not passed on');
   });
 
+  it('a status time we already hold moves the clock exactly as applying it would: past our own intent at the clock, not past older ones', () => {
+    const h = intents();
+    const own = decodeSerfMessage(h.s.leaveIntent());
+    assert.ok(own.ok && own.message.type === 'leave');
+    const t = h.s.clock.time();
+    // our own leave at t, heard back in a push-pull: refused, but witnessing t moves the clock to t + 1, as Serf's witness does
+    h.s.receiveState(serfState(0, { me: Number(t) }, []));
+    assert.equal(h.s.clock.time(), t + 1n);
+    h.s.receiveState(serfState(0, { a: 20 }, []));
+    assert.equal(h.s.clock.time(), 21n);
+    const staying = h.staying.length;
+    // the same state again: nothing is news and the clock (at 21, above 20) stays
+    h.s.receiveState(serfState(0, { a: 20 }, []));
+    assert.equal(h.s.clock.time(), 21n);
+    assert.equal(h.staying.length, staying);
+    // an older time for a known member changes nothing either
+    h.s.receiveState(serfState(0, { a: 7 }, []));
+    assert.equal(h.s.clock.time(), 21n);
+    assert.equal(h.staying.length, staying);
+  });
+
   it("statusTimes() is Serf's LocalState once the owner says how names are listed: no pruned or unknown names, leftMembers only while listed left", () => {
     const listed = new Map<string, string>([['alive', 'alive'], ['gone', 'left'], ['back', 'alive']]);
     const s = new SerfIntents({ name: 'me', leaving: () => {}, rebroadcast: () => {}, running: () => true, listed: (n) => listed.get(n) as never });
