@@ -19,6 +19,7 @@ import { Connections } from './shell/connections.js';
 import { dispatcher } from './shell/dispatch.js';
 import type { ShellContext } from './shell/context.js';
 import { receivePacket } from './shell/inbound.js';
+import { lonePingAnswerer } from './shell/relay.js';
 import { Outbound } from './shell/outbound.js';
 import { packetBuilderFor } from './shell/packet-builder.js';
 import { type AckSignal } from './shell/prober.js';
@@ -319,7 +320,8 @@ class Node implements SwimNode {
     this.persistIdentity();
     const { ctx, out } = this;
     const handle = dispatcher(ctx, out, { acks: this.acks, nacks: this.nacks, user: this.user, subs: this.subs });
-    this.subs.add(this.transport.packets$.subscribe((d) => receivePacket(ctx, d.from, d.data, handle)));
+    const lonePing = lonePingAnswerer(ctx, out);
+    this.subs.add(this.transport.packets$.subscribe((d) => receivePacket(ctx, d.from, d.data, handle, lonePing)));
     this.subs.add(
       this.transport.connections$.subscribe((c) => {
         if (this.phase !== 'running') return c.destroy();

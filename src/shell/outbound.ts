@@ -60,6 +60,17 @@ export class Outbound {
     for (const m of msgs) udp.sent(messageTypeOf(m)).n++;
   }
 
+  /** one packet already encoded, holding one message of `type` */
+  sendPacket(to: Address, packet: Uint8Array, type: string): void {
+    const t = this.ctx.transport();
+    if (!t) return;
+    t.sendPacket(to, packet);
+    const { udp } = this.ctx.metrics;
+    udp.packetsSent.n++;
+    udp.bytesSent.n += packet.length;
+    udp.sent(type).n++;
+  }
+
   /** one message on a stream, sealed with the stream's label: by default ours (a stream we opened) */
   writeStream(conn: StreamConn, msg: StreamMessage, streamLabel?: Uint8Array): void {
     const bytes = this.ctx.packets.encodeStream(msg, streamLabel);

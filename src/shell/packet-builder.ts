@@ -13,6 +13,7 @@ import { COMPOUND_HEADER_OVERHEAD, COMPOUND_PART_OVERHEAD, MAX_COMPOUND_PARTS } 
 import { ENCRYPTION_OVERHEAD_V0, ENCRYPTION_OVERHEAD_V1, type EncryptionVersion } from '../wire/crypto.js';
 import { labelHeader, labelOverhead, type LabelPolicy } from '../wire/label.js';
 import { CRC_OVERHEAD, decodePacket, encodePacket, type DecodedPacket, type DecodePacketOptions } from '../wire/packet.js';
+import { encodeLoneAck, readLonePing, type LonePing } from '../wire/lone-ping.js';
 import { encodeStream } from '../wire/stream.js';
 import type { StreamMessage } from '../wire/types.js';
 import type { ProtocolConfig } from '../config.js';
@@ -109,6 +110,8 @@ export class PacketBuilder {
 
   /** the messages plus as much piggybacked gossip as fits (memberlist's sendMsg) */
   withGossip(messages: readonly Uint8Array[], peerProtocolMax?: number): Uint8Array[] {
+    // Dry queues (the idle cluster): nothing to ask them, and this runs on every probe.
+    if (!this.opts.hasGossip()) return [...messages];
     const used = messages.reduce((n, m) => n + m.length + COMPOUND_PART_OVERHEAD, 0);
     const limit = this.gossipBudget(used, peerProtocolMax);
     // The queues stop at a few bytes anyway; don't ask when not even a header fits.
@@ -166,6 +169,25 @@ export class PacketBuilder {
   /** what inbound packets, and streams opened to us, must be labelled with */
   get labelPolicy(): LabelPolicy {
     return this.labels.accept;
+  }
+
+  /**
+   * The datagram's one plain ping, if it is nothing else and we read plaintext (see
+   * wire/lone-ping.ts); null: decode it the general way. Never throws.
+   */
+  lonePing(data: Uint8Array): LonePing | null {
+    const keys = this.opts.openKeys?.();
+    return readLonePing(data, this.labels.accept, keys !== undefined && keys.length > 0);
+  }
+
+  /**
+   * The packet answering a ping when nothing rides along: what encode() makes of the
+   * lone ack (labelled, uncompressed, no CRC), or null when it must go the general way
+   * (sealing with a key, or gossip queued to piggyback).
+   */
+  loneAck(seqNo: number, payload: Uint8Array | null): Uint8Array | null {
+    if (this.opts.hasGossip() || this.opts.sealKey() !== null) return null;
+    return encodeLoneAck(this.streamHeaderBytes, seqNo, payload);
   }
 
   /** take a datagram apart; never throws */

@@ -3,6 +3,7 @@
 // one (Lifeguard) and the target stayed silent.
 import { filter, map, race, take, takeUntil, timer, type Subscription } from 'rxjs';
 import { addrToString } from '../membership/address.js';
+import { utf8Encode } from '../wire/msgpack.js';
 import type { Address } from '../transport/transport.js';
 import { encodeMessage } from '../wire/messages.js';
 import type { IndirectPing, Ping } from '../wire/types.js';
@@ -20,6 +21,31 @@ export function answerPing(ctx: ShellContext, out: Outbound, from: Address, p: P
   if (p.node !== '' && p.node !== ctx.name) return;
   // As memberlist: every ping we answer carries the delegate's payload, relayed or not.
   out.reply(replyAddress(from, p), encodeMessage({ type: 'ack', seqNo: p.seqNo, payload: ctx.ping?.ackPayload() ?? null }));
+}
+
+/**
+ * answerPing's fast path, for a datagram that is one plain ping and nothing else, with
+ * no gossip to piggyback and no key to seal with (the idle cluster's every probe): the
+ * ping is read in place and the ack written straight into its packet (wire/lone-ping.ts).
+ * The answer is the one the general path gives, byte for byte, to the same address.
+ * False: not such a datagram, and the general path takes it as before.
+ */
+export function lonePingAnswerer(ctx: ShellContext, out: Outbound): (from: Address, data: Uint8Array) => boolean {
+  const name = utf8Encode(ctx.name);
+  return (from, data) => {
+    const p = ctx.packets.lonePing(data);
+    if (p === null) return false;
+    const node = p.node;
+    if (node.length > 0) {
+      // a ping for another name: the general path drops it, as answerPing does
+      if (node.length !== name.length) return false;
+      for (let i = 0; i < node.length; i++) if (node[i] !== name[i]) return false;
+    }
+    const packet = ctx.packets.loneAck(p.seqNo, ctx.ping?.ackPayload() ?? null);
+    if (packet === null) return false;
+    out.sendPacket(p.sourceAddr !== null && p.sourcePort ? { host: addrToString(p.sourceAddr), port: p.sourcePort } : from, packet, 'ack');
+    return true;
+  };
 }
 
 /** ping the target for the requester; the subscription ends with the answer or the probe timeout */

@@ -1,17 +1,17 @@
 // Real network transport: UDP datagrams (node:dgram through dgram-as-promised) and
 // TCP streams (node:net), both bound to the same port number, as memberlist does.
 //
-// Receive path: the datagram socket's async iterator becomes an Observable with
-// `from(socket)`, subscribed once when the transport is created and multicast
-// through a Subject. dgram-as-promised only listens while a recv() is pending; rxjs'
-// `from()` asks for the next packet in the microtask right after delivering the
-// previous one, so as long as subscribers handle packets synchronously no datagram
-// falls between two recv() calls (see DESIGN.md, "Pitfalls already measured").
+// Receive path: `packets$` listens to the dgram-as-promised socket's own 'message'
+// event, one listener per subscriber, and hands each datagram over synchronously.
+// Not the socket's async iterator: each recv() behind it is a promise, three closures
+// and three listener changes per datagram, and a datagram can only be lost between two
+// recv() calls (DESIGN.md, "Pitfalls already measured"); at one ping a second that path
+// was ~60 µs of a cold ack's latency (bench/results/profile-issue11-rtt.md). Handlers
+// must stay synchronous all the same: the kernel's buffer is what holds a burst.
 import * as net from 'node:net';
 import { DgramAsPromised } from 'dgram-as-promised';
-import type { IncomingPacket, SocketAsPromised } from 'dgram-as-promised';
-import { Observable, Subject, from } from 'rxjs';
-import type { Subscription } from 'rxjs';
+import type { SocketAsPromised } from 'dgram-as-promised';
+import { Observable, Subject, type Subscriber } from 'rxjs';
 import type { Address, Datagram, StreamConn, Transport } from './transport.js';
 import { formatHostPort } from '../membership/address.js';
 
@@ -218,10 +218,9 @@ class UdpTcpTransportImpl implements UdpTcpTransport {
   private errors = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
-  private readonly packets = new Subject<Datagram>();
+  private readonly receivers = new Set<Subscriber<Datagram>>();
   private readonly connections = new Subject<StreamConn>();
   private readonly sockets = new Set<net.Socket>();
-  private readonly recvSub: Subscription;
   private readonly dualStack: boolean;
 
   constructor(
@@ -235,19 +234,25 @@ class UdpTcpTransportImpl implements UdpTcpTransport {
     this.address = { host, port };
     this.recvBufferSize = recvBufferSize;
     this.dualStack = net.isIPv6(host);
-    this.packets$ = this.packets.asObservable();
     this.connections$ = this.connections.asObservable();
 
-    // Synchronous from the socket's async iterator into the Subject: no await between packets.
-    this.recvSub = from(udp).subscribe({
-      next: (p: IncomingPacket) => {
-        this.packets.next({
-          from: { host: unmapIPv4(p.rinfo.address), port: p.rinfo.port },
-          data: view(p.msg),
-        });
-      },
-      error: (err: unknown) => this.packets.error(err),
-      complete: () => this.packets.complete(),
+    // Each subscriber listens on the socket itself, synchronously: no promise, listener
+    // churn or Subject between a datagram and its handler (see the comment at the top).
+    const sock = udp.socket;
+    this.packets$ = new Observable<Datagram>((subscriber) => {
+      if (this.closed) {
+        subscriber.complete();
+        return undefined;
+      }
+      const onMessage = (msg: Buffer, rinfo: { address: string; port: number }): void => {
+        subscriber.next({ from: { host: unmapIPv4(rinfo.address), port: rinfo.port }, data: view(msg) });
+      };
+      sock.on('message', onMessage);
+      this.receivers.add(subscriber);
+      return () => {
+        sock.off('message', onMessage);
+        this.receivers.delete(subscriber);
+      };
     });
 
     server.on('connection', (socket: net.Socket) => {
@@ -352,8 +357,7 @@ class UdpTcpTransportImpl implements UdpTcpTransport {
     this.connections.complete();
     await Promise.all(waits);
     await handlesReleased();
-    this.recvSub.unsubscribe();
-    this.packets.complete();
+    for (const r of [...this.receivers]) r.complete();
   }
 }
 

@@ -58,7 +58,7 @@ test('a packet never exceeds udpBufferSize, with and without encryption, and dec
               q.queue({ key: `k${id++}`, message: m });
             }
           };
-          const { b } = builder({ sealing, compress, udpBufferSize, takeGossip: (limit) => q.take(2, limit) });
+          const { b } = builder({ sealing, compress, udpBufferSize, takeGossip: (limit) => q.take(2, limit), hasGossip: () => q.depth > 0 });
           let piggybacked = 0;
           let largest = 0;
           for (let round = 0; round < 40; round++) {
@@ -103,7 +103,7 @@ test('gossip is piggybacked up to the budget and not beyond', () => {
       {
         const q = new BroadcastQueue(4, () => 10);
         q.queue({ key: 'big', message: user(budget - 2 + 1) });
-        const { b, limits } = builder({ sealing, udpBufferSize: 300, takeGossip: (l) => q.take(2, l) });
+        const { b, limits } = builder({ sealing, udpBufferSize: 300, takeGossip: (l) => q.take(2, l), hasGossip: () => q.depth > 0 });
         const msgs = b.withGossip([ping], pmax);
         assert.deepEqual(limits, [budget], label);
         assert.deepEqual(msgs, [ping], label);
@@ -114,7 +114,7 @@ test('gossip is piggybacked up to the budget and not beyond', () => {
         const q = new BroadcastQueue(4, () => 10);
         const exact = user(budget - 2);
         q.queue({ key: 'exact', message: exact });
-        const { b } = builder({ sealing, udpBufferSize: 300, takeGossip: (l) => q.take(2, l) });
+        const { b } = builder({ sealing, udpBufferSize: 300, takeGossip: (l) => q.take(2, l), hasGossip: () => q.depth > 0 });
         const msgs = b.withGossip([ping], pmax);
         assert.deepEqual(msgs, [ping, exact], label);
         const [p, ...more] = b.encode(msgs, pmax);
