@@ -1,8 +1,8 @@
 // Real network transport: UDP datagrams (node:dgram through dgram-as-promised) and
 // TCP streams (node:net), both bound to the same port number, as memberlist does.
 //
-// Receive path: `packets$` listens to the dgram-as-promised socket's own 'message'
-// event, one listener per subscriber, and hands each datagram over synchronously.
+// Receive path: `packets$` hears the dgram-as-promised socket's own 'message' event
+// and hands each datagram, one object shared by every subscriber, over synchronously.
 // Not the socket's async iterator: each recv() behind it is a promise, three closures
 // and three listener changes per datagram, and a datagram can only be lost between two
 // recv() calls (DESIGN.md, "Pitfalls already measured"); at one ping a second that path
@@ -218,7 +218,7 @@ class UdpTcpTransportImpl implements UdpTcpTransport {
   private errors = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
-  private readonly receivers = new Set<Subscriber<Datagram>>();
+  private receivers: Array<Subscriber<Datagram>> = [];
   private readonly connections = new Subject<StreamConn>();
   private readonly sockets = new Set<net.Socket>();
   private readonly dualStack: boolean;
@@ -236,22 +236,24 @@ class UdpTcpTransportImpl implements UdpTcpTransport {
     this.dualStack = net.isIPv6(host);
     this.connections$ = this.connections.asObservable();
 
-    // Each subscriber listens on the socket itself, synchronously: no promise, listener
-    // churn or Subject between a datagram and its handler (see the comment at the top).
+    // One listener on the socket itself hands each datagram, synchronously, to every
+    // subscriber: no promise, listener churn or Subject in between (see the top).
     const sock = udp.socket;
+    sock.on('message', (msg: Buffer, rinfo: { address: string; port: number }) => {
+      const rs = this.receivers;
+      if (rs.length === 0) return;
+      const d: Datagram = { from: { host: unmapIPv4(rinfo.address), port: rinfo.port }, data: view(msg) };
+      for (let i = 0; i < rs.length; i++) rs[i]!.next(d);
+    });
     this.packets$ = new Observable<Datagram>((subscriber) => {
       if (this.closed) {
         subscriber.complete();
         return undefined;
       }
-      const onMessage = (msg: Buffer, rinfo: { address: string; port: number }): void => {
-        subscriber.next({ from: { host: unmapIPv4(rinfo.address), port: rinfo.port }, data: view(msg) });
-      };
-      sock.on('message', onMessage);
-      this.receivers.add(subscriber);
+      // copied on change, so a subscriber leaving during a delivery spoils nothing
+      this.receivers = [...this.receivers, subscriber];
       return () => {
-        sock.off('message', onMessage);
-        this.receivers.delete(subscriber);
+        this.receivers = this.receivers.filter((r) => r !== subscriber);
       };
     });
 
@@ -357,7 +359,7 @@ class UdpTcpTransportImpl implements UdpTcpTransport {
     this.connections.complete();
     await Promise.all(waits);
     await handlesReleased();
-    for (const r of [...this.receivers]) r.complete();
+    for (const r of this.receivers) r.complete();
   }
 }
 
