@@ -13,12 +13,9 @@ export type LonePingAnswer = (from: Address, data: Uint8Array) => boolean;
 
 export function receivePacket(ctx: ShellContext, from: Address, data: Uint8Array, handle: MessageHandler, answerLonePing?: LonePingAnswer): void {
   if (answerLonePing?.(from, data)) {
-    // answered; counted as the general path would have counted it
-    const { udp } = ctx.metrics;
-    udp.packetsReceived.n++;
-    udp.bytesReceived.n += data.length;
-    udp.outcome.decoded.n++;
-    udp.received('ping').n++;
+    // answered; counted as the general path counts a datagram holding one ping
+    countReceived(ctx, data, 'decoded');
+    ctx.metrics.udp.received('ping').n++;
     return;
   }
   const decoded = ctx.packets.decode(data);
@@ -36,13 +33,19 @@ export function receivePacket(ctx: ShellContext, from: Address, data: Uint8Array
   }
   const { metrics } = ctx;
   const { udp } = metrics;
-  udp.packetsReceived.n++;
-  udp.bytesReceived.n += data.length;
-  udp.outcome[decoded.messages.length === 0 ? 'dropped' : decoded.errors.length > 0 ? 'partial' : 'decoded'].n++;
+  countReceived(ctx, data, decoded.messages.length === 0 ? 'dropped' : decoded.errors.length > 0 ? 'partial' : 'decoded');
   for (const err of decoded.errors) {
     metrics.packetsDropped.inc({ reason: err.reason });
     ctx.log.debug({ node: ctx.name, from: formatHostPort(from.host, from.port), reason: err.reason, err: err.message }, 'dropped packet');
   }
   for (const m of decoded.messages) udp.received(m.type).n++;
   if (failed > 0) metrics.packetsDropped.inc({ reason: 'handler_error' }, failed);
+}
+
+/** one datagram received, by outcome: both paths count through here */
+function countReceived(ctx: ShellContext, data: Uint8Array, outcome: 'decoded' | 'partial' | 'dropped'): void {
+  const { udp } = ctx.metrics;
+  udp.packetsReceived.n++;
+  udp.bytesReceived.n += data.length;
+  udp.outcome[outcome].n++;
 }

@@ -3,7 +3,7 @@
 // one (Lifeguard) and the target stayed silent.
 import { filter, map, race, take, takeUntil, timer, type Subscription } from 'rxjs';
 import { addrToString } from '../membership/address.js';
-import { utf8Encode } from '../wire/msgpack.js';
+import { bytesEqual, utf8Encode } from '../wire/msgpack.js';
 import type { Address } from '../transport/transport.js';
 import { encodeMessage } from '../wire/messages.js';
 import type { IndirectPing, Ping } from '../wire/types.js';
@@ -38,8 +38,7 @@ export function lonePingAnswerer(ctx: ShellContext, out: Outbound): (from: Addre
     const node = p.node;
     if (node.length > 0) {
       // a ping for another name: the general path drops it, as answerPing does
-      if (node.length !== name.length) return false;
-      for (let i = 0; i < node.length; i++) if (node[i] !== name[i]) return false;
+      if (!bytesEqual(node, name)) return false;
     }
     const packet = ctx.packets.loneAck(p.seqNo, ctx.ping?.ackPayload() ?? null);
     if (packet === null) return false;

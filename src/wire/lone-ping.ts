@@ -19,6 +19,7 @@
 // it writes is byte for byte the one the general encoder writes. Never throws.
 import { crc32 } from 'node:zlib';
 import { HAS_LABEL_MSG, type LabelPolicy } from './label.js';
+import { rawHeaderLength, readU32BE, uintLength, writeRawHeader, writeUint } from './msgpack.js';
 import { MessageType } from './types.js';
 
 export interface LonePing {
@@ -79,7 +80,7 @@ export function readLonePing(data: Uint8Array, accept: LabelPolicy, encrypted: b
   } else if (label.length > 0 && !accept.acceptUnlabelled) return null;
   if (data[p] === MessageType.hasCrc) {
     if (end - p < CRC_HEADER) return null;
-    const expected = (data[p + 1] as number) * 0x1000000 + (((data[p + 2] as number) << 16) | ((data[p + 3] as number) << 8) | (data[p + 4] as number));
+    const expected = readU32BE(data, p + 1);
     if (crc32(data.subarray(p + CRC_HEADER)) !== expected) return null;
     p += CRC_HEADER;
   }
@@ -120,7 +121,7 @@ export function readLonePing(data: Uint8Array, accept: LabelPolicy, encrypted: b
         u = ((data[p + 1] as number) << 8) | (data[p + 2] as number);
         p += 3;
       } else if (v === 0xce && p + 5 <= end) {
-        u = (data[p + 1] as number) * 0x1000000 + (((data[p + 2] as number) << 16) | ((data[p + 3] as number) << 8) | (data[p + 4] as number));
+        u = readU32BE(data, p + 1);
         p += 5;
       } else return null;
       if (key === SEQ_NO) {
@@ -165,44 +166,17 @@ const SEQ_KEY = [0xa5, 0x53, 0x65, 0x71, 0x4e, 0x6f]; // "SeqNo"
  */
 export function encodeLoneAck(header: Uint8Array, seqNo: number, payload: Uint8Array | null): Uint8Array {
   const pn = payload === null ? 0 : payload.length;
-  const rawHead = payload === null || pn <= 31 ? 1 : pn <= 0xffff ? 3 : 5;
-  const seqLen = seqNo <= 0x7f ? 1 : seqNo <= 0xff ? 2 : seqNo <= 0xffff ? 3 : 5;
-  const out = new Uint8Array(header.length + ACK_HEAD.length + rawHead + pn + SEQ_KEY.length + seqLen);
+  const out = new Uint8Array(header.length + ACK_HEAD.length + rawHeaderLength(pn) + pn + SEQ_KEY.length + uintLength(seqNo));
   let p = 0;
   for (let i = 0; i < header.length; i++) out[p++] = header[i] as number;
   for (let i = 0; i < ACK_HEAD.length; i++) out[p++] = ACK_HEAD[i] as number;
   if (payload === null) out[p++] = 0xc0;
   else {
-    if (pn <= 31) out[p++] = 0xa0 | pn;
-    else if (pn <= 0xffff) {
-      out[p++] = 0xda;
-      out[p++] = pn >>> 8;
-      out[p++] = pn & 0xff;
-    } else {
-      out[p++] = 0xdb;
-      out[p++] = pn >>> 24;
-      out[p++] = (pn >>> 16) & 0xff;
-      out[p++] = (pn >>> 8) & 0xff;
-      out[p++] = pn & 0xff;
-    }
+    p = writeRawHeader(out, p, pn);
     out.set(payload, p);
     p += pn;
   }
   for (let i = 0; i < SEQ_KEY.length; i++) out[p++] = SEQ_KEY[i] as number;
-  if (seqNo <= 0x7f) out[p++] = seqNo;
-  else if (seqNo <= 0xff) {
-    out[p++] = 0xcc;
-    out[p++] = seqNo;
-  } else if (seqNo <= 0xffff) {
-    out[p++] = 0xcd;
-    out[p++] = seqNo >>> 8;
-    out[p++] = seqNo & 0xff;
-  } else {
-    out[p++] = 0xce;
-    out[p++] = seqNo >>> 24;
-    out[p++] = (seqNo >>> 16) & 0xff;
-    out[p++] = (seqNo >>> 8) & 0xff;
-    out[p++] = seqNo & 0xff;
-  }
+  writeUint(out, p, seqNo);
   return out;
 }

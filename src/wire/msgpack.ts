@@ -154,6 +154,66 @@ function decodeStringAt(buf: Uint8Array, at: number, n: number): string {
   return Buffer.from(buf.buffer, buf.byteOffset + at, n).toString('utf8');
 }
 
+/** Bytes of an old-spec raw header (fixstr / 0xda / 0xdb) for a value of `n` bytes. */
+export function rawHeaderLength(n: number): number {
+  return n <= 31 ? 1 : n <= 0xffff ? 3 : 5;
+}
+
+/**
+ * Writes the old-spec raw header for `n` bytes into `out` at `at`; returns where the
+ * value goes. For code that writes a packet in place, without a MsgpackWriter.
+ */
+export function writeRawHeader(out: Uint8Array, at: number, n: number): number {
+  let p = at;
+  if (n <= 31) out[p++] = 0xa0 | n;
+  else if (n <= 0xffff) {
+    out[p++] = 0xda;
+    out[p++] = n >>> 8;
+    out[p++] = n & 0xff;
+  } else {
+    out[p++] = 0xdb;
+    p = writeU32BE(out, p, n);
+  }
+  return p;
+}
+
+/** Bytes of a non-negative integer up to 2^32 - 1 as msgpack writes it (fixint / 0xcc / 0xcd / 0xce). */
+export function uintLength(v: number): number {
+  return v <= 0x7f ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 : 5;
+}
+
+/** Writes such an integer into `out` at `at`, in uintLength(v) bytes; returns the end. */
+export function writeUint(out: Uint8Array, at: number, v: number): number {
+  let p = at;
+  if (v <= 0x7f) out[p++] = v;
+  else if (v <= 0xff) {
+    out[p++] = 0xcc;
+    out[p++] = v;
+  } else if (v <= 0xffff) {
+    out[p++] = 0xcd;
+    out[p++] = v >>> 8;
+    out[p++] = v & 0xff;
+  } else {
+    out[p++] = 0xce;
+    p = writeU32BE(out, p, v);
+  }
+  return p;
+}
+
+/** Writes `v` as a big-endian unsigned 32-bit integer at `at`; returns the end. */
+export function writeU32BE(out: Uint8Array, at: number, v: number): number {
+  out[at] = v >>> 24;
+  out[at + 1] = (v >>> 16) & 0xff;
+  out[at + 2] = (v >>> 8) & 0xff;
+  out[at + 3] = v & 0xff;
+  return at + 4;
+}
+
+/** The big-endian unsigned 32-bit integer at `at` (the caller checked the bounds). */
+export function readU32BE(b: Uint8Array, at: number): number {
+  return (b[at] as number) * 0x1000000 + (((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) | (b[at + 3] as number));
+}
+
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

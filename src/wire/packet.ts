@@ -14,7 +14,7 @@ import type { EncryptionVersion } from './crypto.js';
 import { addLabelHeader, stripPacketLabel, type LabelPolicy } from './label.js';
 import { lzwCompressToScratch, lzwDecompress } from './lzw.js';
 import { decodeMessage, readCompressBodyView } from './messages.js';
-import { MsgpackReader } from './msgpack.js';
+import { MsgpackReader, rawHeaderLength, readU32BE, writeRawHeader, writeU32BE } from './msgpack.js';
 
 /** LZW is the only algorithm memberlist defines. */
 export const LZW_ALGO = 0;
@@ -61,10 +61,6 @@ export interface DecodedPacket {
 // the compressed bytes are copied once, into the packet, instead of through a writer.
 const COMPRESS_PREFIX = Uint8Array.of(MessageType.compress, 0x82, 0xa4, 0x41, 0x6c, 0x67, 0x6f, 0x00, 0xa3, 0x42, 0x75, 0x66);
 
-function rawHeaderLength(n: number): number {
-  return n <= 31 ? 1 : n <= 0xffff ? 3 : 5;
-}
-
 /** Bytes of a compress message carrying `n` bytes of LZW output. */
 function compressedLength(n: number): number {
   return COMPRESS_PREFIX.length + rawHeaderLength(n) + n;
@@ -73,19 +69,7 @@ function compressedLength(n: number): number {
 /** Writes the compress message for `lzw[0..n)` into `out` at `at`. */
 function writeCompressed(out: Uint8Array, at: number, lzw: Uint8Array, n: number): void {
   out.set(COMPRESS_PREFIX, at);
-  let p = at + COMPRESS_PREFIX.length;
-  if (n <= 31) out[p++] = 0xa0 | n;
-  else if (n <= 0xffff) {
-    out[p++] = 0xda;
-    out[p++] = n >>> 8;
-    out[p++] = n & 0xff;
-  } else {
-    out[p++] = 0xdb;
-    out[p++] = n >>> 24;
-    out[p++] = (n >>> 16) & 0xff;
-    out[p++] = (n >>> 8) & 0xff;
-    out[p++] = n & 0xff;
-  }
+  const p = writeRawHeader(out, at + COMPRESS_PREFIX.length, n);
   out.set(lzw.subarray(0, n), p);
 }
 
@@ -116,10 +100,7 @@ export function decompressMessage(buf: Uint8Array, maxOutput?: number): { inner:
 function sealCrc(out: Uint8Array): void {
   const sum = crc32(out.subarray(CRC_OVERHEAD));
   out[0] = MessageType.hasCrc;
-  out[1] = sum >>> 24;
-  out[2] = (sum >>> 16) & 0xff;
-  out[3] = (sum >>> 8) & 0xff;
-  out[4] = sum & 0xff;
+  writeU32BE(out, 1, sum);
 }
 
 export function addCrc(payload: Uint8Array): Uint8Array {
@@ -288,7 +269,7 @@ export function decodePacket(data: Uint8Array, opts: DecodePacketOptions = {}): 
         out.errors.push(new DecodeError('truncated', 'hasCrc: packet shorter than its 5-byte header'));
         return out;
       }
-      const expected = (buf[1] as number) * 0x1000000 + (((buf[2] as number) << 16) | ((buf[3] as number) << 8) | (buf[4] as number));
+      const expected = readU32BE(buf, 1);
       const body = buf.subarray(CRC_OVERHEAD);
       const actual = crc32(body);
       if (actual !== expected) {
