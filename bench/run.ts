@@ -60,7 +60,7 @@ export interface Plan {
   serialSizes: number[];
   /** failure detection (the kill) at these sizes only */
   detectSizes: number[];
-  sims: Array<{ nodes: number; durationMs: number; /** wall-clock cap, then the simulator is killed */ capS: number }>;
+  sims: Array<{ nodes: number; durationMs: number; /** wall-clock cap per run, then the simulator is killed */ capS: number; /** runs, one after another (the summary takes their median) */ reps: number }>;
   wireRtt: { n: number; seconds: number; reps: number } | null;
   bigJoin: { members: number; reps: number } | null;
   /** join and leave phases (lib/phases.ts): sizes of rxswim-only and serf-only clusters, of mixed ones, leave + join pairs per cluster */
@@ -74,18 +74,18 @@ const PLAN: Plan = QUICK
       mode: 'quick', rttRounds: 3, rttPings: 2000, rttIntervalMs: 2, rttWarmup: 200,
       sizes: [8, 32], reps: { 8: 3, 32: 1 }, steadySizes: [32], swimSizes: [8], steadyWindowS: 30, settleS: 60, epollS: 10,
       startReps: 5, loneAgents: 3, serialSizes: [], detectSizes: [8, 32],
-      sims: [{ nodes: 100, durationMs: 60_000, capS: 120 }, { nodes: 200, durationMs: 60_000, capS: 180 }],
+      sims: [{ nodes: 100, durationMs: 60_000, capS: 120, reps: 1 }, { nodes: 200, durationMs: 60_000, capS: 180, reps: 1 }],
       wireRtt: { n: 8, seconds: 15, reps: 1 }, bigJoin: { members: 10_000, reps: 1 }, phases: { sizes: [8], mixed: [8], pairs: 2 }, deadlineMin: 13,
     }
   : {
       mode: 'full', rttRounds: 3, rttPings: 2000, rttIntervalMs: 2, rttWarmup: 200,
       sizes: [8, 32, 64, 128], reps: { 8: 3, 32: 3, 64: 1, 128: 1 }, steadySizes: [8, 32, 64], swimSizes: [8, 32, 64], steadyWindowS: 30, settleS: 60, epollS: 10,
       startReps: 5, loneAgents: 3, serialSizes: [64], detectSizes: [8, 32, 64],
-      sims: [{ nodes: 100, durationMs: 60_000, capS: 120 }, { nodes: 200, durationMs: 60_000, capS: 180 }, { nodes: 500, durationMs: 120_000, capS: 600 }],
+      sims: [{ nodes: 100, durationMs: 60_000, capS: 120, reps: 1 }, { nodes: 200, durationMs: 60_000, capS: 180, reps: 1 }, { nodes: 500, durationMs: 120_000, capS: 600, reps: 3 }],
       wireRtt: { n: 8, seconds: 30, reps: 1 }, bigJoin: { members: 10_000, reps: 3 }, phases: { sizes: [8, 32, 64], mixed: [8, 32], pairs: 8 }, deadlineMin: 65,
     };
 if (SIM_BIG) {
-  PLAN.sims.push({ nodes: 2000, durationMs: 120_000, capS: 1800 });
+  PLAN.sims.push({ nodes: 2000, durationMs: 120_000, capS: 1800, reps: 1 });
   PLAN.deadlineMin += 30;
 }
 // --sizes 8,32  --reps 1  --steady 8  --settle 60  --serial 64  --deadline 20  --skip lone,rtt,clusters,steady,serial,sim,swim,rxswim,serf,wirertt,bigjoin
@@ -97,6 +97,7 @@ PLAN.deadlineMin = num('--deadline', PLAN.deadlineMin);
 PLAN.serialSizes = nums('--serial', PLAN.serialSizes);
 const SKIP = new Set((arg('--skip') ?? '').split(','));
 if (SKIP.has('sim')) PLAN.sims = [];
+if (arg('--sim-reps')) for (const sim of PLAN.sims) sim.reps = num('--sim-reps', 1);
 if (SKIP.has('serial')) PLAN.serialSizes = [];
 if (SKIP.has('wirertt')) PLAN.wireRtt = null;
 if (SKIP.has('bigjoin')) PLAN.bigJoin = null;
@@ -163,6 +164,8 @@ export interface SerialJoinRun {
 
 export interface SimRun {
   nodes: number;
+  /** 1-based, among the runs of this size */
+  rep: number;
   durationMs: number;
   nodeSecondsPerWallSecond: number;
   bootMs: number;
@@ -488,14 +491,14 @@ async function serialJoinRun(impl: Impl, n: number, ips: IpPool): Promise<Serial
  * the bench process stays responsive (deadline, signals), a big run gets its own heap,
  * and it is killed by PID at its wall-clock cap.
  */
-async function simRun(nodes: number, durationMs: number, capS: number): Promise<SimRun> {
+async function simRun(nodes: number, durationMs: number, capS: number, rep: number): Promise<SimRun> {
   const t0 = performance.now();
   const capMs = Math.min(capS * 1000, Math.max(0, PLAN.deadlineMin * 60_000 - (Date.now() - t0Run)));
   const r = await runBounded(process.execPath, ['--max-old-space-size=12288', agentCli(), 'simulate', '--nodes', String(nodes), '--duration', `${durationMs / 1000}s`, '--seed', '1', '--crash', '1', '--loss', '0', '--profile', 'lan', '--json'], capMs);
   const wallMs = Math.round(performance.now() - t0);
   if (r.code !== 0) throw new Error(r.code === null ? `killed after ${Math.round(wallMs / 1000)} s (cap ${Math.round(capMs / 1000)} s)` : `exit ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  const rep = JSON.parse(r.stdout) as { convergeMs: number; firstDetectionMs: number | null; fullDetectionMs: number | null; wall: { bootMs: number; runMs: number; nodeSecondsPerWallSecond: number; heapMB: number } };
-  return { nodes, durationMs, ...rep.wall, convergeMs: rep.convergeMs, firstDetectionMs: rep.firstDetectionMs, fullDetectionMs: rep.fullDetectionMs, processWallMs: wallMs };
+  const report = JSON.parse(r.stdout) as { convergeMs: number; firstDetectionMs: number | null; fullDetectionMs: number | null; wall: { bootMs: number; runMs: number; nodeSecondsPerWallSecond: number; heapMB: number } };
+  return { nodes, rep, durationMs, ...report.wall, convergeMs: report.convergeMs, firstDetectionMs: report.firstDetectionMs, fullDetectionMs: report.fullDetectionMs, processWallMs: wallMs };
 }
 
 function summarizeMembership(runs: ClusterRun[], impls: Impl[]): Results['membership'] {
@@ -639,18 +642,19 @@ async function main(): Promise<void> {
   }
 
   // 4. simulator (no agent running), each in a process of its own
-  for (const { nodes, durationMs, capS } of PLAN.sims) {
-    if (aborted) break;
-    const t0 = performance.now();
-    try {
-      const r = await simRun(nodes, durationMs, capS);
-      results.simulator.push(r);
-      log(`simulate N=${nodes} × ${durationMs / 1000} s: boot ${r.bootMs} + run ${r.runMs} ms, ${r.nodeSecondsPerWallSecond} node-s per wall-s`);
-    } catch (e) {
-      results.simulatorErrors!.push({ nodes, durationMs, wallMs: Math.round(performance.now() - t0), error: e instanceof Error ? e.message : String(e) });
-      failed(`simulate N=${nodes} × ${durationMs / 1000} s`, e);
+  for (const { nodes, durationMs, capS, reps } of PLAN.sims) {
+    for (let rep = 1; rep <= reps && !aborted; rep++) {
+      const t0 = performance.now();
+      try {
+        const r = await simRun(nodes, durationMs, capS, rep);
+        results.simulator.push(r);
+        log(`simulate N=${nodes} × ${durationMs / 1000} s (${rep}/${reps}): boot ${r.bootMs} + run ${r.runMs} ms, ${r.nodeSecondsPerWallSecond} node-s per wall-s`);
+      } catch (e) {
+        results.simulatorErrors!.push({ nodes, durationMs, wallMs: Math.round(performance.now() - t0), error: e instanceof Error ? e.message : String(e) });
+        failed(`simulate N=${nodes} × ${durationMs / 1000} s`, e);
+      }
+      write();
     }
-    write();
   }
 
   // 5. wire RTT (bench/lib/wire-rtt.ts) and 6. a big join (bench/lib/big-join.ts): other modules

@@ -177,14 +177,14 @@ export function renderMarkdown(r: Results): string {
 
   out.push('## 4. Simulator speed');
   out.push('');
-  out.push('`rxswim simulate --nodes N --duration D --seed 1 --profile lan --loss 0 --crash 1 --json` (the CLI bundle the agents run, `simulate()` inside), one process per run with a 12 GB heap limit, killed at a wall-clock cap: the real node code on the in-memory network in virtual time. Wall = boot (every node joins, then full convergence) + run (the measured duration); speed = simulated node-seconds (nodes + 1 joiner, over the measured duration) per wall-clock second of the run phase. Process wall adds Node start-up and the report. 2000 nodes × 120 s runs only with `--sim-big`.');
+  out.push('`rxswim simulate --nodes N --duration D --seed 1 --profile lan --loss 0 --crash 1 --json` (the CLI bundle the agents run, `simulate()` inside), one process per run with a 12 GB heap limit, killed at a wall-clock cap; sizes with several runs run them one after another, and the summary takes the median: the real node code on the in-memory network in virtual time. Wall = boot (every node joins, then full convergence) + run (the measured duration); speed = simulated node-seconds (nodes + 1 joiner, over the measured duration) per wall-clock second of the run phase. Process wall adds Node start-up and the report. 2000 nodes × 120 s runs only with `--sim-big`.');
   out.push('');
-  out.push('| nodes | simulated | wall (boot + run) s | node-s per wall-s | boot wall ms | run wall ms | process wall s | heap MB | sim. detection first / all |');
-  out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  out.push('| nodes | run | simulated | wall (boot + run) s | node-s per wall-s | boot wall ms | run wall ms | process wall s | heap MB | sim. detection first / all |');
+  out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const sim of r.simulator) {
-    out.push(`| ${sim.nodes} | ${s(sim.durationMs)} s | **${s(sim.bootMs + sim.runMs)}** | ${sim.nodeSecondsPerWallSecond} | ${sim.bootMs} | ${sim.runMs} | ${s(sim.processWallMs)} | ${sim.heapMB} | ${s(sim.firstDetectionMs)} s / ${s(sim.fullDetectionMs)} s |`);
+    out.push(`| ${sim.nodes} | ${sim.rep ?? 1} | ${s(sim.durationMs)} s | **${s(sim.bootMs + sim.runMs)}** | ${sim.nodeSecondsPerWallSecond} | ${sim.bootMs} | ${sim.runMs} | ${s(sim.processWallMs)} | ${sim.heapMB} | ${s(sim.firstDetectionMs)} s / ${s(sim.fullDetectionMs)} s |`);
   }
-  for (const e of r.simulatorErrors ?? []) out.push(`| ${e.nodes} | ${s(e.durationMs)} s | did not finish (${s(e.wallMs)} s): ${e.error} | | | | | | |`);
+  for (const e of r.simulatorErrors ?? []) out.push(`| ${e.nodes} | | ${s(e.durationMs)} s | did not finish (${s(e.wallMs)} s): ${e.error} | | | | | | |`);
   out.push('');
 
   out.push('## 5. Wire RTT at SWIM\'s own rate (bench/lib/wire-rtt.ts)');

@@ -126,19 +126,23 @@ export function goalRows(r: Results): GoalRow[] {
 
   // 6. simulator
   for (const [nodes, capS] of [[500, GOALS.sim500WallS], [2000, GOALS.sim2000WallS]] as const) {
-    const s = r.simulator.find((x) => x.nodes === nodes && x.durationMs === 120_000);
-    const err = (r.simulatorErrors ?? []).find((x) => x.nodes === nodes && x.durationMs === 120_000);
-    const wallS = s ? r2((s.bootMs + s.runMs) / 1000) : null;
+    // the median over every run of this size: a run that did not finish counts as over the cap
+    const runs = r.simulator.filter((x) => x.nodes === nodes && x.durationMs === 120_000);
+    const errs = (r.simulatorErrors ?? []).filter((x) => x.nodes === nodes && x.durationMs === 120_000);
+    const walls = [...runs.map((x) => r2((x.bootMs + x.runMs) / 1000)), ...errs.map(() => Infinity)].sort((a, b) => a - b);
+    const mid = walls.length === 0 ? null : walls.length % 2 === 1 ? walls[(walls.length - 1) / 2]! : r2((walls[walls.length / 2 - 1]! + walls[walls.length / 2]!) / 2);
+    const wallS = mid !== null && Number.isFinite(mid) ? mid : null;
+    const each = walls.map((w) => (Number.isFinite(w) ? `${w}` : 'unfinished')).join(', ');
     rows.push({
       section: '4',
-      figure: `simulator, ${nodes} nodes × 120 s: wall (boot + run)`,
+      figure: `simulator, ${nodes} nodes × 120 s: wall (boot + run)${walls.length > 1 ? `, median of ${walls.length}` : ''}`,
       unit: 's',
       rxswim: wallS,
       serf: null,
       ratio: null,
       goal: `≤ ${capS} s`,
-      against: s ? `${wallS} s` : err ? `did not finish: ${err.error}` : nodes === 2000 ? 'not run (--sim-big runs it)' : 'not measured',
-      met: s ? wallS! <= capS : err ? false : null,
+      against: walls.length === 0 ? (nodes === 2000 ? 'not run (--sim-big runs it)' : 'not measured') : mid === Infinity ? `did not finish: ${errs[0]!.error}` : walls.length > 1 ? `${wallS} s (${each})` : `${wallS} s`,
+      met: mid === null ? null : mid <= capS,
     });
   }
 

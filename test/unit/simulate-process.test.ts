@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { SIMULATE_CHILD_ENV, SIMULATE_V8_FLAGS, wantsOwnProcess } from '../../src/cli/simulate-process.js';
+import { SIMULATE_CHILD_ENV, SIMULATE_V8_FLAGS, simulateChildFlags, wantsOwnProcess } from '../../src/cli/simulate-process.js';
 
 test('a simulation gets its own process, except in that process or when the semi-space was chosen', () => {
   assert.equal(wantsOwnProcess({}, []), true);
@@ -24,4 +24,14 @@ test('the flags are ones Node accepts at start and that size the young generatio
   const tuned = newSpace(SIMULATE_V8_FLAGS);
   const plain = newSpace([]);
   assert.ok(tuned > plain, `new space ${tuned} bytes with the flags, ${plain} without`);
+});
+
+test('the child may use three quarters of the machine for its heap, unless the caller set a limit', () => {
+  const GiB = 1024 ** 3;
+  assert.deepEqual(simulateChildFlags([], {}, 24 * GiB), [...SIMULATE_V8_FLAGS, '--max-old-space-size=18432']);
+  // the caller's limit wins, from the command line or NODE_OPTIONS
+  assert.deepEqual(simulateChildFlags(['--max-old-space-size=12288'], {}, 24 * GiB), [...SIMULATE_V8_FLAGS]);
+  assert.deepEqual(simulateChildFlags([], { NODE_OPTIONS: '--max-old-space-size=2000' }, 24 * GiB), [...SIMULATE_V8_FLAGS]);
+  // never below Node's own default
+  assert.deepEqual(simulateChildFlags([], {}, 4 * GiB), [...SIMULATE_V8_FLAGS]);
 });
