@@ -89,6 +89,8 @@ class Node implements SwimNode {
   private readonly stopped$ = new Subject<void>();
   private readonly subs = new Subscription();
   private transport: Transport | undefined;
+  /** the failure counts of a transport already closed */
+  private pastErrors = { send: 0, receive: 0 };
   private phase: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   private seqNo = 0;
 
@@ -128,7 +130,13 @@ class Node implements SwimNode {
         log: (level, msg, fields) => log[level]({ node: name, ...fields }, msg),
       },
     });
-    const sources = { memberCounts: () => this.core.countByState(), queueDepth: () => this.queue.depth, userQueueDepth: () => this.user.queue.depth };
+    // After stop() the transport is gone; what it counted stays scrapeable (pastErrors).
+    const sources = {
+      memberCounts: () => this.core.countByState(),
+      queueDepth: () => this.queue.depth,
+      userQueueDepth: () => this.user.queue.depth,
+      transportErrors: () => ({ send: this.pastErrors.send + (this.transport?.sendErrors ?? 0), receive: this.pastErrors.receive + (this.transport?.receiveErrors ?? 0) }),
+    };
     this.metrics = new NodeMetrics({ ...sources, healthScore: () => this.core.awareness.score,
         incarnation: () => this.core.local.incarnation,
         timeouts: () => {
@@ -430,6 +438,7 @@ class Node implements SwimNode {
     for (const s of [this.changes, this.eventsSubject, this.acks, this.nacks, this.gossipQueued]) s.complete();
     this.serf?.stop();
     const t = this.transport;
+    if (t) this.pastErrors = { send: this.pastErrors.send + (t.sendErrors ?? 0), receive: this.pastErrors.receive + (t.receiveErrors ?? 0) };
     this.transport = undefined;
     await t?.close();
   }

@@ -15,6 +15,8 @@ export interface MetricsSources {
   incarnation(): number;
   /** the probe timeout and suspicion bounds in force now, ms (measured under `adaptive`) */
   timeouts?(): { probeTimeout: number; suspicionMin: number; suspicionMax: number };
+  /** the transport's failure counts so far (zero before it is bound) */
+  transportErrors?(): { send: number; receive: number };
 }
 
 const MEMBER_STATES = ['alive', 'suspect', 'dead', 'left'] as const;
@@ -244,6 +246,18 @@ export class NodeMetrics {
         this.set({ timeout: 'probe' }, t.probeTimeout / 1000);
         this.set({ timeout: 'suspicion_min' }, t.suspicionMin / 1000);
         this.set({ timeout: 'suspicion_max' }, t.suspicionMax / 1000);
+      },
+    });
+    new Counter({
+      name: 'rxswim_transport_errors_total',
+      help: 'Datagrams the transport failed to send (direction=send), errors its receiving socket reported (direction=receive)',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        const e = sources.transportErrors?.() ?? { send: 0, receive: 0 };
+        this.reset();
+        this.inc({ direction: 'send' }, e.send);
+        this.inc({ direction: 'receive' }, e.receive);
       },
     });
     new Gauge({ name: 'rxswim_local_health_score', help: 'Lifeguard local health score (0 = healthy)', registers, collect() { this.set(sources.healthScore()); } });

@@ -222,6 +222,11 @@ class MemoryTransportImpl implements MemoryTransport {
     return this.errors;
   }
 
+  /** the in-memory network has no receive failures */
+  get receiveErrors(): number {
+    return 0;
+  }
+
   sendPacket(to: Address, data: Uint8Array): void {
     if (this.closed) {
       this.errors++;

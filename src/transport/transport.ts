@@ -37,8 +37,12 @@ export interface Transport {
   readonly packets$: Observable<Datagram>;
   /** every inbound stream connection; completes on close() */
   readonly connections$: Observable<StreamConn>;
-  /** fire-and-forget; failures are counted, never thrown */
+  /** fire-and-forget; failures are counted (sendErrors), never thrown */
   sendPacket(to: Address, data: Uint8Array): void;
+  /** sendPacket calls that failed (after close(), or the socket refused the datagram); exported as rxswim_transport_errors_total */
+  readonly sendErrors?: number;
+  /** errors the receiving socket reported (the datagram stream goes on); exported as rxswim_transport_errors_total */
+  readonly receiveErrors?: number;
   /** open a stream; emits the connection once, then completes; errors if it cannot connect */
   dial(to: Address): Observable<StreamConn>;
   /** release sockets; idempotent */

@@ -216,6 +216,7 @@ class UdpTcpTransportImpl implements UdpTcpTransport {
   readonly connections$: Observable<StreamConn>;
   readonly recvBufferSize: number;
   private errors = 0;
+  private recvErrors = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
   private receivers: Array<Subscriber<Datagram>> = [];
@@ -239,6 +240,11 @@ class UdpTcpTransportImpl implements UdpTcpTransport {
     // One listener on the socket itself hands each datagram, synchronously, to every
     // subscriber: no promise, listener churn or Subject in between (see the top).
     const sock = udp.socket;
+    // A socket error does not end the stream (dgram-as-promised keeps the socket open
+    // and holds the error for its next promise, which we never ask for): counted only.
+    sock.on('error', () => {
+      this.recvErrors++;
+    });
     sock.on('message', (msg: Buffer, rinfo: { address: string; port: number }) => {
       const rs = this.receivers;
       if (rs.length === 0) return;
@@ -274,6 +280,10 @@ class UdpTcpTransportImpl implements UdpTcpTransport {
 
   get sendErrors(): number {
     return this.errors;
+  }
+
+  get receiveErrors(): number {
+    return this.recvErrors;
   }
 
   sendPacket(to: Address, data: Uint8Array): void {

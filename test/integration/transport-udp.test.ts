@@ -6,6 +6,7 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { firstValueFrom, lastValueFrom, toArray, take } from 'rxjs';
 import { createUdpTcpTransport } from '../../src/transport/udp-tcp.js';
+import { createNode } from '../../src/index.js';
 import type { UdpTcpTransport } from '../../src/transport/udp-tcp.js';
 import type { StreamConn } from '../../src/transport/transport.js';
 import { sleep } from '../helpers/wait.js';
@@ -98,6 +99,56 @@ test('sendPacket never throws; failures are counted', opts, async () => {
   }
   a.sendPacket({ host: HOST, port: 9 }, bytes('x')); // after close
   assert.equal(a.sendErrors, 2);
+});
+
+test('an error on the receiving socket is counted and the datagram stream goes on', opts, async () => {
+  const a = await createUdpTcpTransport({ host: HOST, port: 0 });
+  const b = await createUdpTcpTransport({ host: HOST, port: 0 });
+  try {
+    let ended: string | undefined;
+    const got: string[] = [];
+    const sub = a.packets$.subscribe({ next: (d) => got.push(text(d.data)), error: (e) => (ended = String(e)), complete: () => (ended = 'complete') });
+    // The fault: the socket itself reports an error, as a failed recvmsg does. Injected
+    // on the real dgram socket under the transport (no public handle to it).
+    const socket = (a as unknown as { udp: { socket: dgram.Socket } }).udp.socket;
+    assert.ok(socket.listenerCount('error') >= 2, 'the transport listens for socket errors besides dgram-as-promised');
+    socket.emit('error', Object.assign(new Error('recvmsg failed'), { code: 'ENOBUFS' }));
+    assert.equal(a.receiveErrors, 1);
+    b.sendPacket(a.address, bytes('after'));
+    for (let i = 0; i < 100 && got.length === 0; i++) await sleep(10);
+    assert.deepEqual(got, ['after']);
+    assert.equal(ended, undefined);
+    sub.unsubscribe();
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('a node exports its transport errors as rxswim_transport_errors_total, and keeps them after stop()', opts, async () => {
+  let t: UdpTcpTransport | undefined;
+  const node = createNode({
+    name: 'errs',
+    bind: `${HOST}:0`,
+    profile: 'local',
+    transport: async (bind) => (t = await createUdpTcpTransport(bind)),
+  });
+  const scrape = async () => {
+    const m = await node.metrics.registry.getSingleMetric('rxswim_transport_errors_total')!.get();
+    return Object.fromEntries(m.values.map((v) => [v.labels.direction, v.value]));
+  };
+  try {
+    await node.start();
+    assert.deepEqual(await scrape(), { send: 0, receive: 0 });
+    // two real failures: a datagram the kernel refuses (EMSGSIZE), and the socket reporting an error
+    t!.sendPacket({ host: HOST, port: 9 }, new Uint8Array(70000));
+    (t as unknown as { udp: { socket: dgram.Socket } }).udp.socket.emit('error', new Error('recvmsg failed'));
+    for (let i = 0; i < 100 && t!.sendErrors === 0; i++) await sleep(10);
+    assert.deepEqual(await scrape(), { send: 1, receive: 1 });
+  } finally {
+    await node.stop();
+  }
+  assert.deepEqual(await scrape(), { send: 1, receive: 1 });
 });
 
 /** One burst to a plain 'message' listener, then one to a transport, same receive buffer. */
