@@ -298,8 +298,6 @@ export class SwimCore {
   private onAlive(raw: Alive): void {
     const a = normalizeAlive(raw, this.local.port);
     const verdict = judgeNormalizedAlive(this.view, a);
-    // What we pass on: the message as heard, with the address we resolved (port 0 → ours).
-    const regossip = (): Alive => ({ type: 'alive', incarnation: raw.incarnation, node: raw.node, addr: a.addr, port: a.port, meta: raw.meta, vsn: raw.vsn });
     switch (verdict.action) {
       case 'ignore':
         if (verdict.why === 'invalid_vsn') this.port.log('debug', 'ignoring alive with invalid vsn', { member: raw.node });
@@ -321,7 +319,7 @@ export class SwimCore {
       case 'create': {
         const member = this.registry.create(raw.node, { addr: a.addr, port: a.port, meta: a.meta, vsn: a.vsn, incarnation: a.incarnation, at: this.now() });
         this.port.event({ type: 'joined', member, at: this.now() });
-        this.port.gossip(raw.node, regossip());
+        this.port.gossip(raw.node, regossip(raw, a));
         this.port.viewChanged();
         return;
       }
@@ -336,7 +334,7 @@ export class SwimCore {
         // A suspect's refutation: how long refuting takes here is what the adaptive
         // suspicion timeout follows.
         if (this.adaptive && before?.state === 'suspect' && !verdict.replace) this.adaptive.observeRefutation(this.now() - before.stateChangedAt);
-        const alive = regossip();
+        const alive = regossip(raw, a);
         // Members that hear a refutation pass it straight to the accusers their
         // suspicion counted: gossip can miss one of them, and its timer would then
         // declare a live member dead (seen in the simulator under 10% loss). Each does
@@ -479,4 +477,12 @@ export class SwimCore {
     }
     if (changed) this.port.viewChanged();
   }
+}
+
+/**
+ * What we pass on of an alive we took: the message as heard, with the address we
+ * resolved (port 0 → ours). Built only once the alive was taken, not for the many refused.
+ */
+function regossip(raw: Alive, a: { addr: Uint8Array; port: number }): Alive {
+  return { type: 'alive', incarnation: raw.incarnation, node: raw.node, addr: a.addr, port: a.port, meta: raw.meta, vsn: raw.vsn };
 }

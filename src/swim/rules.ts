@@ -88,6 +88,13 @@ export function judgeAlive(view: View, raw: Alive): AliveVerdict {
   return judgeNormalizedAlive(view, normalizeAlive(raw, view.local.port));
 }
 
+// The verdicts without a parameter are shared: nearly every alive a node hears repeats
+// what it knows (deliver, to be refused by the member's machine), and a fresh verdict
+// per message was garbage by the million in a simulator boot.
+const DELIVER: AliveVerdict = Object.freeze({ action: 'deliver', replace: false });
+const REPLACE: AliveVerdict = Object.freeze({ action: 'deliver', replace: true });
+const CREATE: AliveVerdict = Object.freeze({ action: 'create' });
+
 /** judgeAlive of an alive already normalized: the core normalizes once, to judge and to carry out */
 export function judgeNormalizedAlive(view: View, a: ReturnType<typeof normalizeAlive>): AliveVerdict {
   const { local } = view;
@@ -108,11 +115,11 @@ export function judgeNormalizedAlive(view: View, a: ReturnType<typeof normalizeA
     // memberlist first stores an unknown node as dead with incarnation 0, so an alive
     // with incarnation 0 never creates a member.
     if (a.incarnation === 0) return { action: 'ignore', why: 'unknown_at_incarnation_0' };
-    return m ? { action: 'deliver', replace: true } : { action: 'create' };
+    return m ? REPLACE : CREATE;
   }
-  if (sameBytes(m.addr, a.addr) && m.port === a.port) return { action: 'deliver', replace: false };
+  if (sameBytes(m.addr, a.addr) && m.port === a.port) return DELIVER;
   const reclaimable = m.state === 'dead' && view.deadNodeReclaimTime > 0 && view.now - m.stateChangedAt > view.deadNodeReclaimTime;
-  if (m.state === 'left' || reclaimable) return { action: 'deliver', replace: true };
+  if (m.state === 'left' || reclaimable) return REPLACE;
   return { action: 'address_conflict' };
 }
 
