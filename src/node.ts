@@ -135,7 +135,7 @@ class Node implements SwimNode {
       memberCounts: () => this.core.countByState(),
       queueDepth: () => this.queue.depth,
       userQueueDepth: () => this.user.queue.depth,
-      transportErrors: () => ({ send: this.pastErrors.send + (this.transport?.sendErrors ?? 0), receive: this.pastErrors.receive + (this.transport?.receiveErrors ?? 0) }),
+      transportErrors: () => this.transportErrors(),
     };
     this.metrics = new NodeMetrics({ ...sources, healthScore: () => this.core.awareness.score,
         incarnation: () => this.core.local.incarnation,
@@ -438,9 +438,15 @@ class Node implements SwimNode {
     for (const s of [this.changes, this.eventsSubject, this.acks, this.nacks, this.gossipQueued]) s.complete();
     this.serf?.stop();
     const t = this.transport;
-    if (t) this.pastErrors = { send: this.pastErrors.send + (t.sendErrors ?? 0), receive: this.pastErrors.receive + (t.receiveErrors ?? 0) };
+    this.pastErrors = this.transportErrors();
     this.transport = undefined;
     await t?.close();
+  }
+
+  /** what every transport this node had counted: those closed, and the open one */
+  private transportErrors(): { send: number; receive: number } {
+    const t = this.transport;
+    return { send: this.pastErrors.send + (t?.sendErrors ?? 0), receive: this.pastErrors.receive + (t?.receiveErrors ?? 0) };
   }
 
   private mustRun(what: string, hint = ''): void {

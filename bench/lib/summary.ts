@@ -2,6 +2,7 @@
 // results (nothing here is a measured figure of its own, and no goal is met by default:
 // a figure that was not measured is "not measured").
 import type { Results } from '../run.js';
+import { median } from './stats.js';
 import { GOAL_PHASES, setupTotals } from './phases.js';
 import type { Steady } from './steady.js';
 
@@ -130,7 +131,9 @@ export function goalRows(r: Results): GoalRow[] {
     const runs = r.simulator.filter((x) => x.nodes === nodes && x.durationMs === 120_000);
     const errs = (r.simulatorErrors ?? []).filter((x) => x.nodes === nodes && x.durationMs === 120_000);
     const walls = [...runs.map((x) => r2((x.bootMs + x.runMs) / 1000)), ...errs.map(() => Infinity)].sort((a, b) => a - b);
-    const mid = walls.length === 0 ? null : walls.length % 2 === 1 ? walls[(walls.length - 1) / 2]! : r2((walls[walls.length / 2 - 1]! + walls[walls.length / 2]!) / 2);
+    // median() interpolates; between two unfinished runs that is Infinity − Infinity (NaN)
+    const m = walls.length === 0 ? null : median(walls);
+    const mid = m === null ? null : Number.isNaN(m) ? Infinity : r2(m);
     const wallS = mid !== null && Number.isFinite(mid) ? mid : null;
     const each = walls.map((w) => (Number.isFinite(w) ? `${w}` : 'unfinished')).join(', ');
     rows.push({

@@ -161,7 +161,8 @@ export function rawHeaderLength(n: number): number {
 
 /**
  * Writes the old-spec raw header for `n` bytes into `out` at `at`; returns where the
- * value goes. For code that writes a packet in place, without a MsgpackWriter.
+ * value goes. MsgpackWriter writes its headers with it, and so does code that writes a
+ * packet in place without a writer.
  */
 export function writeRawHeader(out: Uint8Array, at: number, n: number): number {
   let p = at;
@@ -182,7 +183,7 @@ export function uintLength(v: number): number {
   return v <= 0x7f ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 : 5;
 }
 
-/** Writes such an integer into `out` at `at`, in uintLength(v) bytes; returns the end. */
+/** Writes such an integer into `out` at `at`, in uintLength(v) bytes; returns the end (MsgpackWriter's too). */
 export function writeUint(out: Uint8Array, at: number, v: number): number {
   let p = at;
   if (v <= 0x7f) out[p++] = v;
@@ -331,16 +332,9 @@ export class MsgpackWriter {
       return;
     }
     if (v >= 0) {
-      if (v <= 0x7f) this.u8(v);
-      else if (v <= 0xff) {
-        this.u8(0xcc);
-        this.u8(v);
-      } else if (v <= 0xffff) {
-        this.u8(0xcd);
-        this.u16(v);
-      } else if (v <= 0xffffffff) {
-        this.u8(0xce);
-        this.u32(v);
+      if (v <= 0xffffffff) {
+        this.ensure(5);
+        this.len = writeUint(this.buf, this.len, v);
       } else {
         this.writeInt(BigInt(v));
       }
@@ -371,14 +365,8 @@ export class MsgpackWriter {
   /** Old-spec raw: fixstr, then 0xda, then 0xdb. Never 0xd9 or bin, which old Go decoders reject for strings. */
   writeRaw(b: Uint8Array): void {
     const n = b.length;
-    if (n <= 31) this.u8(0xa0 | n);
-    else if (n <= 0xffff) {
-      this.u8(0xda);
-      this.u16(n);
-    } else if (n <= 0xffffffff) {
-      this.u8(0xdb);
-      this.u32(n);
-    } else throw new RangeError('msgpack: raw value too long');
+    if (n > 0xffffffff) throw new RangeError('msgpack: raw value too long');
+    this.rawHeader(n);
     this.ensure(n);
     if (n <= 16) {
       // set() on a short array costs more than the copy.
@@ -391,14 +379,8 @@ export class MsgpackWriter {
   }
 
   private rawHeader(n: number): void {
-    if (n <= 31) this.u8(0xa0 | n);
-    else if (n <= 0xffff) {
-      this.u8(0xda);
-      this.u16(n);
-    } else {
-      this.u8(0xdb);
-      this.u32(n);
-    }
+    this.ensure(5);
+    this.len = writeRawHeader(this.buf, this.len, n);
   }
 
   writeString(s: string): void {
