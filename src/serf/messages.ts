@@ -220,7 +220,7 @@ export function encodeSerfPushPull(s: Omit<SerfPushPull, 'type' | 'size'>): Uint
     LeftMembers: s.leftMembers,
     LTime: s.ltime,
     QueryLTime: s.queryLTime,
-    StatusLTimes: Object.fromEntries(s.statusLTimes),
+    StatusLTimes: s.statusLTimes,
   });
   const out = new Uint8Array(1 + body.length);
   out[0] = SerfMessageType.pushPull;

@@ -23,6 +23,7 @@ export type EncodableValue =
   | string
   | Uint8Array
   | readonly EncodableValue[]
+  | ReadonlyMap<string, EncodableValue | undefined>
   | { readonly [key: string]: EncodableValue | undefined };
 
 /** A decoded ext value; memberlist never sends one, but a decoder must not choke on it. */
@@ -387,22 +388,13 @@ export class MsgpackWriter {
     // Names and keys are ASCII: one byte per char, written in place instead of through
     // a TextEncoder result (the old path allocated for every name over 16 chars).
     const n = s.length;
-    if (n <= 0xffff) {
-      let ascii = true;
-      for (let i = 0; i < n; i++) {
-        if (s.charCodeAt(i) >= 0x80) {
-          ascii = false;
-          break;
-        }
-      }
-      if (ascii) {
-        this.rawHeader(n);
-        this.ensure(n);
-        const buf = this.buf;
-        for (let i = 0, at = this.len; i < n; i++) buf[at + i] = s.charCodeAt(i);
-        this.len += n;
-        return;
-      }
+    if (n <= 0xffff && isAscii(s)) {
+      this.rawHeader(n);
+      this.ensure(n);
+      const buf = this.buf;
+      for (let i = 0, at = this.len; i < n; i++) buf[at + i] = s.charCodeAt(i);
+      this.len += n;
+      return;
     }
     this.writeRaw(utf8Encode(s));
   }
@@ -450,16 +442,38 @@ export class MsgpackWriter {
       for (const item of arr) this.write(item);
       return;
     }
-    const obj = value as { readonly [key: string]: EncodableValue | undefined };
-    const entries: Array<[Uint8Array, EncodableValue]> = [];
-    for (const key of Object.keys(obj)) {
-      const v = obj[key];
-      if (v !== undefined) entries.push([utf8Encode(key), v]);
-    }
-    entries.sort((a, b) => compareBytes(a[0], b[0]));
-    this.writeMapHeader(entries.length);
+    if (value instanceof Map) return this.writeMap(value.entries());
+    return this.writeMap(Object.entries(value as { readonly [key: string]: EncodableValue | undefined }));
+  }
+
+  /**
+   * A map, keys in byte order (so that one state always encodes to the same bytes), an
+   * undefined value left out. Keys are nearly always ASCII, where JavaScript's string
+   * order is byte order: they are sorted and written as strings, without first encoding
+   * each to bytes (Serf's push-pull state has a key per member, and encoding and
+   * comparing them as bytes was most of what encoding it cost).
+   */
+  private writeMap(entries: Iterable<[string, EncodableValue | undefined]>): void {
+    const kept: Array<[string, EncodableValue]> = [];
+    let ascii = true;
     for (const [k, v] of entries) {
-      this.writeRaw(k);
+      if (v === undefined) continue;
+      kept.push([k, v]);
+      if (ascii && !isAscii(k)) ascii = false;
+    }
+    if (!ascii) {
+      const encoded = kept.map(([k, v]) => [utf8Encode(k), v] as const).sort((a, b) => compareBytes(a[0], b[0]));
+      this.writeMapHeader(encoded.length);
+      for (const [k, v] of encoded) {
+        this.writeRaw(k);
+        this.write(v);
+      }
+      return;
+    }
+    kept.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    this.writeMapHeader(kept.length);
+    for (const [k, v] of kept) {
+      this.writeString(k);
       this.write(v);
     }
   }

@@ -412,6 +412,26 @@ test('msgpack encoder: sorted keys, old raw family, smallest ints', () => {
   );
 });
 
+
+test('msgpack encoder: a Map is a map like an object, keys in UTF-8 byte order even where UTF-16 order differs', () => {
+  // z (7a) < é (c3 a9) < U+FFFD (ef bf bd) < U+1F600 (f0 9f 98 80); in UTF-16 the last two swap.
+  const keys = ['\u{1F600}', 'z', '\uFFFD', 'é'];
+  const viaMap = hex(encodeMsgpack(new Map(keys.map((k) => [k, null]))));
+  assert.equal(viaMap, `84${['z', 'é', '\uFFFD', '\u{1F600}'].map((k) => `${hex(encodeMsgpack(k))}c0`).join('')}`);
+  assert.equal(hex(encodeMsgpack(Object.fromEntries(keys.map((k) => [k, null])))), viaMap, 'an object with the same keys');
+  assert.equal(hex(encodeMsgpack(new Map<string, number | undefined>([['b', 1], ['gone', undefined], ['a', 2]]))), '82a16102a16201', 'undefined left out, ASCII keys sorted');
+  fc.assert(
+    // Any keys, surrogate pairs and lone surrogates included, against the rule written
+    // out: each key's UTF-8 bytes, compared as bytes.
+    fc.property(fc.dictionary(fc.string({ maxLength: 6, unit: 'binary' }), u32, { maxKeys: 12 }), (d) => {
+      const entries = Object.entries(d).sort((a, b) => Buffer.compare(Buffer.from(a[0], 'utf8'), Buffer.from(b[0], 'utf8')));
+      const reference = `${(0x80 | entries.length).toString(16)}${entries.map(([k, v]) => hex(encodeMsgpack(k)) + hex(encodeMsgpack(v))).join('')}`;
+      assert.equal(hex(encodeMsgpack(new Map(Object.entries(d)))), reference);
+      assert.equal(hex(encodeMsgpack(d)), reference);
+    }),
+  );
+});
+
 test('struct decoding: unknown keys skipped, any key order and raw form, nil as zero value', () => {
   // Spec §15.5: a ping with str8 strings, bin8 SourceAddr and unsorted keys was accepted by serf.
   const ping = unhex(
