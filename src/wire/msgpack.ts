@@ -387,16 +387,18 @@ export class MsgpackWriter {
   writeString(s: string): void {
     // Names and keys are ASCII: one byte per char, written in place instead of through
     // a TextEncoder result (the old path allocated for every name over 16 chars).
+    if (s.length <= 0xffff && isAscii(s)) this.writeAscii(s);
+    else this.writeRaw(utf8Encode(s));
+  }
+
+  /** a string already known to be ASCII: its chars are its bytes */
+  private writeAscii(s: string): void {
     const n = s.length;
-    if (n <= 0xffff && isAscii(s)) {
-      this.rawHeader(n);
-      this.ensure(n);
-      const buf = this.buf;
-      for (let i = 0, at = this.len; i < n; i++) buf[at + i] = s.charCodeAt(i);
-      this.len += n;
-      return;
-    }
-    this.writeRaw(utf8Encode(s));
+    this.rawHeader(n);
+    this.ensure(n);
+    const buf = this.buf;
+    for (let i = 0, at = this.len; i < n; i++) buf[at + i] = s.charCodeAt(i);
+    this.len += n;
   }
 
   writeArrayHeader(n: number): void {
@@ -473,7 +475,8 @@ export class MsgpackWriter {
     kept.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     this.writeMapHeader(kept.length);
     for (const [k, v] of kept) {
-      this.writeString(k);
+      // checked above: no second pass over each key
+      this.writeAscii(k);
       this.write(v);
     }
   }
