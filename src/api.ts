@@ -159,7 +159,9 @@ export interface SwimNode {
   /**
    * Push-pull with every seed (`host:port`, or `name/host:port`); resolves with the
    * number of seeds that answered, rejects with a JoinError naming each seed that
-   * failed when none answered.
+   * failed when none answered. When more than one answered, each gets a second
+   * push-pull with the merged view right after (in the background), so seeds that had
+   * not met learn of each other.
    */
   join(seeds: readonly string[]): Promise<number>;
   /** gossip our leave, wait (bounded) for it to spread, then stop */

@@ -1,7 +1,7 @@
 // createNode(): validates the options and composes the sans-IO core (src/swim), the
 // RxJS shell (src/shell), the transport, user messages and metrics, and owns their
 // lifetimes so that stop() leaves nothing running. No protocol rule lives here.
-import { asyncScheduler, auditTime, catchError, EMPTY, firstValueFrom, ignoreElements, Observable, race, Subject, Subscription, switchMap, takeUntil, timer } from 'rxjs';
+import { asyncScheduler, auditTime, catchError, EMPTY, firstValueFrom, from, ignoreElements, mergeMap, Observable, race, Subject, Subscription, switchMap, takeUntil, timer } from 'rxjs';
 import type { Member, MemberEvent, MemberState, SerfQuery, SerfQueryOptions, SerfQueryReply, SwimNode } from './api.js';
 import { clockFromScheduler } from './clock.js';
 import type { ProtocolConfig } from './config.js';
@@ -342,17 +342,17 @@ class Node implements SwimNode {
   async join(seeds: readonly string[]): Promise<number> {
     this.mustRun('join()', '; call start() first');
     this.joining = true;
-    let answered: number;
+    let answered: Address[];
     try {
       answered = await this.sync.join(seeds);
     } finally {
       this.joining = false;
     }
-    if (this.phase === 'running') this.afterJoin(seeds);
+    if (this.phase === 'running') this.afterJoin(seeds, answered);
     // Serf's Join: a join intent once anyone answered, at the clock the join's
     // push-pull moved on, gossiped as Serf gossips it.
-    if (this.serf && this.phase === 'running' && answered > 0) this.serf.announceJoin();
-    return answered;
+    if (this.serf && this.phase === 'running' && answered.length > 0) this.serf.announceJoin();
+    return answered.length;
   }
 
   /**
@@ -376,10 +376,22 @@ class Node implements SwimNode {
    * the members it just learned (up to ANNOUNCE_MAX, at random), and a probe interval
    * later push-pulls with one more random member (not a seed), whose view may hold
    * members that joined at the same time as we did and that the seed did not know yet.
+   * When several seeds answered, each saw only us in our join's push-pull (all were
+   * sent at once, before any reply), so what one seed told us reaches the others only
+   * by our gossip, whose few retransmits may be spent before we even knew them (two
+   * clusters merged through one joiner; seeds that had not met). So each answering
+   * seed gets a second push-pull with our merged view, right away.
    */
-  private afterJoin(seeds: readonly string[]): void {
+  private afterJoin(seeds: readonly string[], answered: readonly Address[]): void {
     const alive = encodeMessage(this.core.local.alive());
     for (const m of this.core.randomMembers(ANNOUNCE_MAX, ['alive', 'suspect'])) this.out.sendRaw(m, [alive]);
+    if (answered.length > 1) {
+      const again$ = from(answered).pipe(
+        mergeMap((seed) => this.sync.exchange(seed, false).pipe(catchError(() => EMPTY))),
+        takeUntil(this.stopped$),
+      );
+      this.subs.add(again$.subscribe());
+    }
     const seedAddrs = new Set(seeds.map((s) => s.slice(s.indexOf('/') + 1)));
     const second$ = timer(this.config.probeInterval, this.ctx.scheduler).pipe(
       switchMap(() => {

@@ -74,17 +74,18 @@ export class PushPullSync {
 
   /**
    * Join: push-pull with every seed (`host:port` or `name/host:port`) at once. Resolves
-   * with how many answered; rejects with a JoinError naming each seed when none did.
+   * with the addresses that answered; rejects with a JoinError naming each seed when
+   * none did.
    */
-  async join(seeds: readonly string[]): Promise<number> {
+  async join(seeds: readonly string[]): Promise<Address[]> {
     if (seeds.length === 0) throw new JoinError([]);
     const parsed = seeds.map((seed) => ({ seed, addr: parseHostPort(seed.includes('/') ? seed.slice(seed.indexOf('/') + 1) : seed, 'seeds') }));
     const results = await firstValueFrom(
       from(parsed).pipe(
         mergeMap(({ seed, addr }) =>
           this.exchange(addr, true).pipe(
-            map(() => ({ seed, reason: '' })),
-            catchError((e: unknown) => of({ seed, reason: (e instanceof Error ? e.message : String(e)) || 'failed' })),
+            map(() => ({ seed, addr, reason: '' })),
+            catchError((e: unknown) => of({ seed, addr, reason: (e instanceof Error ? e.message : String(e)) || 'failed' })),
           ),
         ),
         toArray(),
@@ -92,8 +93,8 @@ export class PushPullSync {
     );
     const failed = results.filter((r) => r.reason !== '');
     for (const r of failed) this.ctx.log.warn({ node: this.ctx.name, seed: r.seed, reason: r.reason }, 'join: seed failed');
-    if (failed.length === results.length) throw new JoinError(failed);
-    return results.length - failed.length;
+    if (failed.length === results.length) throw new JoinError(failed.map(({ seed, reason }) => ({ seed, reason })));
+    return results.filter((r) => r.reason === '').map((r) => r.addr);
   }
 
   /** memberlist's periodic push-pull with one random alive member, scaled with the cluster */
