@@ -27,7 +27,16 @@ const skip = !hasSerf() ? 'serf is not installed (apt-get install -y serf; .ci/r
 
 const KEY = spawnSync('serf', ['keygen'], { encoding: 'utf8', timeout: 5000 }).stdout?.trim() ?? '';
 
-/** the membership events an rxswim agent logged (`--log-format json`) about one member */
+/**
+ * The membership events an rxswim agent logged (`--log-format json`) about one member,
+ * without suspicions and their refutations: on a loaded machine a member still starting
+ * can miss a probe's deadline (suspected, then recovered), which is not what these tests
+ * are about.
+ */
+function lifeOf(p: Proc, node: string): string[] {
+  return eventsAbout(p, node).filter((e) => e !== 'suspected' && e !== 'recovered');
+}
+
 function eventsAbout(p: Proc, node: string): string[] {
   return p.lines.flatMap((l) => {
     try {
@@ -97,13 +106,13 @@ for (const encrypted of [false, true]) {
       const fl = serf(['force-leave', `-rpc-addr=${s1.rpc}`, rv.name]);
       assert.equal(fl.status, 0, `serf force-leave: ${fl.stderr}`);
       await waitFor(`rx-1 lists ${rv.name} left`, () => rxState(rx.http, rv.name), (s) => s === 'left', 20_000);
-      assert.deepEqual(eventsAbout(a, rv.name).filter((e) => e !== 'suspected'), ['joined', 'failed', 'left']);
+      assert.deepEqual(lifeOf(a, rv.name), ['joined', 'failed', 'left'], `rx-1's events about ${rv.name}: ${eventsAbout(a, rv.name).join(', ')}`);
       assert.equal(serfStatus(s1.rpc, rv.name), 'left');
 
       const pr = serf(['force-leave', '-prune', `-rpc-addr=${s1.rpc}`, sv.name]);
       assert.equal(pr.status, 0, `serf force-leave -prune: ${pr.stderr}`);
       await waitFor(`rx-1 no longer lists ${sv.name}`, async () => (await httpMembers(rx.http))?.map((m) => m.name), (ns) => ns !== undefined && !ns.includes(sv.name), 20_000);
-      assert.deepEqual(eventsAbout(a, sv.name).filter((e) => e !== 'suspected'), ['joined', 'failed', 'left', 'reaped']);
+      assert.deepEqual(lifeOf(a, sv.name), ['joined', 'failed', 'left', 'reaped'], `rx-1's events about ${sv.name}: ${eventsAbout(a, sv.name).join(', ')}`);
       assert.equal(serfStatus(s1.rpc, sv.name), undefined, 'serf-1 erased it too');
       // It stays gone: nothing gossiped afterwards brings it back.
       await sleep(3000);
