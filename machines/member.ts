@@ -8,7 +8,7 @@
 // Whether an event was accepted is visible from outside without asking: a refused
 // event leaves the snapshot object as it was, an accepted one replaces it. What a
 // change means for users (joined, suspected, …) is emitted as `changed`.
-import { and, assign, emit, setup } from 'xstate';
+import { and, assign, emit, setup, type Snapshot } from 'xstate';
 import { suspicionTimeoutMs, type SuspicionBounds } from '../src/swim/formulas.js';
 
 export interface MemberInfo {
@@ -87,6 +87,22 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 const changed = (change: MemberChange, from: MemberStateName) => ({ type: 'emitChanged' as const, params: { change, from } });
+
+/** a new member's context: alive since `at`, no suspicion, not reaped, not leaving */
+export function memberContext(input: MemberInput): MemberContext {
+  return {
+    name: input.name,
+    addr: input.addr,
+    port: input.port,
+    meta: input.meta,
+    vsn: input.vsn,
+    incarnation: input.incarnation,
+    stateChangedAt: input.at,
+    suspicion: null,
+    reaped: false,
+    leaving: false,
+  };
+}
 
 export const memberMachine = setup({
   types: {
@@ -177,18 +193,7 @@ export const memberMachine = setup({
   },
 }).createMachine({
   id: 'member',
-  context: ({ input }) => ({
-    name: input.name,
-    addr: input.addr,
-    port: input.port,
-    meta: input.meta,
-    vsn: input.vsn,
-    incarnation: input.incarnation,
-    stateChangedAt: input.at,
-    suspicion: null,
-    reaped: false,
-    leaving: false,
-  }),
+  context: ({ input }) => memberContext(input),
   initial: 'alive',
   states: {
     alive: {
@@ -247,3 +252,21 @@ export const memberMachine = setup({
     },
   },
 });
+
+// Read, never kept, by restoreSnapshot (it builds the restored snapshot's own): shared.
+const NO_CHILDREN = Object.freeze({});
+
+/**
+ * The snapshot of a member just created from `input`, as `createActor(memberMachine,
+ * { snapshot })` restores it: the same state and context as `createActor(memberMachine,
+ * { input })` reaches, without running the initial transition (its context assignment
+ * and macrostep). Restoring is a third to a half cheaper per actor, and most of a big
+ * push-pull's cost is creating actors (bench/results/profile-issue11-s9.md). The actor
+ * keeps this object among its options, so it holds only what restoring reads.
+ */
+export function newMemberSnapshot(input: MemberInput): Snapshot<unknown> {
+  const persisted = { status: 'active', value: 'alive' satisfies MemberStateName, children: NO_CHILDREN, context: memberContext(input) };
+  // XState types a persisted snapshot only as Snapshot<unknown> (status, output, error);
+  // output and error are left out here, undefined either way.
+  return persisted as unknown as Snapshot<unknown>;
+}

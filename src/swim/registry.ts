@@ -3,12 +3,12 @@
 // the actors there are only indexes kept from what the machines emit (never by copying
 // or diffing their state): the probe order (names), counts by state and the names
 // memberlist has forgotten, so that n, the alive count and the metrics are O(1).
-import { createActor, enqueueActions, setup, stopChild, type Actor, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, enqueueActions, setup, stopChild, type Actor, type ActorOptions, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
 import type { Member, MemberState } from '../api.js';
 import type { XStateClock } from '../clock.js';
 import { addrToString } from '../membership/address-text.js';
 import { decodeTags } from '../membership/tags.js';
-import { memberMachine, type MemberChange, type MemberContext, type MemberEvent as MachineEvent } from '../../machines/member.js';
+import { memberMachine, newMemberSnapshot, type MemberChange, type MemberContext, type MemberInput, type MemberEvent as MachineEvent } from '../../machines/member.js';
 import type { PushNodeState } from '../wire/types.js';
 import { WireState } from '../wire/types.js';
 import { ByteInterner } from './byte-interner.js';
@@ -249,10 +249,13 @@ export class Registry {
     // No systemId: nothing looks members up in the actor system, and registering one
     // cost a Map entry and a string per member. Metadata and versions are interned
     // (byte-interner.ts): nearly every member of a cluster carries the same ones.
-    const actor = createActor(memberMachine, {
-      input: { name, addr: m.addr, port: m.port, meta: this.bytes.intern(m.meta), vsn: this.bytes.intern(m.vsn), incarnation: m.incarnation, at: m.at },
-      parent: this.root,
-    });
+    // Restored from its first snapshot rather than started from input: the same actor,
+    // without the initial transition (newMemberSnapshot says why). No input beside it:
+    // the actor would keep that object too, for nothing once it is restored.
+    const snapshot = newMemberSnapshot({ name, addr: m.addr, port: m.port, meta: this.bytes.intern(m.meta), vsn: this.bytes.intern(m.vsn), incarnation: m.incarnation, at: m.at });
+    // (createActor's type asks for the input whenever the machine declares one.)
+    const options = { snapshot, parent: this.root } as ActorOptions<typeof memberMachine>;
+    const actor = createActor(memberMachine, options as typeof options & { input: MemberInput });
     const slot: Slot = { actor, snap: actor.getSnapshot(), member: undefined, view: undefined };
     this.slots.set(name, slot);
     // One listener for both emitted events: each `on(type)` costs the actor a Set and
