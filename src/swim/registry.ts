@@ -13,6 +13,7 @@ import type { PushNodeState } from '../wire/types.js';
 import { WireState } from '../wire/types.js';
 import { ByteInterner } from './byte-interner.js';
 import { necessaryGuards } from './necessary-guards.js';
+import { shareActorOptions } from './shared-actor-options.js';
 import type { MemberView } from './rules.js';
 
 export type MemberActor = Actor<typeof memberMachine>;
@@ -168,6 +169,8 @@ export class Registry {
    */
   private readonly root: Actor<typeof membersMachine>;
   private readonly bytes = new ByteInterner();
+  /** one `actor.options` for every member (shared-actor-options.ts) */
+  private readonly memberOptions: { shared?: object } = {};
 
   constructor(private readonly deps: RegistryDeps) {
     this.root = createActor(membersMachine, {
@@ -256,6 +259,7 @@ export class Registry {
     // (createActor's type asks for the input whenever the machine declares one.)
     const options = { snapshot, parent: this.root } as ActorOptions<typeof memberMachine>;
     const actor = createActor(memberMachine, options as typeof options & { input: MemberInput });
+    shareActorOptions(actor, this.memberOptions);
     const slot: Slot = { actor, snap: actor.getSnapshot(), member: undefined, view: undefined };
     this.slots.set(name, slot);
     // One listener for both emitted events: each `on(type)` costs the actor a Set and
