@@ -193,6 +193,8 @@ interface PendingDial {
 class MemoryTransportImpl implements MemoryTransport {
   readonly address: Address;
   readonly key: string;
+  /** this endpoint's counters, by `host:port` and by host, once it has had traffic */
+  stats: readonly [HostStats, HostStats] | undefined = undefined;
   readonly packets$: Observable<Datagram>;
   readonly connections$: Observable<StreamConn>;
   readonly packets = new Subject<Datagram>();
@@ -284,6 +286,9 @@ export class MemoryNetwork {
   private partitions: Array<{ a: Set<string>; b: Set<string> }> = [];
   private readonly paused = new Set<string>();
   private readonly endpoints = new Map<string, MemoryTransportImpl>();
+  // The same endpoints by host, then port: a datagram's target is found without
+  // building its `host:port` string (the simulator sends millions).
+  private readonly endpointsByHost = new Map<string, Map<number, MemoryTransportImpl>>();
   private readonly nextPort = new Map<string, number>();
   /** due time → deliveries, so that many events due together cost one scheduled action */
   private readonly timeline = new Map<number, Array<() => void>>();
@@ -328,6 +333,9 @@ export class MemoryNetwork {
     const t = new MemoryTransportImpl(this, { host: addr.host, port });
     if (this.endpoints.has(t.key)) throw new Error(`EADDRINUSE: ${t.key} is already bound`);
     this.endpoints.set(t.key, t);
+    let ports = this.endpointsByHost.get(t.address.host);
+    if (ports === undefined) this.endpointsByHost.set(t.address.host, (ports = new Map()));
+    ports.set(t.address.port, t);
     return t;
   }
 
@@ -381,6 +389,8 @@ export class MemoryNetwork {
   /** @internal */
   unregister(t: MemoryTransportImpl): void {
     if (this.endpoints.get(t.key) === t) this.endpoints.delete(t.key);
+    const ports = this.endpointsByHost.get(t.address.host);
+    if (ports?.get(t.address.port) === t) ports.delete(t.address.port);
   }
 
   /** @internal */
@@ -394,10 +404,10 @@ export class MemoryNetwork {
     const size = data.byteLength;
     this.counters.sent++;
     this.counters.bytes += size;
-    this.bump(from.address, (s) => {
+    for (const s of this.statsOf(from)) {
       s.sent++;
       s.bytesSent += size;
-    });
+    }
     if (this.isPaused(from.address) || this.isBlocked(from.address, to) || this.dropFilter?.(from.address, to, data)) {
       this.countDrop(to);
       return;
@@ -411,17 +421,17 @@ export class MemoryNetwork {
     const src = from.address;
     const dst: Address = { host: to.host, port: to.port };
     this.after(this.latency(src, dst), () => {
-      const target = this.endpoints.get(addressKey(dst));
+      const target = this.endpointsByHost.get(dst.host)?.get(dst.port);
       if (target === undefined || target.closed) {
         this.countDrop(dst);
         return;
       }
       this.deliverInbound(target, true, () => {
         this.counters.delivered++;
-        this.bump(target.address, (s) => {
+        for (const s of this.statsOf(target)) {
           s.delivered++;
           s.bytesDelivered += size;
-        });
+        }
         target.packets.next({ from: src, data: copy });
       });
     });
@@ -597,6 +607,16 @@ export class MemoryNetwork {
     }
     if (link === 0) return this.loss;
     return 1 - (1 - this.loss) * (1 - link);
+  }
+
+  /** an endpoint's counters (bump's two), looked up once and then kept on it */
+  private statsOf(t: MemoryTransportImpl): readonly [HostStats, HostStats] {
+    if (t.stats !== undefined) return t.stats;
+    let byKey = this.hostStatsByKey.get(t.key);
+    if (byKey === undefined) this.hostStatsByKey.set(t.key, (byKey = emptyHostStats()));
+    let byHost = this.hostStatsByHost.get(t.address.host);
+    if (byHost === undefined) this.hostStatsByHost.set(t.address.host, (byHost = emptyHostStats()));
+    return (t.stats = [byKey, byHost]);
   }
 
   private bump(a: Address, f: (s: HostStats) => void): void {

@@ -404,8 +404,17 @@ test('close(): local effects at once, remote streams end, the address is free ag
   assert.equal(net.getHostStats(A.host).dropped, 1, 'the in-flight datagram is dropped');
 
   a.sendPacket(B, bytes('late'));
-  assert.equal(net.createTransport(A).address.port, A.port, 'address reusable after close');
+  const again = net.createTransport(A);
+  assert.equal(again.address.port, A.port, 'address reusable after close');
   assert.throws(() => net.createTransport(A), /EADDRINUSE/);
+  // a datagram to the address now reaches the new endpoint, counted with the old one's
+  const got: string[] = [];
+  again.packets$.subscribe((d) => got.push(new TextDecoder().decode(d.data)));
+  b.sendPacket(A, bytes('to the new one'));
+  scheduler.flush();
+  assert.deepEqual(got, ['to the new one']);
+  assert.equal(net.getHostStats(`${A.host}:${A.port}`).delivered, 1);
+  assert.equal(net.getHostStats(`${A.host}:${A.port}`).dropped, 1);
   let dialErr: Error | undefined;
   a.dial(B).subscribe({ error: (e: Error) => (dialErr = e) });
   assert.match(String(dialErr?.message), /closed/);
