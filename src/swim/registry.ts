@@ -8,6 +8,7 @@ import type { Member, MemberState } from '../api.js';
 import type { XStateClock } from '../clock.js';
 import { addrToString } from '../membership/address-text.js';
 import { decodeTags } from '../membership/tags.js';
+import { memberLogic } from '../../machines/member-restore.js';
 import { memberMachine, newMemberSnapshot, type MemberChange, type MemberContext, type MemberInput, type MemberEvent as MachineEvent } from '../../machines/member.js';
 import type { PushNodeState } from '../wire/types.js';
 import { WireState } from '../wire/types.js';
@@ -258,7 +259,7 @@ export class Registry {
     const snapshot = newMemberSnapshot({ name, addr: m.addr, port: m.port, meta: this.bytes.intern(m.meta), vsn: this.bytes.intern(m.vsn), incarnation: m.incarnation, at: m.at });
     // (createActor's type asks for the input whenever the machine declares one.)
     const options = { snapshot, parent: this.root } as ActorOptions<typeof memberMachine>;
-    const actor = createActor(memberMachine, options as typeof options & { input: MemberInput });
+    const actor = createActor(memberLogic, options as typeof options & { input: MemberInput });
     shareActorOptions(actor, this.memberOptions);
     const slot: Slot = { actor, snap: actor.getSnapshot(), member: undefined, view: undefined };
     this.slots.set(name, slot);
