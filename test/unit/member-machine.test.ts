@@ -6,6 +6,7 @@ import { VirtualTimeScheduler } from 'rxjs';
 import { createActor } from 'xstate';
 import { memberMachine, newMemberSnapshot, type MemberEmitted } from '../../machines/member.js';
 import { clockFromScheduler } from '../../src/clock.js';
+import { driveTwins, type MemberEventIn } from '../helpers/member-twins.js';
 
 const addr = Uint8Array.of(127, 0, 0, 1);
 const info = { addr, port: 7946, meta: new Uint8Array(0), vsn: Uint8Array.of(1, 5, 2, 2, 5, 5) };
@@ -206,39 +207,17 @@ test('a member restored from newMemberSnapshot is the member its input starts: s
   const input = { name: 'm', ...info, incarnation: 5, at: 7 };
   const started = createActor(memberMachine, { input, clock: clockFromScheduler(s) });
   const restored = createActor(memberMachine, { input, snapshot: newMemberSnapshot(input), clock: clockFromScheduler(s) });
-  const emitted = new Map<unknown, string[]>();
-  for (const a of [started, restored]) {
-    const log: string[] = [];
-    emitted.set(a, log);
-    a.on('*', (e) => void log.push(e.type === 'changed' ? `${e.from}→${e.change}` : `${e.type}@${s.now()}`));
-    a.start();
-  }
-  const same = (what: string) => {
-    assert.deepEqual(restored.getPersistedSnapshot(), started.getPersistedSnapshot(), what);
-    assert.equal(restored.getSnapshot().value, started.getSnapshot().value, what);
-  };
-  same('at creation');
   assert.equal(restored.getSnapshot().status, 'active');
-  const events: Array<Parameters<typeof started.send>[0]> = [
+  const events: MemberEventIn[] = [
     { type: 'ALIVE', incarnation: 5, at: 8, ...info },
     { type: 'SUSPECT', incarnation: 4, from: 'x', at: 9, bounds },
     { type: 'SUSPECT', incarnation: 5, from: 'x', at: 10, bounds },
     { type: 'SUSPECT', incarnation: 5, from: 'y', at: 11, bounds },
   ];
-  for (const e of events) {
-    const before = [started.getSnapshot(), restored.getSnapshot()];
-    started.send(e);
-    restored.send(e);
-    assert.equal(restored.getSnapshot() !== before[1], started.getSnapshot() !== before[0], `accepted alike: ${JSON.stringify(e, (_k, v) => (v instanceof Uint8Array ? [...v] : v))}`);
-    same(`after ${e.type} ${'incarnation' in e ? e.incarnation : ''}`);
-  }
   // the suspicion timer runs out at the same time in both, and both then take the same death
-  s.schedule(() => {}, 30_000);
-  s.maxFrames = 30_000;
-  s.flush();
-  assert.deepEqual(emitted.get(restored), emitted.get(started));
-  assert.ok(emitted.get(started)!.some((e) => e.startsWith('suspicionExpired@')), `the timer ran out: ${emitted.get(started)!.join(', ')}`);
+  const emitted = driveTwins(s, started, restored, events, 30_000);
+  assert.ok(emitted.expected.some((e) => e.startsWith('suspicionExpired@')), `the timer ran out: ${emitted.expected.join(', ')}`);
   for (const a of [started, restored]) a.send({ type: 'DEAD', incarnation: 5, from: 'z', at: 30_000 });
-  same('after the death');
+  assert.deepEqual(restored.getPersistedSnapshot(), started.getPersistedSnapshot(), 'after the death');
   assert.equal(restored.getSnapshot().value, 'dead');
 });

@@ -8,6 +8,7 @@ import { createActor, type AnyActorScope } from 'xstate';
 import { memberMachine, newMemberSnapshot, type MemberStateName } from '../../machines/member.js';
 import { memberLogic } from '../../machines/member-restore.js';
 import { clockFromScheduler } from '../../src/clock.js';
+import { driveTwins, type MemberEventIn } from '../helpers/member-twins.js';
 
 const addr = Uint8Array.of(127, 0, 0, 1);
 const info = { addr, port: 7946, meta: Uint8Array.of(9), vsn: Uint8Array.of(1, 5, 2, 2, 5, 5) };
@@ -130,32 +131,15 @@ test('actors on memberLogic and on the plain machine accept, refuse and time out
   const plain = createActor(memberMachine, { input, snapshot: newMemberSnapshot(input), clock: clockFromScheduler(s) });
   const fast = createActor(memberLogic, { input, snapshot: newMemberSnapshot(input), clock: clockFromScheduler(s) });
   assert.equal(fast.logic, memberLogic);
-  const log = new Map<unknown, string[]>();
-  for (const a of [plain, fast]) {
-    const l: string[] = [];
-    log.set(a, l);
-    a.on('*', (e) => void l.push(e.type === 'changed' ? `${e.from}→${e.change}` : `${e.type}@${s.now()}`));
-    a.start();
-  }
-  const events: Array<Parameters<typeof plain.send>[0]> = [
+  const events: MemberEventIn[] = [
     { type: 'ALIVE', incarnation: 5, at: 8, ...info },
     { type: 'ALIVE', incarnation: 6, at: 8, ...info, meta: Uint8Array.of(1) },
     { type: 'SUSPECT', incarnation: 4, from: 'x', at: 9, bounds },
     { type: 'SUSPECT', incarnation: 6, from: 'x', at: 10, bounds },
     { type: 'SUSPECT', incarnation: 6, from: 'y', at: 11, bounds },
   ];
-  for (const e of events) {
-    const before = [plain.getSnapshot(), fast.getSnapshot()];
-    plain.send(e);
-    fast.send(e);
-    assert.equal(fast.getSnapshot() !== before[1], plain.getSnapshot() !== before[0], `accepted alike: ${e.type} ${'incarnation' in e ? e.incarnation : ''}`);
-    assert.deepEqual(fast.getPersistedSnapshot(), plain.getPersistedSnapshot());
-  }
-  s.schedule(() => {}, 30_000);
-  s.maxFrames = 30_000;
-  s.flush();
-  assert.ok(log.get(plain)!.some((e) => e.startsWith('suspicionExpired@')), `the timer ran out: ${log.get(plain)!.join(', ')}`);
-  assert.deepEqual(log.get(fast), log.get(plain));
+  const emitted = driveTwins(s, plain, fast, events, 30_000);
+  assert.ok(emitted.expected.some((e) => e.startsWith('suspicionExpired@')), `the timer ran out: ${emitted.expected.join(', ')}`);
   for (const a of [plain, fast]) a.send({ type: 'ALIVE', incarnation: 7, at: 30_001, ...info });
   assert.equal(fast.getSnapshot().value, plain.getSnapshot().value);
   assert.deepEqual(fast.getPersistedSnapshot(), plain.getPersistedSnapshot());
