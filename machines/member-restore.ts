@@ -12,12 +12,10 @@
 // XState along with the result: the same snapshot, field by field, as XState's restore.
 // Anything else (children, history, a state this machine does not have) goes to XState's.
 import type { AnyActorScope } from 'xstate';
-import { memberMachine, type MemberStateName } from './member.js';
+import { memberMachine } from './member.js';
 
 type MemberMachine = typeof memberMachine;
 type MemberSnapshot = ReturnType<MemberMachine['resolveState']>;
-
-const STATES: ReadonlySet<string> = new Set(['alive', 'suspect', 'dead', 'left'] satisfies MemberStateName[]);
 
 interface Persisted {
   status?: unknown;
@@ -35,20 +33,20 @@ const hasNoChildren = (o: unknown) => typeof o === 'object' && o !== null && Obj
 
 const xstateRestore = memberMachine.restoreSnapshot;
 
-/** what every restored snapshot of one state shares */
-const templates = new Map<string, MemberSnapshot>();
+/**
+ * What every restored snapshot of one state shares, for each of the machine's states.
+ * memberMachine's, not memberLogic's: XState binds restore and transition to the
+ * machine, so every snapshot an actor of memberLogic makes names memberMachine.
+ */
+const templates: ReadonlyMap<string, MemberSnapshot> = new Map(
+  Object.keys(memberMachine.root.states).map((value) => [value, memberMachine.resolveState({ value, context: {} as MemberSnapshot['context'] })]),
+);
 
 function restoreSnapshot(persisted: unknown, scope: AnyActorScope): MemberSnapshot {
   const p = persisted as Persisted;
-  if (typeof p.value !== 'string' || !STATES.has(p.value) || !hasNoChildren(p.children) || !isEmpty(p.historyValue)) {
+  const t = typeof p.value === 'string' ? templates.get(p.value) : undefined;
+  if (!t || !hasNoChildren(p.children) || !isEmpty(p.historyValue)) {
     return xstateRestore(persisted as Parameters<typeof xstateRestore>[0], scope);
-  }
-  let t = templates.get(p.value);
-  if (!t) {
-    // memberMachine's, not `this`: XState binds restore and transition to the machine,
-    // so every snapshot an actor of memberLogic makes names memberMachine.
-    t = memberMachine.resolveState({ value: p.value, context: {} as MemberSnapshot['context'] });
-    templates.set(p.value, t);
   }
   // Spread, then the member's own fields: the object keeps the shape XState's
   // snapshots have, so the code reading snapshots sees one hidden class.
